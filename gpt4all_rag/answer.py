@@ -1,0 +1,89 @@
+"""What a question returns: the answer, the passages it stands on, and what it cited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vectorstore.retriever import Passage
+
+__all__ = ["Answer", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage shown to the model (or returned by search), numbered as in the prompt."""
+
+    number: int
+    file: str
+    page: int | None
+    text: str
+    score: float
+    similarity: float
+    chunk_id: str = ""
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def from_passage(cls, number: int, passage: Passage) -> Source:
+        """Build a source from a retrieved passage."""
+        meta = passage.metadata
+        return cls(
+            number=number,
+            file=passage.file,
+            page=passage.page,
+            text=passage.text,
+            score=passage.score,
+            similarity=passage.similarity,
+            chunk_id=passage.id,
+            start=_int_or_none(meta.get("start")),
+            end=_int_or_none(meta.get("end")),
+        )
+
+    @property
+    def label(self) -> str:
+        """``file:page`` (or just the file for unpaged formats)."""
+        return f"{self.file}:{self.page}" if self.page is not None else self.file
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON shape of a source."""
+        return {
+            "file": self.file,
+            "page": self.page,
+            "text": self.text,
+            "score": round(self.score, 6),
+        }
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer grounded in the user's documents.
+
+    ``found`` is False when no passage passed the relevance floor; the text is
+    then the fixed "not in your documents" answer and no model was called.
+    """
+
+    question: str
+    text: str
+    sources: tuple[Source, ...] = ()
+    cited: tuple[int, ...] = ()
+    standalone_question: str = ""
+    found: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def cited_sources(self) -> list[Source]:
+        """The sources the answer cites with ``[n]``."""
+        return [s for s in self.sources if s.number in self.cited]
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's ``ask --json`` shape."""
+        return {
+            "answer": self.text,
+            "sources": [s.to_json() for s in self.sources],
+            "cited": list(self.cited),
+        }

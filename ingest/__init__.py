@@ -1,0 +1,1 @@
+"""Files to chunks: loaders by extension, token-sized chunking, incremental sync into a store."""

@@ -1,0 +1,183 @@
+"""The manifest: which file is indexed with which content and which chunk ids.
+
+It is the commit point of an ingest. A file counts as indexed only once its
+row is committed here, after its chunks were written to the store. Chunk ids
+that may be in the store without being committed (written before a crash, or
+replaced and not yet deleted) are listed in ``dirty`` first, so the next run
+can delete whatever is not committed: no duplicates, no half-indexed file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FileRecord", "FailureRecord", "Manifest"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL,
+    indexed_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS files_by_hash ON files(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, position INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
+CREATE TABLE IF NOT EXISTS dirty (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One indexed file as the manifest knows it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    pages: int
+    chunks: int
+    indexed_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A file that could not be indexed, with the stat it had then."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    reason: str
+
+
+class Manifest:
+    """SQLite file beside the store; WAL mode so readers never wait on an ingest."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing write: the unit a crash can never split."""
+        with self._db:
+            yield self._db
+
+    # --- reads -----------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file by relative path."""
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, content_hash, pages, chunks, indexed_at FROM files"
+        )
+        return {row[0]: FileRecord(*row) for row in rows}
+
+    def failures(self) -> dict[str, FailureRecord]:
+        """Every failed file by relative path."""
+        rows = self._db.execute("SELECT path, size, mtime_ns, reason FROM failures")
+        return {row[0]: FailureRecord(*row) for row in rows}
+
+    def chunk_ids(self, path: str) -> list[str]:
+        """A file's committed chunk ids, in chunk order."""
+        rows = self._db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY position", (path,))
+        return [row[0] for row in rows]
+
+    def all_chunk_ids(self) -> set[str]:
+        """Every committed chunk id."""
+        return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
+
+    def chunk_count(self) -> int:
+        """Number of committed chunks."""
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def stale_ids(self) -> list[str]:
+        """Dirty ids that no committed file owns: in the store, perhaps, but not wanted."""
+        rows = self._db.execute("SELECT id FROM dirty WHERE id NOT IN (SELECT id FROM chunks)")
+        return [row[0] for row in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the index's own metadata."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- writes ----------------------------------------------------------
+    def mark_dirty(self, ids: Iterable[str]) -> None:
+        """Record ids about to be written to the store, before writing them."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO dirty(id) VALUES (?)", ((i,) for i in ids))
+
+    def commit_file(self, record: FileRecord, ids: Sequence[str]) -> None:
+        """Record a file as indexed with these chunks; its previous chunks become dirty."""
+        with self.transaction() as db:
+            self._forget(db, record.path)
+            db.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.path, record.size, record.mtime_ns, record.content_hash,
+                 record.pages, record.chunks, time.time()),
+            )
+            db.executemany(
+                "INSERT INTO chunks(id, path, position) VALUES (?, ?, ?)",
+                ((chunk_id, record.path, n) for n, chunk_id in enumerate(ids)),
+            )
+            db.execute("DELETE FROM failures WHERE path = ?", (record.path,))
+
+    def remove_file(self, path: str) -> None:
+        """Forget a file; its chunks become dirty, to be deleted from the store."""
+        with self.transaction() as db:
+            self._forget(db, path)
+
+    def _forget(self, db: sqlite3.Connection, path: str) -> None:
+        db.execute("INSERT OR IGNORE INTO dirty(id) SELECT id FROM chunks WHERE path = ?", (path,))
+        db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+        db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        """Remember a new stat for a file whose content did not change."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
+            )
+
+    def record_failure(self, failure: FailureRecord) -> None:
+        """Remember why a file failed, so an unchanged bad file is not parsed again."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)",
+                (failure.path, failure.size, failure.mtime_ns, failure.reason),
+            )
+
+    def forget_failures(self, keep: set[str]) -> None:
+        """Drop failures of files that are gone from the folder."""
+        with self.transaction() as db:
+            for path in set(self.failures()) - keep:
+                db.execute("DELETE FROM failures WHERE path = ?", (path,))
+
+    def clear_dirty(self) -> None:
+        """Forget dirty ids once the uncommitted ones are deleted from the store."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM dirty")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value of the index's own metadata."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def clear(self) -> None:
+        """Forget everything (used by reset)."""
+        with self.transaction() as db:
+            for table in ("files", "chunks", "dirty", "failures", "meta"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

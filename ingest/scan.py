@@ -1,0 +1,76 @@
+"""Listing the documents folder and fingerprinting files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.loaders import supported_extensions
+
+__all__ = ["FileStat", "ScanResult", "scan_folder", "hash_file"]
+
+_HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A file found in the folder: path relative to the folder (POSIX), size, mtime."""
+
+    path: str
+    abs_path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    """Files to consider, and files left alone with the reason why."""
+
+    files: list[FileStat]
+    skipped: list[tuple[str, str]]
+
+
+def hash_file(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks (never the whole file at once)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_folder(folder: Path) -> ScanResult:
+    """List supported files below ``folder``, skipping hidden ones and outside symlinks."""
+    root = folder.resolve()
+    result = ScanResult(files=[], skipped=[])
+    extensions = supported_extensions()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                _consider(root, Path(dirpath) / name, extensions, result)
+    return result
+
+
+def _consider(root: Path, path: Path, extensions: frozenset[str], result: ScanResult) -> None:
+    rel = path.relative_to(root).as_posix()
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a loop or a dangling link
+            result.skipped.append((rel, "broken or looping symlink"))
+            return
+        if not target.is_relative_to(root):
+            result.skipped.append((rel, "symlink pointing outside the documents folder"))
+            return
+    if path.suffix.lower() not in extensions:
+        result.skipped.append((rel, f"unsupported file type {path.suffix or '(none)'}"))
+        return
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        result.skipped.append((rel, f"cannot stat: {exc.strerror or exc}"))
+        return
+    result.files.append(FileStat(rel, path, stat.st_size, stat.st_mtime_ns))

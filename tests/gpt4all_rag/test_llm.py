@@ -1,0 +1,388 @@
+"""The LLM backends: file checks, chat formats, the factory, llama-cpp and an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gpt4all_rag.errors import LLMError, ModelNotFound
+from gpt4all_rag.llm import (
+    LLMBackend,
+    LlamaCppBackend,
+    OpenAICompatibleBackend,
+    build_llm,
+    fallback_chat_format,
+    loaded_model_count,
+)
+from gpt4all_rag.settings import Settings, bundled_gguf
+
+QUESTION = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on (the socket is closed again)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def fake_gguf(tmp_path: Path) -> Path:
+    """A file with the GGUF magic and nothing a loader could use."""
+    path = tmp_path / "tiny-model.Q4_K_M.gguf"
+    path.write_bytes(b"GGUF" + bytes(60))
+    return path
+
+
+# --- the model file is checked before anything loads ---------------------
+
+
+def test_missing_model_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.gguf"
+    with pytest.raises(ModelNotFound) as caught:
+        LlamaCppBackend(path)
+    assert str(caught.value) == f"model file {path}: no such file"
+    assert caught.value.path == path
+
+
+def test_model_path_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound) as caught:
+        LlamaCppBackend(tmp_path)
+    assert str(caught.value) == f"model file {tmp_path}: is a folder, not a .gguf file"
+
+
+def test_model_file_is_not_gguf(tmp_path: Path) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"PK\x03\x04 a zip file")
+    with pytest.raises(ModelNotFound) as caught:
+        LlamaCppBackend(path)
+    assert str(caught.value) == (
+        f"model file {path}: not a GGUF model (it starts with b'PK\\x03\\x04', not b'GGUF')"
+    )
+
+
+def test_construction_is_cheap_and_a_broken_gguf_fails_on_first_use(fake_gguf: Path) -> None:
+    before = loaded_model_count()
+    backend = LlamaCppBackend(fake_gguf, context_size=512)
+    assert backend.name == "tiny-model.Q4_K_M.gguf"
+    assert backend.context_size == 512
+    assert loaded_model_count() == before
+    with pytest.raises(ModelNotFound) as caught:
+        backend.count_tokens("hello")
+    assert str(caught.value).startswith(f"model file {fake_gguf.resolve()}: llama.cpp could not load")
+    assert loaded_model_count() == before
+
+
+# --- chat format fallback ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (("Meta-Llama-3-8B-Instruct.Q4_K_M.gguf",), "llama-3"),
+        (("model.gguf", "Meta Llama 3.1 8B Instruct", "llama"), "llama-3"),
+        (("llama-30b.Q4_0.gguf", "", "llama"), "chatml"),
+        (("mistral-7b-instruct-v0.2.Q4_K_M.gguf",), "mistral-instruct"),
+        (("mixtral-8x7b-instruct.gguf",), "mistral-instruct"),
+        (("Phi-3-mini-4k-instruct-q4.gguf",), "phi-3"),
+        (("model.gguf", "", "phi3"), "phi-3"),
+        (("orca-mini-3b-gguf2-q4_0.gguf",), "chatml"),
+        (("something-else.gguf", "Some Model", "gpt2"), "chatml"),
+    ],
+)
+def test_fallback_chat_format_by_family(names: tuple[str, ...], expected: str) -> None:
+    assert fallback_chat_format(*names) == expected
+
+
+# --- the factory -----------------------------------------------------------
+
+
+def test_build_llm_llama_cpp(fake_gguf: Path) -> None:
+    settings = Settings(
+        _env_file=None, llm_backend="llama-cpp", model_path=fake_gguf, context_size=2048
+    )
+    backend = build_llm(settings)
+    assert type(backend) is LlamaCppBackend
+    assert isinstance(backend, LLMBackend)
+    assert backend.name == "tiny-model.Q4_K_M.gguf"
+    assert backend.context_size == 2048
+
+
+def test_build_llm_llama_cpp_defaults_to_bundled_model() -> None:
+    backend = build_llm(Settings(_env_file=None, llm_backend="llama-cpp", model_path=None))
+    assert type(backend) is LlamaCppBackend
+    assert backend.model_path == bundled_gguf().resolve()
+
+
+def test_build_llm_openai() -> None:
+    settings = Settings(
+        _env_file=None,
+        llm_backend="openai",
+        openai_base_url="http://127.0.0.1:8080/v1/",
+        openai_model="smol",
+        context_size=1024,
+    )
+    backend = build_llm(settings)
+    assert type(backend) is OpenAICompatibleBackend
+    assert isinstance(backend, LLMBackend)
+    assert backend.name == "openai:smol@http://127.0.0.1:8080/v1"
+    assert backend.context_size == 1024
+
+
+def test_openai_backend_rejects_a_url_that_is_not_http() -> None:
+    with pytest.raises(LLMError) as caught:
+        OpenAICompatibleBackend("localhost:8080", "m")
+    assert str(caught.value) == (
+        "not an http(s) URL for an OpenAI-compatible server: 'localhost:8080'"
+    )
+
+
+def test_openai_token_count_is_a_rounded_up_estimate() -> None:
+    backend = OpenAICompatibleBackend("http://127.0.0.1:1/v1", "m")
+    assert [backend.count_tokens(t) for t in ("", "abc", "abcd", "x" * 300)] == [0, 1, 2, 100]
+
+
+# --- the OpenAI-compatible client against a scripted HTTP server ----------
+
+_REPLIES: dict[str, tuple[int, str, bytes]] = {
+    "/ok/v1/chat/completions": (
+        200,
+        "text/event-stream",
+        b": keep-alive comment\n\n"
+        b'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"Par"}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":""}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"is."}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+        b'data: {"choices":[{"index":0,"delta":{"content":"after DONE"}}]}\n\n',
+    ),
+    "/missing/v1/chat/completions": (
+        404,
+        "application/json",
+        b'{"error": {"message": "model \'smol\' not found", "type": "invalid_request_error"}}',
+    ),
+    "/garbage/v1/chat/completions": (200, "text/event-stream", b"data: <html>oops\n\n"),
+    "/streamed-error/v1/chat/completions": (
+        200,
+        "text/event-stream",
+        b'data: {"error": "context overflow"}\n\n',
+    ),
+}
+
+
+class _ScriptedHandler(BaseHTTPRequestHandler):
+    """Answers each path with its scripted reply and records what it was sent."""
+
+    requests: list[tuple[str, dict[str, str], Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length))
+        self.requests.append((self.path, dict(self.headers), body))
+        if self.path.startswith("/slow/"):
+            time.sleep(1.0)
+        status, content_type, reply = _REPLIES.get(self.path, (500, "text/plain", b"no script"))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep the test output quiet."""
+
+
+@pytest.fixture(scope="module")
+def scripted_server() -> Iterator[str]:
+    """Base address of a loopback HTTP server that plays back ``_REPLIES``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_openai_stream_parses_server_sent_events(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/ok/v1", "smol", api_key="secret")
+    pieces = list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0, stop=["\n"]))
+    assert pieces == ["Par", "is."]
+    path, headers, body = _ScriptedHandler.requests[-1]
+    assert path == "/ok/v1/chat/completions"
+    assert headers["Authorization"] == "Bearer secret"
+    assert body == {
+        "model": "smol",
+        "messages": QUESTION,
+        "max_tokens": 8,
+        "temperature": 0.0,
+        "stream": True,
+        "stop": ["\n"],
+    }
+
+
+def test_openai_http_error_names_url_and_reason(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/missing/v1", "smol")
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value) == (
+        f"{scripted_server}/missing/v1/chat/completions answered HTTP 404: model 'smol' not found"
+    )
+
+
+def test_openai_reply_that_is_not_json(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/garbage/v1", "smol")
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value) == (
+        f"{scripted_server}/garbage/v1/chat/completions sent a stream event that is not JSON: "
+        "'<html>oops'"
+    )
+
+
+def test_openai_error_event_in_the_stream(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/streamed-error/v1", "smol")
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value) == (
+        f"{scripted_server}/streamed-error/v1/chat/completions reported an error: context overflow"
+    )
+
+
+def test_openai_timeout(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/slow/v1", "smol", timeout=0.2)
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value).startswith(
+        f"{scripted_server}/slow/v1/chat/completions did not answer within 0.2 s"
+    )
+    assert isinstance(caught.value.__cause__, httpx.TimeoutException)
+
+
+def test_openai_closed_port_raises_llm_error_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    backend = OpenAICompatibleBackend(url, "smol", timeout=5.0)
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value).startswith(
+        f"cannot reach the model server at {url}/chat/completions: "
+    )
+    assert "refused" in str(caught.value).lower()
+
+
+# --- the real bundled GGUF in process ------------------------------------
+
+
+@pytest.mark.slow
+def test_llama_cpp_streams_pieces_and_repeats_with_the_same_seed() -> None:
+    backend = LlamaCppBackend(bundled_gguf(), context_size=2048, seed=7)
+    first = list(backend.stream_chat(QUESTION, max_tokens=24, temperature=0.0))
+    second = list(backend.stream_chat(QUESTION, max_tokens=24, temperature=0.0))
+    assert len(first) >= 3
+    assert all(isinstance(piece, str) and piece for piece in first)
+    assert "".join(second) == "".join(first)
+
+
+@pytest.mark.slow
+def test_llama_cpp_seed_makes_sampling_repeatable() -> None:
+    backend = LlamaCppBackend(bundled_gguf(), context_size=2048, seed=123)
+    runs = [
+        "".join(backend.stream_chat(QUESTION, max_tokens=24, temperature=1.0)) for _ in range(2)
+    ]
+    assert runs[0]
+    assert runs[1] == runs[0]
+
+
+@pytest.mark.slow
+def test_llama_cpp_loads_the_model_once_for_three_questions() -> None:
+    # A context size no other test uses, so this test's model is loaded here.
+    backends = [LlamaCppBackend(bundled_gguf(), context_size=1536) for _ in range(3)]
+    before = loaded_model_count()
+    counts = []
+    for backend in backends:
+        assert "".join(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+        counts.append(loaded_model_count() - before)
+    assert counts == [1, 1, 1]
+
+
+@pytest.mark.slow
+def test_llama_cpp_counts_tokens_with_the_model_tokenizer() -> None:
+    backend = LlamaCppBackend(bundled_gguf(), context_size=2048)
+    assert backend.count_tokens("hello world") == 2
+    assert backend.count_tokens("") == 0
+
+
+@pytest.mark.slow
+def test_llama_cpp_prompt_longer_than_context_raises_llm_error() -> None:
+    backend = LlamaCppBackend(bundled_gguf(), context_size=512)
+    long_question = [{"role": "user", "content": "word " * 2000}]
+    with pytest.raises(LLMError) as caught:
+        list(backend.stream_chat(long_question, max_tokens=8, temperature=0.0))
+    assert str(caught.value).startswith(f"{backend.name}: generation failed: ")
+
+
+# --- a real llama_cpp.server over HTTP -----------------------------------
+
+
+def _wait_for_models(base_url: str, server: subprocess.Popen[bytes], log: Path) -> str:
+    """Poll ``/v1/models`` for up to 60 s; return the served model id."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited early:\n{log.read_text()[-2000:]}")
+        try:
+            reply = httpx.get(f"{base_url}/models", timeout=2.0)
+            if reply.status_code == 200:
+                return str(reply.json()["data"][0]["id"])
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"llama_cpp.server did not answer within 60 s:\n{log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real ``python -m llama_cpp.server`` on the bundled GGUF: (base URL, model id)."""
+    pytest.importorskip("sse_starlette", reason="pip install 'llama-cpp-python[server]'")
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf())]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield base_url, _wait_for_models(base_url, server, log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.slow
+def test_openai_backend_streams_from_a_real_llama_cpp_server(
+    llama_server: tuple[str, str],
+) -> None:
+    base_url, model = llama_server
+    backend = OpenAICompatibleBackend(base_url, model, timeout=60.0)
+    pieces = list(backend.stream_chat(QUESTION, max_tokens=16, temperature=0.0))
+    assert len(pieces) >= 2
+    assert all(isinstance(piece, str) and piece for piece in pieces)
+    assert backend.name == f"openai:{model}@{base_url}"

@@ -1,0 +1,189 @@
+"""Vector, keyword and hybrid (reciprocal rank fusion) search over the stored chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.chroma import ChromaStore
+from vectorstore.keyword import KeywordIndex
+
+__all__ = ["Filters", "Passage", "Retriever", "SearchMode", "reciprocal_rank_fusion"]
+
+SearchMode = Literal["vector", "keyword", "hybrid"]
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to some files, a folder, or file types.
+
+    Args:
+        files: paths relative to the documents folder.
+        folder: a folder relative to the documents folder; its sub-folders count too.
+        extensions: file types such as ``.pdf`` (the dot is optional).
+    """
+
+    files: tuple[str, ...] = ()
+    folder: str | None = None
+    extensions: tuple[str, ...] = ()
+
+    def exts(self) -> tuple[str, ...]:
+        """Extensions, lower-case and with their dot."""
+        return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions)
+
+    def allows(self, metadata: dict[str, Any]) -> bool:
+        """Whether a chunk with this metadata passes the filters."""
+        path = str(metadata.get("path", ""))
+        if self.files and path not in self.files:
+            return False
+        if self.folder is not None and not _in_folder(path, self.folder):
+            return False
+        return not self.extensions or str(metadata.get("ext", "")) in self.exts()
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        """The same filters as a Chroma ``where`` (folders are checked afterwards)."""
+        clauses: list[dict[str, Any]] = []
+        if self.files:
+            clauses.append({"path": {"$in": list(self.files)}})
+        if self.extensions:
+            clauses.append({"ext": {"$in": list(self.exts())}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _in_folder(path: str, folder: str) -> bool:
+    folder = folder.strip("/")
+    return not folder or path.startswith(folder + "/")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk.
+
+    ``score`` orders the results of one search (cosine similarity for vector
+    search, BM25 for keyword search, the fused score for hybrid);
+    ``similarity`` is the cosine similarity to the query, the relevance floor's
+    measure, whatever the mode.
+    """
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+    similarity: float
+
+    @property
+    def file(self) -> str:
+        """Path of the source file, relative to the documents folder."""
+        return str(self.metadata.get("path", ""))
+
+    @property
+    def page(self) -> int | None:
+        """1-based page number, where the format has pages."""
+        page = self.metadata.get("page")
+        return int(page) if page is not None else None
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Fuse ranked id lists: each id scores the sum of 1 / (k + rank) over the lists."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, chunk_id in enumerate(ranking, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Searches the store by vectors, by keywords, or both fused.
+
+    Args:
+        store: the Chroma collection.
+        embedder: the same embedder the chunks were indexed with.
+        keywords: the BM25 index over the same chunks.
+        candidates: how many results each side contributes to the fusion.
+        relevance_floor: cosine similarity under which a passage is not returned.
+    """
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embeddings,
+        keywords: KeywordIndex,
+        candidates: int = 50,
+        relevance_floor: float | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.keywords = keywords
+        self.candidates = candidates
+        self.relevance_floor = relevance_floor
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        filters: Filters | None = None,
+        floor: float | None = None,
+    ) -> list[Passage]:
+        """The ``k`` best passages for ``query`` at or above the relevance floor."""
+        filters = filters or Filters()
+        floor = self.relevance_floor if floor is None else floor
+        query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        if mode == "vector":
+            passages = self._vector(query_vector, max(k, 1), filters)
+        elif mode == "keyword":
+            passages = self._keyword(query, query_vector, k, filters)
+        elif mode == "hybrid":
+            passages = self._hybrid(query, query_vector, filters)
+        else:
+            raise ValueError(f"unknown search mode {mode!r}: use vector, keyword or hybrid")
+        if floor is not None:
+            passages = [p for p in passages if p.similarity >= floor]
+        return passages[:k]
+
+    def _vector(self, query_vector: np.ndarray, n: int, filters: Filters) -> list[Passage]:
+        where = filters.chroma_where()
+        fetch = n if filters.folder is None else n * 4  # folders are filtered after the query
+        hits = self.store.query(query_vector.tolist(), fetch, where=where)
+        return [
+            Passage(h.id, h.text, h.metadata, h.similarity, h.similarity)
+            for h in hits
+            if filters.allows(h.metadata)
+        ][:n]
+
+    def _keyword(
+        self, query: str, query_vector: np.ndarray, n: int, filters: Filters
+    ) -> list[Passage]:
+        hits = self.keywords.search(query, n, allowed=filters.allows)
+        similarity = self._similarities(query_vector, [h.id for h in hits])
+        return [
+            Passage(h.id, h.text, h.metadata, h.score, similarity.get(h.id, -1.0)) for h in hits
+        ]
+
+    def _hybrid(self, query: str, query_vector: np.ndarray, filters: Filters) -> list[Passage]:
+        vector = self._vector(query_vector, self.candidates, filters)
+        keyword = self._keyword(query, query_vector, self.candidates, filters)
+        fused = reciprocal_rank_fusion([[p.id for p in vector], [p.id for p in keyword]])
+        by_id = {p.id: p for p in keyword} | {p.id: p for p in vector}
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        return [
+            Passage(i, by_id[i].text, by_id[i].metadata, fused[i], by_id[i].similarity)
+            for i in ranked
+        ]
+
+    def _similarities(self, query_vector: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of stored chunks to the query (vectors are unit length)."""
+        if not ids:
+            return {}
+        stored = self.store.get(ids, with_embeddings=True)
+        return {
+            c.id: float(np.dot(np.asarray(c.embedding, dtype=np.float32), query_vector))
+            for c in stored
+        }
