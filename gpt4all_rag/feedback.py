@@ -53,7 +53,9 @@ class FeedbackStore:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def record(self, question: str, context: Sequence[str], answer: str, rating: int) -> FeedbackEntry:
+    def record(
+        self, question: str, context: Sequence[str], answer: str, rating: int
+    ) -> FeedbackEntry:
         """Append one rating (+1 thumbs up, -1 thumbs down) and return it."""
         if rating not in _RATINGS:
             raise ValueError(f"rating must be +1 or -1, not {rating!r}")

@@ -289,6 +289,10 @@ class LlamaCppBackend:
     ) -> Iterator[str]:
         """Yield the answer's text pieces; the same seed and input give the same answer.
 
+        The KV cache of the previous answer is dropped first: llama.cpp evaluates
+        a prompt in batches and a reused prefix's last token alone, and the two
+        round differently enough to change even a greedy answer.
+
         Raises:
             ModelNotFound: The model cannot be loaded.
             LLMError: Generation failed, e.g. the prompt does not fit the context.
@@ -296,6 +300,7 @@ class LlamaCppBackend:
         model = _shared_model(self._key)
         with _generating(model):
             try:
+                model.llm.reset()
                 chunks = model.llm.create_chat_completion(
                     messages=messages,
                     stream=True,

@@ -24,7 +24,9 @@ __all__ = ["UploadRejected", "safe_upload_name", "save_upload"]
 _MAX_NAME_BYTES = 255
 _MAX_COPIES = 999
 # Invisible characters that reorder text, so "evil\u202efdp.exe" reads as "evilexe.pdf".
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 class UploadRejected(AssistantError):
@@ -43,11 +45,10 @@ def safe_upload_name(name: str) -> str:
         UploadRejected: The name is a path, hidden, empty, too long, holds control
             characters, or has an extension no loader reads.
     """
-    clean = unicodedata.normalize("NFC", name)
-    reason = _name_problem(clean)
+    reason = _name_problem(name)
     if reason is not None:
         raise UploadRejected(name, reason)
-    return clean
+    return name
 
 
 def _name_problem(name: str) -> str | None:

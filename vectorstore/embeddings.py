@@ -25,6 +25,9 @@ def offline_environment() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
 class SentenceTransformerEmbedder(Embeddings):
@@ -43,8 +46,9 @@ class SentenceTransformerEmbedder(Embeddings):
 
     @property
     def name(self) -> str:
-        """A short name for status displays."""
-        return self.model_dir.name
+        """A short name for status displays and the index fingerprint."""
+        generic = {"model", "models", "snapshot", "main"}
+        return self.model_dir.parent.name if self.model_dir.name in generic else self.model_dir.name
 
     @property
     def loaded(self) -> bool:

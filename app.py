@@ -1,0 +1,621 @@
+"""Chat with your documents in the browser: ``streamlit run app.py``.
+
+The page talks to ``gpt4all_rag``'s public API only. The assistant (embedding
+model, index and language model) is built once per process by a cached factory
+and shared by every browser tab; top-k and the retrieval mode are arguments of
+each question, so changing them rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from gpt4all_rag import (
+    USER_ERRORS,
+    Answer,
+    DocumentAssistant,
+    FeedbackStore,
+    ModelNotFound,
+    ProgressEvent,
+    Settings,
+    Source,
+    SyncReport,
+    UploadRejected,
+    save_upload,
+)
+
+MODES = ("hybrid", "vector", "keyword")
+MODE_LABELS = {
+    "hybrid": "Hybrid (meaning + keywords)",
+    "vector": "Meaning (vector search)",
+    "keyword": "Keywords (BM25)",
+}
+# Question words not worth highlighting in a passage (words under 3 letters never are).
+# fmt: off
+STOP_WORDS = frozenset({
+    "about", "above", "after", "again", "all", "also", "and", "any", "are", "because", "been",
+    "before", "being", "below", "between", "both", "but", "can", "could", "did", "does", "doing",
+    "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",
+    "her", "here", "hers", "herself", "him", "himself", "his", "how", "into", "its", "itself",
+    "just", "more", "most", "myself", "nor", "not", "now", "off", "once", "only", "other", "our",
+    "ours", "out", "over", "own", "same", "she", "should", "some", "such", "than", "that", "the",
+    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through",
+    "too", "under", "until", "very", "was", "were", "what", "when", "where", "which", "while",
+    "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "tell", "please",
+    "give", "list", "show", "document", "documents",
+})
+# fmt: on
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#|~$])")
+FEEDBACK_FILE = "feedback.jsonl"
+FINETUNE_FILE = "finetune.jsonl"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the settings panel decided: the assistant's settings and the per-question knobs."""
+
+    settings: Settings
+    k: int
+    mode: str
+
+
+# --- small helpers ---------------------------------------------------------------
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside Streamlit Markdown (file names, reasons)."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def count(number: int, noun: str) -> str:
+    """``1 chunk``, ``3 chunks``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def highlight_terms(question: str) -> list[str]:
+    """The question's words worth marking in a passage: 3+ letters, no stop words."""
+    words = {w for w in re.findall(r"\w+", question.lower()) if len(w) >= 3}
+    return sorted(words - STOP_WORDS, key=lambda w: (-len(w), w))
+
+
+def highlight(text: str, question: str) -> str:
+    """The passage as safe HTML, the question's words wrapped in ``<mark>``.
+
+    The passage is escaped piece by piece around the matches, so a word never
+    matches inside an escape sequence such as ``&amp;``.
+    """
+    terms = highlight_terms(question)
+    if not terms:
+        return html.escape(text)
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.IGNORECASE)
+    parts: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        parts.append(html.escape(text[last : match.start()]))
+        parts.append(f"<mark><b>{html.escape(match.group(0))}</b></mark>")
+        last = match.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts)
+
+
+def passage_html(text: str, question: str) -> str:
+    """A passage as one HTML block, so Markdown inside it is shown as written."""
+    body = highlight(text.strip(), question).replace("\n", "<br>")
+    return f'<div class="passage">{body}</div>'
+
+
+def source_label(source: Source) -> str:
+    """The expander title of a source: number, file and page."""
+    where = f" · page {source.page}" if source.page is not None else ""
+    return f"[{source.number}] {md_escape(source.file)}{where}"
+
+
+def document_file(folder: Path, relative: str) -> Path | None:
+    """The file a source names, if it is still inside the documents folder."""
+    root = folder.resolve()
+    target = (root / relative).resolve()
+    return target if target.is_relative_to(root) and target.is_file() else None
+
+
+def sync_summary(report: SyncReport) -> str | None:
+    """One line about what a sync changed, or None when nothing did."""
+    parts = [
+        f"{len(report.added)} added" if report.added else "",
+        f"{len(report.updated)} updated" if report.updated else "",
+        f"{len(report.moved)} moved" if report.moved else "",
+        f"{len(report.deleted)} removed" if report.deleted else "",
+        f"{len(report.failed)} failed" if report.failed else "",
+    ]
+    done = ", ".join(p for p in parts if p)
+    if not done:
+        return None
+    return f"Index updated: {done} ({count(report.chunks_total, 'chunk')} in total)."
+
+
+# --- state -------------------------------------------------------------------------
+
+
+def init_state() -> None:
+    """Per-tab state, created on the first run of a session."""
+    defaults: dict[str, Any] = {
+        "messages": [],
+        "next_id": 0,
+        "synced": False,
+        "uploader": 0,
+        "notices": [],
+        "confirm_delete": None,
+        "exported": None,
+    }
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def notify(kind: str, text: str) -> None:
+    """Keep a message to show on the next run (uploads and deletes rerun the page)."""
+    st.session_state.notices.append((kind, text))
+
+
+def show_notices() -> None:
+    """Show, then forget, the messages kept by ``notify``."""
+    for kind, text in st.session_state.notices:
+        getattr(st, kind)(text)
+    st.session_state.notices = []
+
+
+def new_chat() -> None:
+    """Forget the conversation (the documents and index stay)."""
+    st.session_state.messages = []
+
+
+def chat_history() -> list[dict[str, str]]:
+    """The conversation as the assistant takes it: answered turns only, errors left out."""
+    history: list[dict[str, str]] = []
+    for message in st.session_state.messages:
+        if message["role"] == "assistant" and message.get("answer") is not None:
+            history.append({"role": "user", "content": message["question"]})
+            history.append({"role": "assistant", "content": message["content"]})
+    return history
+
+
+# --- the assistant -------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the index and the embedding model…", max_entries=4)
+def load_assistant(key: str, _settings: Settings) -> DocumentAssistant:
+    """One assistant per distinct settings (``key``), shared by every tab of this process."""
+    return DocumentAssistant.from_settings(_settings)
+
+
+def base_settings() -> Settings:
+    """Settings from the environment and ``.env``; a bad value stops the page with its reason."""
+    try:
+        return Settings()
+    except ValueError as exc:
+        st.error(f"The settings in the environment or `.env` are not valid:\n\n{exc}")
+        st.stop()
+
+
+def assistant_for(settings: Settings) -> DocumentAssistant:
+    """The cached assistant for these settings, or an error box and a stopped page."""
+    try:
+        return load_assistant(settings.model_dump_json(), settings)
+    except USER_ERRORS as exc:
+        st.error(f"Cannot open the index: {exc}")
+        st.stop()
+
+
+def model_problem(settings: Settings) -> str | None:
+    """Why the configured GGUF file cannot be used, checked without loading it."""
+    if settings.llm_backend != "llama-cpp":
+        return None
+    path = settings.resolved_model_path()
+    if path.is_file():
+        return None
+    return (
+        f"Model file not found: `{path}`. Choose another model under **Settings** in the "
+        "sidebar, or set `GPT4ALL_RAG_MODEL_PATH` to a `.gguf` file."
+    )
+
+
+# --- settings panel ---------------------------------------------------------------------
+
+
+def model_options(base: Settings) -> list[Path]:
+    """The configured GGUF, the bundled one and the ``*.gguf`` files in ``models_dir``."""
+    configured = base.resolved_model_path()
+    bundled = base.model_copy(update={"model_path": None}).resolved_model_path()
+    found = sorted(base.models_dir.glob("*.gguf")) if base.models_dir.is_dir() else []
+    return list(dict.fromkeys([configured, bundled, *found]))
+
+
+def model_picker(base: Settings) -> Path:
+    """A model from the list, or the path typed under it."""
+    options = model_options(base)
+    labels = {path: path.name for path in options}
+    labels[options[0]] += " (configured)"
+    chosen = st.selectbox("Model", options, format_func=labels.__getitem__, key="model_choice")
+    typed = st.text_input(
+        "…or the path of a GGUF file", key="model_typed", placeholder="/path/to/model.gguf"
+    ).strip()
+    return Path(typed).expanduser() if typed else chosen
+
+
+def settings_panel(base: Settings) -> Choices:
+    """The Settings expander: model, top-k, retrieval mode and temperature."""
+    with st.sidebar.expander("Settings"):
+        update: dict[str, Any] = {}
+        if base.llm_backend == "llama-cpp":
+            update["model_path"] = model_picker(base)
+        k = st.slider("Passages per answer (top-k)", 1, max(20, base.top_k), base.top_k, key="k")
+        mode = st.selectbox(
+            "Search",
+            MODES,
+            index=MODES.index(base.retrieval_mode),
+            format_func=MODE_LABELS.__getitem__,
+            key="mode",
+        )
+        update["temperature"] = st.slider(
+            "Temperature", 0.0, 2.0, float(base.temperature), 0.05, key="temperature"
+        )
+    return Choices(base.model_copy(update=update), int(k), str(mode))
+
+
+def model_captions(assistant: DocumentAssistant) -> None:
+    """Which language and embedding models are active."""
+    st.sidebar.caption(
+        f"Model: `{md_escape(assistant.model_name)}`  \n"
+        f"Embeddings: `{md_escape(assistant.status().embedding_model)}`"
+    )
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+def sync(assistant: DocumentAssistant) -> None:
+    """Bring the index up to date with the folder, with a progress bar."""
+    bar = st.progress(0.0, text="Checking the documents folder…")
+
+    def show(event: ProgressEvent) -> None:
+        done = event.files_done / event.files_total if event.files_total else 1.0
+        bar.progress(
+            min(done, 1.0),
+            text=f"Indexing {event.current} ({event.files_done}/{event.files_total} files, "
+            f"{count(event.chunks_done, 'chunk')})",
+        )
+
+    try:
+        report = assistant.ingest(progress=show)
+    except USER_ERRORS as exc:
+        notify("error", f"Indexing failed: {exc}")
+        return
+    finally:
+        bar.empty()
+    summary = sync_summary(report)
+    if summary:
+        notify("success", summary)
+
+
+def save_uploads(folder: Path, files: list[Any]) -> None:
+    """Save uploaded files into the documents folder, saying what happened to each."""
+    for upload in files:
+        try:
+            saved = save_upload(folder, upload.name, upload.getvalue())
+        except UploadRejected as exc:
+            notify("error", f"{md_escape(exc.name)} was not added: {exc.reason}.")
+            continue
+        except OSError as exc:
+            notify("error", f"{md_escape(upload.name)} could not be saved: {exc.strerror or exc}.")
+            continue
+        if saved.name != upload.name:
+            notify(
+                "warning",
+                f"A different file named {md_escape(upload.name)} is already in the folder; "
+                f"the upload was saved as {md_escape(saved.name)}.",
+            )
+
+
+def upload_section(assistant: DocumentAssistant) -> None:
+    """The uploader: save, index, then clear it (a new widget key) and rerun."""
+    files = st.file_uploader(
+        "Add documents",
+        accept_multiple_files=True,
+        key=f"uploader-{st.session_state.uploader}",
+        help="PDF, Word, PowerPoint, EPUB, Markdown, HTML, CSV, e-mail, JSON, text and source "
+        "files. They are copied into the documents folder and indexed.",
+    )
+    if not files:
+        return
+    save_uploads(assistant.settings.documents_dir, list(files))
+    sync(assistant)
+    st.session_state.uploader += 1
+    st.rerun()
+
+
+def delete_document(assistant: DocumentAssistant, path: str) -> None:
+    """Remove a file from the folder and its passages from the index (a button's callback)."""
+    st.session_state.confirm_delete = None
+    try:
+        assistant.remove_document(path)
+    except (*USER_ERRORS, OSError) as exc:
+        notify("error", f"Could not delete {md_escape(path)}: {exc}")
+        return
+    notify("success", f"Deleted {md_escape(path)}.")
+
+
+def ask_delete(path: str | None) -> None:
+    """Show (or, with None, hide) the confirmation for deleting ``path``."""
+    st.session_state.confirm_delete = path
+
+
+def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
+    """Delete for real, or cancel."""
+    st.warning(f"Delete {md_escape(path)} from the documents folder?")
+    yes, no = st.columns(2)
+    yes.button(
+        "Delete",
+        key=f"delete-yes-{path}",
+        type="primary",
+        on_click=delete_document,
+        args=(assistant, path),
+    )
+    no.button("Cancel", key=f"delete-no-{path}", on_click=ask_delete, args=(None,))
+
+
+def document_row(assistant: DocumentAssistant, path: str, chunks: int) -> None:
+    """One indexed file: its name, chunk count and a delete button."""
+    name, action = st.columns([5, 1], vertical_alignment="center")
+    name.markdown(f"**{md_escape(path)}**  \n{count(chunks, 'chunk')}")
+    action.button(
+        "🗑",
+        key=f"delete-{path}",
+        help="Delete this file from the documents folder and the index",
+        on_click=ask_delete,
+        args=(path,),
+    )
+    if st.session_state.confirm_delete == path:
+        confirm_delete_row(assistant, path)
+
+
+def failure_list(assistant: DocumentAssistant) -> None:
+    """Files that could not be indexed, each with its reason."""
+    failures = assistant.failures()
+    if not failures:
+        return
+    with st.expander(f"⚠️ {count(len(failures), 'file')} could not be indexed", expanded=True):
+        for path, reason in failures:
+            st.markdown(f"**{md_escape(path)}**: {md_escape(reason)}")
+
+
+def documents_section(assistant: DocumentAssistant) -> int:
+    """The sidebar's documents part; returns how many files are indexed."""
+    folder = assistant.settings.documents_dir
+    st.header("Documents")
+    upload_section(assistant)
+    st.caption(f"Folder: `{md_escape(str(folder))}`")
+    if st.button("Rescan folder", help="Index files added, changed or removed outside the app"):
+        sync(assistant)
+    documents = assistant.documents()
+    st.subheader(f"Indexed ({len(documents)})")
+    for document in documents:
+        document_row(assistant, document.path, document.chunks)
+    failure_list(assistant)
+    return len(documents)
+
+
+# --- feedback ----------------------------------------------------------------------------
+
+
+def feedback_store(settings: Settings) -> FeedbackStore:
+    """Ratings live next to the index, on this computer only."""
+    return FeedbackStore(settings.index_dir / FEEDBACK_FILE)
+
+
+def save_rating(message: dict[str, Any], store: FeedbackStore) -> None:
+    """Record the thumbs a user just gave an answer (the feedback widget's callback)."""
+    value = st.session_state.get(f"feedback-{message['id']}")
+    answer: Answer | None = message.get("answer")
+    if value is None or answer is None:
+        return
+    context = [source.text for source in answer.sources]
+    try:
+        store.record(message["question"], context, message["content"], 1 if value == 1 else -1)
+    except OSError as exc:
+        st.toast(f"Could not save the rating: {exc}")
+
+
+def feedback_section(settings: Settings) -> None:
+    """The opt-in toggle, and the export of liked answers for fine-tuning."""
+    st.toggle(
+        "Save feedback on this computer",
+        key="feedback_on",
+        help="Adds 👍/👎 under each answer. Ratings are written to "
+        f"{settings.index_dir / FEEDBACK_FILE} and never leave this computer.",
+    )
+    if not st.session_state.feedback_on:
+        return
+    if st.button("Export liked answers (JSONL)"):
+        target = settings.index_dir / FINETUNE_FILE
+        try:
+            written = feedback_store(settings).export_finetune(target)
+        except OSError as exc:
+            st.error(f"Could not export: {exc}")
+            return
+        st.session_state.exported = (str(target), written)
+    if st.session_state.exported:
+        exported_download(*st.session_state.exported)
+
+
+def exported_download(path: str, written: int) -> None:
+    """Where the export went, and a button to download it."""
+    st.success(f"Exported {count(written, 'liked answer')} to `{md_escape(path)}`.")
+    file = Path(path)
+    if file.is_file():
+        st.download_button(
+            "Download the JSONL",
+            data=file.read_bytes(),
+            file_name=FINETUNE_FILE,
+            mime="application/jsonl",
+            on_click="ignore",
+        )
+
+
+# --- chat -------------------------------------------------------------------------------------
+
+
+def source_expander(source: Source, question: str, folder: Path, key: str) -> None:
+    """One source: the passage with the question's words marked, and its file to download."""
+    with st.expander(source_label(source)):
+        st.markdown(passage_html(source.text, question), unsafe_allow_html=True)
+        file = document_file(folder, source.file)
+        if file is None:
+            st.caption("This file is no longer in the documents folder.")
+            return
+        st.download_button(
+            f"Download {md_escape(file.name)}",
+            data=file.read_bytes,
+            file_name=file.name,
+            key=key,
+            on_click="ignore",
+        )
+
+
+def show_answer_extras(message: dict[str, Any], assistant: DocumentAssistant) -> None:
+    """Under an answer: its sources, and the thumbs when feedback is on."""
+    answer: Answer = message["answer"]
+    if answer.found:
+        for source in answer.sources:
+            key = f"download-{message['id']}-{source.number}"
+            source_expander(source, message["question"], assistant.settings.documents_dir, key)
+    if st.session_state.get("feedback_on"):
+        st.feedback(
+            "thumbs",
+            key=f"feedback-{message['id']}",
+            on_change=save_rating,
+            args=(message, feedback_store(assistant.settings)),
+        )
+
+
+def show_message(message: dict[str, Any], assistant: DocumentAssistant) -> None:
+    """A turn of the conversation, as it was first shown."""
+    with st.chat_message(message["role"]):
+        if message.get("error"):
+            st.error(message["error"])
+            return
+        st.markdown(message["content"])
+        if message.get("answer") is not None:
+            show_answer_extras(message, assistant)
+
+
+def stream_answer(
+    assistant: DocumentAssistant, question: str, history: list[dict[str, str]], choices: Choices
+) -> Answer:
+    """Write the answer token by token as the model produces it; return the finished answer."""
+    finished: list[Answer] = []
+
+    def tokens() -> Iterator[str]:
+        events = assistant.stream(question, history=history, k=choices.k, mode=choices.mode)
+        for event in events:
+            if isinstance(event, Answer):
+                finished.append(event)
+            else:
+                yield event
+
+    st.write_stream(tokens(), cursor="▌")
+    return finished[-1]
+
+
+def answer_error(exc: Exception) -> str:
+    """The error box text for a question that could not be answered."""
+    if isinstance(exc, ModelNotFound):
+        return (
+            f"Cannot load the model: {exc}. Choose another model under **Settings** in the "
+            "sidebar, or set `GPT4ALL_RAG_MODEL_PATH`."
+        )
+    return f"Could not answer: {exc}"
+
+
+def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> None:
+    """Show the question, stream the answer, then its sources; keep both in the history."""
+    history = chat_history()
+    st.session_state.messages.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.markdown(question)
+    message: dict[str, Any] = {"role": "assistant", "question": question, "id": next_id()}
+    with st.chat_message("assistant"):
+        try:
+            result = stream_answer(assistant, question, history, choices)
+        except USER_ERRORS as exc:
+            message.update(content="", answer=None, error=answer_error(exc))
+            st.error(message["error"])
+        else:
+            message.update(content=result.text, answer=result, error=None)
+            show_answer_extras(message, assistant)
+    st.session_state.messages.append(message)
+
+
+def next_id() -> int:
+    """A number no other message of this tab has (widget keys are built from it)."""
+    st.session_state.next_id += 1
+    return int(st.session_state.next_id)
+
+
+def empty_folder_info(folder: Path) -> None:
+    """What to do when nothing is indexed yet."""
+    st.info(
+        "**No documents yet.** Add files with **Add documents** in the sidebar, or copy them "
+        f"into `{md_escape(str(folder))}` and press **Rescan folder**. PDF, Word, PowerPoint, "
+        "EPUB, Markdown, HTML, CSV, e-mail and text files are supported."
+    )
+
+
+def chat(assistant: DocumentAssistant, choices: Choices, indexed: int) -> None:
+    """The conversation so far, and the box for the next question."""
+    for message in st.session_state.messages:
+        show_message(message, assistant)
+    question = st.chat_input(
+        "Ask a question about your documents" if indexed else "Add documents to start",
+        disabled=not indexed,
+    )
+    if question and question.strip():
+        answer(question.strip(), assistant, choices)
+
+
+# --- page ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Lay out the page: sidebar (documents, settings, feedback), then the chat."""
+    st.set_page_config(page_title="Chat with your documents", page_icon="📄", layout="wide")
+    init_state()
+    st.sidebar.button("New chat", on_click=new_chat, type="primary", width="stretch")
+    documents_box = st.sidebar.container()
+    choices = settings_panel(base_settings())
+    assistant = assistant_for(choices.settings)
+    model_captions(assistant)
+    with st.sidebar:
+        feedback_section(assistant.settings)
+    st.title("Chat with your documents")
+    with documents_box:
+        if not st.session_state.synced:
+            # Set before syncing, so that a failing sync is not retried on every rerun.
+            st.session_state.synced = True
+            sync(assistant)
+        indexed = documents_section(assistant)
+        show_notices()
+    problem = model_problem(assistant.settings)
+    if problem:
+        st.error(problem)
+    if not indexed:
+        empty_folder_info(assistant.settings.documents_dir)
+    chat(assistant, choices, indexed)
+
+
+if __name__ == "__main__":
+    main()
