@@ -399,7 +399,9 @@ def documents_section(assistant: DocumentAssistant) -> int:
     st.header("Documents")
     upload_section(assistant)
     st.caption(f"Folder: `{md_escape(str(folder))}`")
-    if st.button("Rescan folder", help="Index files added, changed or removed outside the app"):
+    if st.button(
+        "Rescan folder", key="rescan", help="Index files added, changed or removed outside the app"
+    ):
         sync(assistant)
     documents = assistant.documents()
     st.subheader(f"Indexed ({len(documents)})")
@@ -440,7 +442,7 @@ def feedback_section(settings: Settings) -> None:
     )
     if not st.session_state.feedback_on:
         return
-    if st.button("Export liked answers (JSONL)"):
+    if st.button("Export liked answers (JSONL)", key="export"):
         target = settings.index_dir / FINETUNE_FILE
         try:
             written = feedback_store(settings).export_finetune(target)
@@ -462,6 +464,7 @@ def exported_download(path: str, written: int) -> None:
             data=file.read_bytes(),
             file_name=FINETUNE_FILE,
             mime="application/jsonl",
+            key="download_export",
             on_click="ignore",
         )
 
@@ -582,6 +585,7 @@ def chat(assistant: DocumentAssistant, choices: Choices, indexed: int) -> None:
     question = st.chat_input(
         "Ask a question about your documents" if indexed else "Add documents to start",
         disabled=not indexed,
+        key="question",
     )
     if question and question.strip():
         answer(question.strip(), assistant, choices)
@@ -594,7 +598,9 @@ def main() -> None:
     """Lay out the page: sidebar (documents, settings, feedback), then the chat."""
     st.set_page_config(page_title="Chat with your documents", page_icon="📄", layout="wide")
     init_state()
-    st.sidebar.button("New chat", on_click=new_chat, type="primary", width="stretch")
+    st.sidebar.button(
+        "New chat", key="new_chat", on_click=new_chat, type="primary", width="stretch"
+    )
     documents_box = st.sidebar.container()
     choices = settings_panel(base_settings())
     assistant = assistant_for(choices.settings)

@@ -163,7 +163,7 @@ _created = 0
 
 
 def loaded_model_count() -> int:
-    """How many ``llama_cpp.Llama`` objects this process has created so far."""
+    """How many ``llama_cpp.Llama`` objects this process has loaded into its shared cache."""
     return _created
 
 

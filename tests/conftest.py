@@ -18,12 +18,12 @@ from gpt4all_rag.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 DOCS = DATA / "docs"
-DIM = 32
+DIM = 256
 
 
 class HashEmbedder(Embeddings):
     """Bag-of-words vectors you can compute by hand: each lower-case word adds 1 to
-    dimension ``sha1(word) % 32``; the vector is then scaled to unit length."""
+    dimension ``sha1(word) % 256``; the vector is then scaled to unit length."""
 
     name = "hash-embedder"
 

@@ -21,6 +21,7 @@ from gpt4all_rag.llm import (
     LlamaCppBackend,
     LLMBackend,
     OpenAICompatibleBackend,
+    _choose_chat_format,  # the decision the fallback table feeds
     build_llm,
     fallback_chat_format,
     loaded_model_count,
@@ -108,6 +109,26 @@ def test_construction_is_cheap_and_a_broken_gguf_fails_on_first_use(fake_gguf: P
 )
 def test_fallback_chat_format_by_family(names: tuple[str, ...], expected: str) -> None:
     assert fallback_chat_format(*names) == expected
+
+
+@pytest.mark.parametrize(
+    ("explicit", "metadata", "expected"),
+    [
+        (None, {"tokenizer.chat_template": "{{ messages }}"}, None),
+        ("llama-3", {"tokenizer.chat_template": "{{ messages }}"}, "llama-3"),
+        (
+            None,
+            {"general.name": "Mistral 7B Instruct", "general.architecture": "llama"},
+            "mistral-instruct",
+        ),
+        (None, {"general.architecture": "phi3"}, "phi-3"),
+        (None, {}, "chatml"),
+    ],
+)
+def test_gguf_template_else_explicit_else_family(
+    explicit: str | None, metadata: dict[str, str], expected: str | None
+) -> None:
+    assert _choose_chat_format(explicit, metadata, Path("model.gguf")) == expected
 
 
 # --- the factory -----------------------------------------------------------
@@ -310,6 +331,31 @@ def test_llama_cpp_seed_makes_sampling_repeatable() -> None:
     ]
     assert runs[0]
     assert runs[1] == runs[0]
+
+
+@pytest.mark.slow
+def test_llama_cpp_different_seeds_sample_differently() -> None:
+    answers = {
+        "".join(
+            LlamaCppBackend(bundled_gguf(), context_size=2048, seed=seed).stream_chat(
+                QUESTION, max_tokens=24, temperature=1.0
+            )
+        )
+        for seed in (1, 2)
+    }
+    assert len(answers) == 2
+
+
+@pytest.mark.slow
+def test_llama_cpp_explicit_chat_formats() -> None:
+    phi3 = LlamaCppBackend(bundled_gguf(), context_size=1024, chat_format="phi-3")
+    assert "".join(phi3.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    unknown = LlamaCppBackend(bundled_gguf(), context_size=1024, chat_format="no-such-format")
+    before = loaded_model_count()
+    with pytest.raises(LLMError) as caught:
+        unknown.count_tokens("hello")
+    assert str(caught.value).startswith("unknown chat format 'no-such-format': ")
+    assert loaded_model_count() == before
 
 
 @pytest.mark.slow

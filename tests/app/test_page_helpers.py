@@ -1,0 +1,96 @@
+"""The page's pure helpers: highlighting, labels, escaping (app.py imported, not run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from gpt4all_rag import Source, SyncReport
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def page() -> ModuleType:
+    """``app.py`` as a module; its ``main()`` only runs under ``streamlit run``."""
+    spec = importlib.util.spec_from_file_location("gpt4all_rag_app", ROOT / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_highlight_terms_skip_stop_words_and_short_words(page: ModuleType) -> None:
+    terms = page.highlight_terms("What is the core temperature of the Zorblax reactor?")
+
+    assert terms == ["temperature", "reactor", "zorblax", "core"]
+
+
+def test_highlight_escapes_the_passage_then_marks_the_words(page: ModuleType) -> None:
+    text = "The <b>Zorblax</b> core & the reactor's cores."
+
+    marked = page.highlight(text, "Zorblax core?")
+
+    assert marked == (
+        "The &lt;b&gt;<mark><b>Zorblax</b></mark>&lt;/b&gt; <mark><b>core</b></mark> &amp; "
+        "the reactor&#x27;s <mark><b>cores</b></mark>."
+    )
+
+
+def test_highlight_never_matches_inside_an_escape(page: ModuleType) -> None:
+    assert page.highlight("fish & chips", "amp chips") == "fish &amp; <mark><b>chips</b></mark>"
+
+
+def test_highlight_without_useful_words_only_escapes(page: ModuleType) -> None:
+    assert page.highlight("a < b", "is it?") == "a &lt; b"
+
+
+def test_passage_html_keeps_lines_and_markdown_literal(page: ModuleType) -> None:
+    html = page.passage_html("# Title\n*not bold* kelvin\n", "kelvin")
+
+    assert html == (
+        '<div class="passage"># Title<br>*not bold* <mark><b>kelvin</b></mark></div>'
+    )
+
+
+def test_source_label_names_file_and_page(page: ModuleType) -> None:
+    paged = Source(number=1, file="manual.pdf", page=2, text="t", score=0.5, similarity=0.6)
+    unpaged = Source(number=3, file="my_notes.md", page=None, text="t", score=0.5, similarity=0.6)
+
+    assert page.source_label(paged) == "[1] manual.pdf · page 2"
+    assert page.source_label(unpaged) == "[3] my\\_notes.md"
+
+
+def test_md_escape_keeps_names_literal(page: ModuleType) -> None:
+    assert page.md_escape("a_b*c[1]$5.pdf") == "a\\_b\\*c\\[1\\]\\$5.pdf"
+
+
+def test_document_file_stays_inside_the_folder(page: ModuleType, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("a")
+    (tmp_path / "secret.txt").write_text("s")
+
+    assert page.document_file(docs, "a.txt") == (docs / "a.txt").resolve()
+    assert page.document_file(docs, "../secret.txt") is None
+    assert page.document_file(docs, "gone.txt") is None
+
+
+def test_sync_summary(page: ModuleType) -> None:
+    report = SyncReport(added=["a.pdf"], failed=[("b.pdf", "bad")], chunks_total=3)
+
+    assert page.sync_summary(report) == "Index updated: 1 added, 1 failed (3 chunks in total)."
+    assert page.sync_summary(SyncReport(unchanged=4)) is None
+
+
+def test_count(page: ModuleType) -> None:
+    assert [page.count(1, "chunk"), page.count(0, "chunk"), page.count(3, "file")] == [
+        "1 chunk",
+        "0 chunks",
+        "3 files",
+    ]
