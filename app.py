@@ -74,6 +74,14 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
+def md_code(text: str) -> str:
+    """Text as a Markdown code span (backslash escapes do not work inside one)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def count(number: int, noun: str) -> str:
     """``1 chunk``, ``3 chunks``."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
@@ -219,8 +227,8 @@ def model_problem(settings: Settings) -> str | None:
     if path.is_file():
         return None
     return (
-        f"Model file not found: `{path}`. Choose another model under **Settings** in the "
-        "sidebar, or set `GPT4ALL_RAG_MODEL_PATH` to a `.gguf` file."
+        f"Model file not found: {md_code(str(path))}. Choose another model under **Settings** "
+        "in the sidebar, or set `GPT4ALL_RAG_MODEL_PATH` to a `.gguf` file."
     )
 
 
@@ -270,8 +278,8 @@ def settings_panel(base: Settings) -> Choices:
 def model_captions(assistant: DocumentAssistant) -> None:
     """Which language and embedding models are active."""
     st.sidebar.caption(
-        f"Model: `{md_escape(assistant.model_name)}`  \n"
-        f"Embeddings: `{md_escape(assistant.status().embedding_model)}`"
+        f"Model: {md_code(assistant.model_name)}  \n"
+        f"Embeddings: {md_code(assistant.status().embedding_model)}"
     )
 
 
@@ -398,7 +406,7 @@ def documents_section(assistant: DocumentAssistant) -> int:
     folder = assistant.settings.documents_dir
     st.header("Documents")
     upload_section(assistant)
-    st.caption(f"Folder: `{md_escape(str(folder))}`")
+    st.caption(f"Folder: {md_code(str(folder))}")
     if st.button(
         "Rescan folder", key="rescan", help="Index files added, changed or removed outside the app"
     ):
@@ -456,7 +464,7 @@ def feedback_section(settings: Settings) -> None:
 
 def exported_download(path: str, written: int) -> None:
     """Where the export went, and a button to download it."""
-    st.success(f"Exported {count(written, 'liked answer')} to `{md_escape(path)}`.")
+    st.success(f"Exported {count(written, 'liked answer')} to {md_code(path)}.")
     file = Path(path)
     if file.is_file():
         st.download_button(
@@ -573,7 +581,7 @@ def empty_folder_info(folder: Path) -> None:
     """What to do when nothing is indexed yet."""
     st.info(
         "**No documents yet.** Add files with **Add documents** in the sidebar, or copy them "
-        f"into `{md_escape(str(folder))}` and press **Rescan folder**. PDF, Word, PowerPoint, "
+        f"into {md_code(str(folder))} and press **Rescan folder**. PDF, Word, PowerPoint, "
         "EPUB, Markdown, HTML, CSV, e-mail and text files are supported."
     )
 

@@ -371,6 +371,20 @@ def test_llama_cpp_loads_the_model_once_for_three_questions() -> None:
 
 
 @pytest.mark.slow
+def test_llama_cpp_refuses_a_second_answer_while_the_first_streams_in_this_thread() -> None:
+    backend = LlamaCppBackend(bundled_gguf(), context_size=2048)
+    first = backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0)
+    assert next(first)
+    with pytest.raises(LLMError) as caught:
+        next(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert str(caught.value) == (
+        "this thread is still reading an earlier answer; finish or close it first"
+    )
+    first.close()
+    assert "".join(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+
+
+@pytest.mark.slow
 def test_llama_cpp_counts_tokens_with_the_model_tokenizer() -> None:
     backend = LlamaCppBackend(bundled_gguf(), context_size=2048)
     assert backend.count_tokens("hello world") == 2

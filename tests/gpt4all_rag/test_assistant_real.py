@@ -1,0 +1,96 @@
+"""The whole product with the real bundled MiniLM and the real bundled GGUF model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gpt4all_rag import Answer, DocumentAssistant, Settings
+from gpt4all_rag.llm import loaded_model_count
+from gpt4all_rag.prompts import NOT_FOUND_ANSWER
+from tests.conftest import DOCS
+
+pytestmark = pytest.mark.slow
+
+
+class CountingLLM:
+    """Passes everything to the real backend and counts the generations."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def context_size(self) -> int:
+        return self.inner.context_size
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream_chat(self, messages, **kwargs):
+        self.calls += 1
+        yield from self.inner.stream_chat(messages, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> DocumentAssistant:
+    root = tmp_path_factory.mktemp("real")
+    shutil.copytree(DOCS, root / "docs")
+    settings = Settings(documents_dir=root / "docs", index_dir=root / "index",
+                        max_new_tokens=48, temperature=0.0)
+    real = DocumentAssistant.from_settings(settings)
+    counting = DocumentAssistant.from_settings(settings, llm=CountingLLM(real.llm))
+    report = counting.ingest()
+    assert report.chunks_total == 14 and len(report.failed) == 4
+    return counting
+
+
+@pytest.mark.parametrize(("question", "file", "page"), [
+    ("What is the core temperature of the Zorblax reactor?", "manual.pdf", 2),
+    ("How often does the Zorblax reactor need maintenance?", "manual.pdf", 3),
+    ("When is the Heron launch date?", "slides.pptx", 2),
+    ("How long can queen bees live?", "notes.md", None),
+])
+def test_sources_hold_the_fact_asked_about(assistant, question, file, page):
+    answer = assistant.ask(question)
+    assert answer.found
+    assert (answer.sources[0].file, answer.sources[0].page) == (file, page)
+    assert answer.text and answer.text != NOT_FOUND_ANSWER
+
+
+def test_absent_fact_gets_the_not_found_answer_without_an_llm_call(assistant):
+    before = assistant.llm.calls
+    answer = assistant.ask("What is the population of Ulaanbaatar in Mongolia?")
+    assert answer.text == NOT_FOUND_ANSWER and not answer.found and answer.sources == ()
+    assert assistant.llm.calls == before
+
+
+def test_model_loads_once_across_three_questions(assistant):
+    assistant.ask("What is the core temperature of the Zorblax reactor?")
+    loads = loaded_model_count()
+    assert loads >= 1
+    for question in ("How long can queen bees live?", "At what temperature should green tea steep?",
+                     "What is the quarterly budget for Project Heron?"):
+        assert isinstance(assistant.ask(question), Answer)
+    assert loaded_model_count() == loads
+    assistant2 = DocumentAssistant.from_settings(assistant.settings)
+    assistant2.ask("What is the core temperature of the Zorblax reactor?")
+    assert loaded_model_count() == loads  # a second assistant reuses the process's model
+
+
+def test_stream_yields_real_tokens(assistant):
+    pieces = list(assistant.stream("At what temperature should green tea steep?"))
+    *tokens, final = pieces
+    assert len(tokens) > 1 and isinstance(final, Answer)
+    assert "".join(tokens).strip() == final.text
+    assert final.sources[0].file == "page.html"
+
+
+def test_follow_up_with_real_model_retrieves_the_right_document(assistant):
+    history = [{"role": "user", "content": "What does the Zorblax reactor manual say about temperature?"},
+               {"role": "assistant", "content": "It operates at 451 kelvin [1]."}]
+    answer = assistant.ask("How often does it need maintenance?", history=history)
+    assert answer.standalone_question
+    assert "manual.pdf" in {s.file for s in answer.sources}
