@@ -10,6 +10,7 @@ Example:
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo, IndexStatus
 from gpt4all_rag.errors import (
+    USER_ERRORS,
     AssistantError,
     DocumentLoadError,
     IndexLocked,
@@ -17,7 +18,6 @@ from gpt4all_rag.errors import (
     LLMError,
     ModelNotFound,
     StoreUnavailable,
-    USER_ERRORS,
 )
 from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
 from gpt4all_rag.settings import Settings

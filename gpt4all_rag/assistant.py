@@ -15,7 +15,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from gpt4all_rag.answer import Answer, Source
-from gpt4all_rag.chain import ChainConfig, ChatLLM, build_chain, to_answer
+from gpt4all_rag.chain import ChainConfig, build_chain, to_answer
+from gpt4all_rag.llm import LLMBackend, build_llm
 from gpt4all_rag.settings import RetrievalMode, Settings
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
@@ -78,7 +79,7 @@ class DocumentAssistant:
         manifest: Manifest,
         keywords: KeywordIndex,
         chunker: TokenChunker,
-        llm: ChatLLM | None = None,
+        llm: LLMBackend | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -109,7 +110,7 @@ class DocumentAssistant:
     def from_settings(
         cls,
         settings: Settings | None = None,
-        llm: ChatLLM | None = None,
+        llm: LLMBackend | None = None,
         embedder: Embeddings | None = None,
     ) -> DocumentAssistant:
         """Wire the real parts from settings (environment and ``.env`` when none given).
@@ -135,12 +136,10 @@ class DocumentAssistant:
 
     # --- the model ------------------------------------------------------------
     @property
-    def llm(self) -> ChatLLM:
+    def llm(self) -> LLMBackend:
         """The language model, built from the settings on first use."""
         with self._llm_lock:
             if self._llm is None:
-                from gpt4all_rag.llm import build_llm
-
                 self._llm = build_llm(self.settings)
             return self._llm
 
@@ -160,7 +159,9 @@ class DocumentAssistant:
         if not folder.is_dir():
             raise DocumentLoadError(folder, "not a folder (create it and put documents in it)")
         report = self.indexer.sync(folder, progress)
-        self.manifest.set_meta("last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.manifest.set_meta(
+            "last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds")
+        )
         return report
 
     def documents(self) -> list[DocumentInfo]:
@@ -216,7 +217,10 @@ class DocumentAssistant:
         return build_chain(self.retriever, lambda: self.llm, config)
 
     def as_runnable(self) -> Runnable[dict[str, Any], Answer]:
-        """The chain as a LangChain ``Runnable``: ``{"question", "history", "filters"}`` -> Answer."""
+        """The chain as a LangChain ``Runnable`` from ``{"question", "history", "filters"}``.
+
+        It returns an ``Answer``; compose it like any other runnable.
+        """
         return self._chain() | RunnableLambda(to_answer)
 
     def stream(
@@ -257,7 +261,9 @@ class DocumentAssistant:
         filters: Filters | None = None,
     ) -> list[Source]:
         """The passages a question would retrieve, without the LLM."""
-        passages = self.retriever.search(query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters)
+        passages = self.retriever.search(
+            query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
+        )
         return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
 
 
@@ -270,7 +276,13 @@ def _inputs(
 ) -> dict[str, Any]:
     if not question or not question.strip():
         raise ValueError("the question is empty")
-    return {"question": question, "history": list(history or []), "filters": filters, "k": k, "mode": mode}
+    return {
+        "question": question,
+        "history": list(history or []),
+        "filters": filters,
+        "k": k,
+        "mode": mode,
+    }
 
 
 def _embedder_name(embedder: Embeddings) -> str:

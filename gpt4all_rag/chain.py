@@ -25,6 +25,7 @@ from langchain_core.runnables import (
 )
 
 from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.llm import LLMBackend
 from gpt4all_rag.prompts import (
     NOT_FOUND_ANSWER,
     BuiltPrompt,
@@ -34,25 +35,9 @@ from gpt4all_rag.prompts import (
 )
 from vectorstore.retriever import Filters, Passage, SearchMode
 
-__all__ = ["ChainConfig", "ChatLLM", "Searcher", "build_chain", "to_answer"]
+__all__ = ["ChainConfig", "Searcher", "build_chain", "to_answer"]
 
 Message = dict[str, str]
-
-
-class ChatLLM(Protocol):
-    """What the chain needs of a language model backend."""
-
-    @property
-    def context_size(self) -> int: ...
-    def count_tokens(self, text: str) -> int: ...
-    def stream_chat(
-        self,
-        messages: list[Message],
-        *,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str] | None = None,
-    ) -> Iterator[str]: ...
 
 
 class Searcher(Protocol):
@@ -60,7 +45,8 @@ class Searcher(Protocol):
 
     def search(
         self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None
-    ) -> list[Passage]: ...
+    ) -> list[Passage]:
+        """The best passages for a query."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +113,9 @@ def _last(inputs: Iterator[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def _condense(llm: ChatLLM, question: str, history: Sequence[Message], config: ChainConfig) -> str:
+def _condense(
+    llm: LLMBackend, question: str, history: Sequence[Message], config: ChainConfig
+) -> str:
     """Rewrite a follow-up into a standalone question; keep the original if that fails."""
     messages = build_condense_prompt(question, history)
     text = "".join(

@@ -22,7 +22,9 @@ EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", type=Path, help="index folder (default: $GPT4ALL_RAG_INDEX_DIR or ./index)")
+    common.add_argument(
+        "--index", type=Path, help="index folder (default: $GPT4ALL_RAG_INDEX_DIR or ./index)"
+    )
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser = argparse.ArgumentParser(
         prog="gpt4all-rag", description="Private, local chat with your documents."
@@ -42,9 +44,13 @@ def _add_ask_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     retrieval = argparse.ArgumentParser(add_help=False)
     retrieval.add_argument("--k", type=int, help="passages to retrieve")
     retrieval.add_argument("--mode", choices=["vector", "keyword", "hybrid"])
-    retrieval.add_argument("--file", action="append", default=[], help="only this file (repeatable)")
+    retrieval.add_argument(
+        "--file", action="append", default=[], help="only this file (repeatable)"
+    )
     retrieval.add_argument("--folder", help="only files below this folder")
-    retrieval.add_argument("--type", action="append", default=[], help="only this file type, e.g. pdf")
+    retrieval.add_argument(
+        "--type", action="append", default=[], help="only this file type, e.g. pdf"
+    )
     retrieval.add_argument("--model", type=Path, help="GGUF model file")
     ask = commands.add_parser("ask", parents=[common, retrieval], help="answer one question")
     ask.add_argument("question")
@@ -58,8 +64,12 @@ def _add_eval_command(commands: Any, common: argparse.ArgumentParser) -> None:
     ev.add_argument("--corpus", type=Path, required=True, help="BEIR corpus.jsonl")
     ev.add_argument("--queries", type=Path, required=True, help="BEIR queries.jsonl")
     ev.add_argument("--qrels", type=Path, required=True, help="BEIR qrels .tsv")
-    ev.add_argument("--mode", action="append", choices=["vector", "keyword", "hybrid"],
-                    help="mode(s) to evaluate (default: all three)")
+    ev.add_argument(
+        "--mode",
+        action="append",
+        choices=["vector", "keyword", "hybrid"],
+        help="mode(s) to evaluate (default: all three)",
+    )
     ev.add_argument("--limit", type=int, help="evaluate only the first N judged queries")
     ev.add_argument("--work-dir", type=Path, help="keep the throwaway index here")
 
@@ -139,7 +149,9 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=event.files_total, unit="file", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=event.files_total, unit="file", file=sys.stderr, dynamic_ncols=True
+            )
         self.bar.update(event.files_done - self.bar.n)
         self.bar.set_postfix(chunks=event.chunks_done, refresh=False)
 
@@ -169,8 +181,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     """Print the passages a query retrieves."""
     assistant = _assistant(args)
-    sources = assistant.search(args.query, k=assistant.settings.top_k if args.k is None else args.k,
-                               filters=_filters(args))
+    sources = assistant.search(
+        args.query, k=assistant.settings.top_k if args.k is None else args.k, filters=_filters(args)
+    )
     payload = {"results": [s.to_json() for s in sources]}
     text = "\n\n".join(f"[{s.number}] {s.label} ({s.score:.3f})\n{s.text}" for s in sources)
     _emit(args, payload, text or "no passage found")
@@ -186,8 +199,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stream_answer(assistant: Any, question: str, history: list[dict[str, str]],
-                   filters: Any, quiet: bool) -> Any:
+def _stream_answer(
+    assistant: Any, question: str, history: list[dict[str, str]], filters: Any, quiet: bool
+) -> Any:
     from gpt4all_rag.answer import Answer
 
     answer = None
@@ -218,7 +232,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not question:
             break
         answer = _stream_answer(assistant, question, history, _filters(args), quiet=False)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
     return EXIT_OK
 
 
@@ -227,16 +244,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from gpt4all_rag.evaluation import format_results, run_beir_eval
 
     results = run_beir_eval(
-        _settings(args), args.corpus, args.queries, args.qrels,
-        modes=args.mode or ["vector", "keyword", "hybrid"], limit=args.limit, work_dir=args.work_dir,
+        _settings(args),
+        args.corpus,
+        args.queries,
+        args.qrels,
+        modes=args.mode or ["vector", "keyword", "hybrid"],
+        limit=args.limit,
+        work_dir=args.work_dir,
     )
     _emit(args, results, format_results(results))
     return EXIT_OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "ingest": cmd_ingest, "status": cmd_status, "reset": cmd_reset, "ask": cmd_ask,
-    "chat": cmd_chat, "search": cmd_search, "eval": cmd_eval,
+    "ingest": cmd_ingest,
+    "status": cmd_status,
+    "reset": cmd_reset,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "search": cmd_search,
+    "eval": cmd_eval,
 }
 
 

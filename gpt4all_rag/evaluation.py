@@ -107,15 +107,23 @@ def run_beir_eval(
     try:
         _write_corpus(corpus, root / "docs")
         local = settings.model_copy(
-            update={"documents_dir": root / "docs", "index_dir": root / "index", "chroma_host": None,
-                    "fusion_candidates": max(settings.fusion_candidates, 2 * RECALL_DEEP)}
+            update={
+                "documents_dir": root / "docs",
+                "index_dir": root / "index",
+                "chroma_host": None,
+                "fusion_candidates": max(settings.fusion_candidates, 2 * RECALL_DEEP),
+            }
         )
         assistant = DocumentAssistant.from_settings(local)
         started = time.perf_counter()
         report = assistant.ingest()
         results: dict[str, Any] = {
-            "corpus": {"documents": len(corpus), "chunks": report.chunks_total,
-                       "failed": len(report.failed), "ingest_seconds": round(time.perf_counter() - started, 1)},
+            "corpus": {
+                "documents": len(corpus),
+                "chunks": report.chunks_total,
+                "failed": len(report.failed),
+                "ingest_seconds": round(time.perf_counter() - started, 1),
+            },
             "queries": len(queries),
             "modes": {},
         }
@@ -128,7 +136,10 @@ def run_beir_eval(
 
 
 def _score_mode(
-    assistant: Any, mode: str, queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],
+    assistant: Any,
+    mode: str,
+    queries: list[dict[str, Any]],
+    qrels: dict[str, dict[str, int]],
     names: dict[str, str],
 ) -> dict[str, float]:
     totals: dict[str, float] = {}
@@ -139,11 +150,17 @@ def _score_mode(
             str(query["text"]), k=2 * RECALL_DEEP, mode=mode, floor=-1.0
         )
         latencies.append(time.perf_counter() - started)
-        for name, value in metrics_for(_doc_ranking(passages, names), qrels[str(query["_id"])]).items():
+        for name, value in metrics_for(
+            _doc_ranking(passages, names), qrels[str(query["_id"])]
+        ).items():
             totals[name] = totals.get(name, 0.0) + value
     scored = {name: round(total / max(len(queries), 1), 4) for name, total in totals.items()}
-    scored["latency_p50_ms"] = round(float(np.percentile(latencies, 50)) * 1000, 2) if latencies else 0.0
-    scored["latency_p95_ms"] = round(float(np.percentile(latencies, 95)) * 1000, 2) if latencies else 0.0
+    scored["latency_p50_ms"] = (
+        round(float(np.percentile(latencies, 50)) * 1000, 2) if latencies else 0.0
+    )
+    scored["latency_p95_ms"] = (
+        round(float(np.percentile(latencies, 95)) * 1000, 2) if latencies else 0.0
+    )
     return scored
 
 
@@ -153,7 +170,8 @@ def format_results(results: dict[str, Any]) -> str:
     lines = [
         f"corpus: {corpus['documents']} documents, {corpus['chunks']} chunks, "
         f"indexed in {corpus['ingest_seconds']} s; {results['queries']} queries",
-        f"{'mode':<8} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}",
+        f"{'mode':<8} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7} "
+        f"{'p50 ms':>8} {'p95 ms':>8}",
     ]
     for mode, m in results["modes"].items():
         lines.append(

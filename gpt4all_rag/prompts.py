@@ -55,10 +55,7 @@ class BuiltPrompt:
 def format_passage(number: int, passage: Passage) -> str:
     """One passage in the prompt, with its number, file and page."""
     page = f' page="{passage.page}"' if passage.page is not None else ""
-    return (
-        f'<passage n="{number}" file="{passage.file}"{page}>\n'
-        f"{passage.text.strip()}\n</passage>"
-    )
+    return f'<passage n="{number}" file="{passage.file}"{page}>\n{passage.text.strip()}\n</passage>'
 
 
 def _user_message(blocks: Sequence[str], question: str) -> str:

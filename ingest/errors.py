@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["IngestError", "DocumentLoadError", "UnsupportedFileType", "IndexLocked", "IndexMismatch"]
+__all__ = [
+    "IngestError",
+    "DocumentLoadError",
+    "UnsupportedFileType",
+    "IndexLocked",
+    "IndexMismatch",
+]
 
 
 class IngestError(Exception):

@@ -126,8 +126,15 @@ class Manifest:
             self._forget(db, record.path)
             db.execute(
                 "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.path, record.size, record.mtime_ns, record.content_hash,
-                 record.pages, record.chunks, time.time()),
+                (
+                    record.path,
+                    record.size,
+                    record.mtime_ns,
+                    record.content_hash,
+                    record.pages,
+                    record.chunks,
+                    time.time(),
+                ),
             )
             db.executemany(
                 "INSERT INTO chunks(id, path, position) VALUES (?, ?, ?)",

@@ -28,28 +28,40 @@ from ingest.scan import FileStat, hash_file, scan_folder
 __all__ = ["Indexer", "ProgressEvent", "SyncReport", "ChunkStore", "KeywordRebuilder"]
 
 
-
 class ChunkStore(Protocol):
     """What the pipeline needs of a vector store (``vectorstore.chroma.ChromaStore``)."""
 
-    def upsert(self, ids: Any, embeddings: Any, texts: Any, metadatas: Any) -> None: ...
-    def delete(self, ids: Any) -> None: ...
-    def get(self, ids: Any, with_embeddings: bool = False) -> list[Any]: ...
-    def count(self) -> int: ...
-    def iter_all(self) -> Iterator[Any]: ...
+    def upsert(self, ids: Any, embeddings: Any, texts: Any, metadatas: Any) -> None:
+        """Write chunks by id (idempotent)."""
+
+    def delete(self, ids: Any) -> None:
+        """Delete chunks by id."""
+
+    def get(self, ids: Any, with_embeddings: bool = False) -> list[Any]:
+        """Fetch chunks by id."""
+
+    def count(self) -> int:
+        """Number of chunks."""
+
+    def iter_all(self) -> Iterator[Any]:
+        """Every chunk."""
 
 
 class Embedder(Protocol):
     """Anything with LangChain's ``embed_documents``."""
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One unit vector per text."""
 
 
 class KeywordRebuilder(Protocol):
     """A keyword index rebuilt from the stored chunks after a change."""
 
-    def rebuild(self, chunks: Iterable[Any]) -> None: ...
-    def exists(self) -> bool: ...
+    def rebuild(self, chunks: Iterable[Any]) -> None:
+        """Index these chunks, replacing what was there."""
+
+    def exists(self) -> bool:
+        """Whether an index was built."""
 
 
 @dataclass
@@ -69,7 +81,9 @@ class SyncReport:
     pages: int = 0
     seconds: float = 0.0
     stages: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("scan", "parse", "chunk", "embed", "write", "keyword"), 0.0)
+        default_factory=lambda: dict.fromkeys(
+            ("scan", "parse", "chunk", "embed", "write", "keyword"), 0.0
+        )
     )
 
     @property
@@ -235,7 +249,9 @@ class Indexer:
         plan = _Plan(indexed_before=set(indexed), rechunk=force)
         for stat in files:
             plan.seen.add(stat.path)
-            self._plan_file(stat, indexed.get(stat.path), failures.get(stat.path), force, plan, report)
+            self._plan_file(
+                stat, indexed.get(stat.path), failures.get(stat.path), force, plan, report
+            )
         plan.vanished = {p: r for p, r in indexed.items() if p not in plan.seen}
         return plan
 
@@ -303,8 +319,12 @@ class Indexer:
         new_ids = [chunk_id_for(stat.path, content_hash, n) for n in range(len(stored))]
         metadatas = [_relabel(c.metadata, stat.path) for c in stored]
         self.manifest.mark_dirty(new_ids)
-        self.store.upsert(new_ids, [c.embedding for c in stored], [c.text for c in stored], metadatas)
-        record = FileRecord(stat.path, stat.size, stat.mtime_ns, content_hash, source.pages, len(new_ids))
+        self.store.upsert(
+            new_ids, [c.embedding for c in stored], [c.text for c in stored], metadatas
+        )
+        record = FileRecord(
+            stat.path, stat.size, stat.mtime_ns, content_hash, source.pages, len(new_ids)
+        )
         self.manifest.commit_file(record, new_ids)
         report.chunks_reused += len(new_ids)
         report.stages["write"] += time.perf_counter() - started
@@ -319,9 +339,7 @@ class Indexer:
         progress: ProgressCallback | None,
     ) -> None:
         batch: list[_Prepared] = []
-        done = 0
-        for prepared in _prefetch(self._prepare_all(candidates)):
-            done += 1
+        for done, prepared in enumerate(_prefetch(self._prepare_all(candidates)), start=1):
             report.stages["parse"] += prepared.parse_s
             report.stages["chunk"] += prepared.chunk_s
             if prepared.error is not None:
@@ -332,7 +350,9 @@ class Indexer:
                 self._write_batch(batch, plan, report)
                 batch = []
             if progress is not None:
-                progress(ProgressEvent(done, len(candidates), report.chunks_added, prepared.stat.path))
+                progress(
+                    ProgressEvent(done, len(candidates), report.chunks_added, prepared.stat.path)
+                )
         self._write_batch(batch, plan, report)
 
     def _prepare_all(self, candidates: list[tuple[FileStat, str]]) -> Iterator[_Prepared]:
@@ -493,7 +513,9 @@ class _FileLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             os.close(fd)
-            raise IndexLocked(f"another ingest is writing to {self.path.parent}; try again later") from exc
+            raise IndexLocked(
+                f"another ingest is writing to {self.path.parent}; try again later"
+            ) from exc
         self._fd = fd
         return self
 

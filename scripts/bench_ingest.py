@@ -67,8 +67,12 @@ def bench_folder(folder: Path, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--corpus", type=Path, action="append",
-                        help="folder(s) to ingest (default: bench-data/r-doc-pdf)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="folder(s) to ingest (default: bench-data/r-doc-pdf)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results/ingest.json"))
     args = parser.parse_args()
     folders = args.corpus or [Path("bench-data/r-doc-pdf")]

@@ -67,8 +67,14 @@ class ScriptedLLM:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int,
-                    temperature: float, stop: list[str] | None = None) -> Iterator[str]:
+    def stream_chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]:
         self.prompts.append(messages)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         for word in reply.split(" "):
@@ -86,7 +92,13 @@ def docs_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_assistant(tmp_path: Path) -> Callable[..., DocumentAssistant]:
     """Build an assistant on a real Chroma in tmp_path, with fakes unless told otherwise."""
-    def build(documents: Path, embedder: Any = None, llm: Any = None, **overrides: Any) -> DocumentAssistant:
+
+    def build(
+        documents: Path, embedder: Any = None, llm: Any = None, **overrides: Any
+    ) -> DocumentAssistant:
         settings = Settings(documents_dir=documents, index_dir=tmp_path / "index", **overrides)
-        return DocumentAssistant.from_settings(settings, llm=llm or ScriptedLLM(), embedder=embedder)
+        return DocumentAssistant.from_settings(
+            settings, llm=llm or ScriptedLLM(), embedder=embedder
+        )
+
     return build

@@ -120,9 +120,7 @@ class ChromaStore:
         offset = 0
         page = min(page_size, self.max_batch)
         while True:
-            got = self.collection.get(
-                include=["documents", "metadatas"], limit=page, offset=offset
-            )
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
             chunks = list(_stored_chunks(got, False))
             yield from chunks
             if len(chunks) < page:

@@ -72,7 +72,7 @@ class SentenceTransformerEmbedder(Embeddings):
         """Word pieces the model reads before truncating."""
         return int(self._load().max_seq_length)
 
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:  # type: ignore[override]
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed passages in batches; vectors are unit length (cosine = dot product)."""
         if not texts:
             return []
@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder(Embeddings):
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return vectors.tolist()  # type: ignore[no-any-return]
+        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one query the same way as the passages."""

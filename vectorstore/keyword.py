@@ -113,9 +113,7 @@ class KeywordIndex:
         self._bm25 = bm25s.BM25.load(str(bm25_dir)) if bm25_dir.exists() else None
         self._loaded_mtime = mtime
 
-    def search(
-        self, query: str, k: int, allowed: Any = None
-    ) -> list[KeywordHit]:
+    def search(self, query: str, k: int, allowed: Any = None) -> list[KeywordHit]:
         """Top-``k`` chunks by BM25; ``allowed(metadata) -> bool`` filters before ranking."""
         if not self._ensure_loaded():
             return []
@@ -124,7 +122,9 @@ class KeywordIndex:
             return []
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
         if allowed is not None:
-            mask = np.fromiter((allowed(m) for m in self._metas), dtype=bool, count=len(self._metas))
+            mask = np.fromiter(
+                (allowed(m) for m in self._metas), dtype=bool, count=len(self._metas)
+            )
             scores = np.where(mask, scores, 0.0)
         return self._top(scores, k)
 

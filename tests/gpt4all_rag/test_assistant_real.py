@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -38,8 +37,9 @@ class CountingLLM:
 def assistant(tmp_path_factory) -> DocumentAssistant:
     root = tmp_path_factory.mktemp("real")
     shutil.copytree(DOCS, root / "docs")
-    settings = Settings(documents_dir=root / "docs", index_dir=root / "index",
-                        max_new_tokens=48, temperature=0.0)
+    settings = Settings(
+        documents_dir=root / "docs", index_dir=root / "index", max_new_tokens=48, temperature=0.0
+    )
     real = DocumentAssistant.from_settings(settings)
     counting = DocumentAssistant.from_settings(settings, llm=CountingLLM(real.llm))
     report = counting.ingest()
@@ -47,12 +47,15 @@ def assistant(tmp_path_factory) -> DocumentAssistant:
     return counting
 
 
-@pytest.mark.parametrize(("question", "file", "page"), [
-    ("What is the core temperature of the Zorblax reactor?", "manual.pdf", 2),
-    ("How often does the Zorblax reactor need maintenance?", "manual.pdf", 3),
-    ("When is the Heron launch date?", "slides.pptx", 2),
-    ("How long can queen bees live?", "notes.md", None),
-])
+@pytest.mark.parametrize(
+    ("question", "file", "page"),
+    [
+        ("What is the core temperature of the Zorblax reactor?", "manual.pdf", 2),
+        ("How often does the Zorblax reactor need maintenance?", "manual.pdf", 3),
+        ("When is the Heron launch date?", "slides.pptx", 2),
+        ("How long can queen bees live?", "notes.md", None),
+    ],
+)
 def test_sources_hold_the_fact_asked_about(assistant, question, file, page):
     answer = assistant.ask(question)
     assert answer.found
@@ -71,8 +74,11 @@ def test_model_loads_once_across_three_questions(assistant):
     assistant.ask("What is the core temperature of the Zorblax reactor?")
     loads = loaded_model_count()
     assert loads >= 1
-    for question in ("How long can queen bees live?", "At what temperature should green tea steep?",
-                     "What is the quarterly budget for Project Heron?"):
+    for question in (
+        "How long can queen bees live?",
+        "At what temperature should green tea steep?",
+        "What is the quarterly budget for Project Heron?",
+    ):
         assert isinstance(assistant.ask(question), Answer)
     assert loaded_model_count() == loads
     assistant2 = DocumentAssistant.from_settings(assistant.settings)
@@ -89,8 +95,10 @@ def test_stream_yields_real_tokens(assistant):
 
 
 def test_follow_up_with_real_model_retrieves_the_right_document(assistant):
-    history = [{"role": "user", "content": "What does the Zorblax reactor manual say about temperature?"},
-               {"role": "assistant", "content": "It operates at 451 kelvin [1]."}]
+    history = [
+        {"role": "user", "content": "What does the Zorblax reactor manual say about temperature?"},
+        {"role": "assistant", "content": "It operates at 451 kelvin [1]."},
+    ]
     answer = assistant.ask("How often does it need maintenance?", history=history)
     assert answer.standalone_question
     assert "manual.pdf" in {s.file for s in answer.sources}

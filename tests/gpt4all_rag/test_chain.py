@@ -41,16 +41,18 @@ def test_nothing_relevant_means_no_llm_call(docs_copy, make_assistant):
 
 
 def test_follow_up_is_rewritten_before_retrieval(docs_copy, make_assistant):
-    llm = ScriptedLLM(["How often is Zorblax reactor maintenance required?",
-                       "Every 17 days [1]."])
+    llm = ScriptedLLM(["How often is Zorblax reactor maintenance required?", "Every 17 days [1]."])
     assistant = ready(docs_copy, make_assistant, llm)
-    history = [{"role": "user", "content": "What is the Zorblax reactor?"},
-               {"role": "assistant", "content": "A research reactor [1]."}]
+    history = [
+        {"role": "user", "content": "What is the Zorblax reactor?"},
+        {"role": "assistant", "content": "A research reactor [1]."},
+    ]
     answer = assistant.ask("and how often is it serviced?", history=history)
     assert answer.standalone_question == "How often is Zorblax reactor maintenance required?"
     assert "Follow-up question: and how often is it serviced?" in llm.prompts[0][1]["content"]
     assert llm.prompts[1][1]["content"].endswith(
-        "Question: How often is Zorblax reactor maintenance required?")
+        "Question: How often is Zorblax reactor maintenance required?"
+    )
     assert (answer.sources[0].file, answer.sources[0].page) == ("manual.pdf", 3)
     assert answer.text == "Every 17 days [1]."
 
@@ -69,8 +71,9 @@ def test_filters_restrict_the_sources(docs_copy, make_assistant):
     assistant = ready(docs_copy, make_assistant, ScriptedLLM(["Heron [1]."]))
     answer = assistant.ask("Project Heron", filters=Filters(extensions=("pptx",)))
     assert answer.sources and {s.file for s in answer.sources} == {"slides.pptx"}
-    hits = assistant.search("Project Heron budget euros", k=5, mode="keyword",
-                            filters=Filters(files=("report.docx",)))
+    hits = assistant.search(
+        "Project Heron budget euros", k=5, mode="keyword", filters=Filters(files=("report.docx",))
+    )
     assert [h.file for h in hits] == ["report.docx"]
 
 

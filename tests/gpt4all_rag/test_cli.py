@@ -15,10 +15,31 @@ from tests.conftest import DATA, DOCS
 pytestmark = pytest.mark.slow
 
 SCRIPT = str(Path(sys.executable).with_name("gpt4all-rag"))
-INGEST_KEYS = {"added", "updated", "moved", "deleted", "unchanged", "failed", "skipped",
-               "chunks_added", "chunks_reused", "chunks_total", "pages", "seconds", "stages"}
-GOOD = ["book.epub", "latin1.txt", "manual.pdf", "notes.md", "page.html", "report.docx",
-        "slides.pptx", "table.csv"]
+INGEST_KEYS = {
+    "added",
+    "updated",
+    "moved",
+    "deleted",
+    "unchanged",
+    "failed",
+    "skipped",
+    "chunks_added",
+    "chunks_reused",
+    "chunks_total",
+    "pages",
+    "seconds",
+    "stages",
+}
+GOOD = [
+    "book.epub",
+    "latin1.txt",
+    "manual.pdf",
+    "notes.md",
+    "page.html",
+    "report.docx",
+    "slides.pptx",
+    "table.csv",
+]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,7 +56,11 @@ def indexed(tmp_path_factory) -> tuple[Path, Path]:
     assert set(summary) == INGEST_KEYS
     assert summary["added"] == GOOD and summary["chunks_total"] == 14
     assert [f["file"] for f in summary["failed"]] == [
-        "binary.txt", "corrupt.pdf", "empty.txt", "encrypted.pdf"]
+        "binary.txt",
+        "corrupt.pdf",
+        "empty.txt",
+        "encrypted.pdf",
+    ]
     assert all(f["reason"] for f in summary["failed"])
     return root / "docs", root / "index"
 
@@ -48,7 +73,9 @@ def test_clean_folder_exits_zero_and_resync_is_unchanged(tmp_path):
     first = run("ingest", str(docs), "--index", str(tmp_path / "index"), "--json")
     assert first.returncode == 0, first.stderr
     (docs / "notes.md").rename(docs / "bees.md")
-    second = json.loads(run("ingest", str(docs), "--index", str(tmp_path / "index"), "--json").stdout)
+    second = json.loads(
+        run("ingest", str(docs), "--index", str(tmp_path / "index"), "--json").stdout
+    )
     assert second["moved"] == [{"from": "notes.md", "to": "bees.md"}]
     assert second["unchanged"] == 1 and second["chunks_added"] == 0
 
@@ -64,8 +91,17 @@ def test_status_json(indexed):
 
 def test_search_json_shape(indexed):
     _, index = indexed
-    result = run("search", "core temperature of the Zorblax reactor", "--k", "2",
-                 "--mode", "vector", "--index", str(index), "--json")
+    result = run(
+        "search",
+        "core temperature of the Zorblax reactor",
+        "--k",
+        "2",
+        "--mode",
+        "vector",
+        "--index",
+        str(index),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)["results"]
     assert len(results) == 2
@@ -75,25 +111,41 @@ def test_search_json_shape(indexed):
 
 def test_ask_json_and_text(indexed):
     _, index = indexed
-    result = run("ask", "What is the core temperature of the Zorblax reactor?",
-                 "--index", str(index), "--json")
+    result = run(
+        "ask",
+        "What is the core temperature of the Zorblax reactor?",
+        "--index",
+        str(index),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == {"answer", "sources", "cited"}
-    assert answer["answer"] and (answer["sources"][0]["file"], answer["sources"][0]["page"]) == ("manual.pdf", 2)
+    assert answer["answer"] and (answer["sources"][0]["file"], answer["sources"][0]["page"]) == (
+        "manual.pdf",
+        2,
+    )
     text = run("ask", "What is the core temperature of the Zorblax reactor?", "--index", str(index))
     assert "manual.pdf:2" in text.stdout
 
 
 def test_python_dash_m_and_usage_errors(indexed, tmp_path):
     _, index = indexed
-    module = subprocess.run([sys.executable, "-m", "gpt4all_rag", "status", "--index", str(index), "--json"],
-                            capture_output=True, text=True, timeout=300)
+    module = subprocess.run(
+        [sys.executable, "-m", "gpt4all_rag", "status", "--index", str(index), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert module.returncode == 0 and json.loads(module.stdout)["chunks"] == 14
     assert run("frobnicate").returncode == 2
     missing = run("ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i2"))
-    assert missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
-    bad_model = run("ask", "anything about Zorblax?", "--index", str(index), "--model", "/no/such.gguf")
+    assert (
+        missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+    )
+    bad_model = run(
+        "ask", "anything about Zorblax?", "--index", str(index), "--model", "/no/such.gguf"
+    )
     assert bad_model.returncode == 2 and "/no/such.gguf" in bad_model.stderr
 
 
@@ -110,8 +162,18 @@ def test_reset_needs_yes(tmp_path):
 
 def test_eval_on_a_tiny_beir_set(tmp_path):
     beir = DATA / "beir"
-    result = run("eval", "--corpus", str(beir / "corpus.jsonl"), "--queries", str(beir / "queries.jsonl"),
-                 "--qrels", str(beir / "qrels.tsv"), "--json", "--index", str(tmp_path / "unused"))
+    result = run(
+        "eval",
+        "--corpus",
+        str(beir / "corpus.jsonl"),
+        "--queries",
+        str(beir / "queries.jsonl"),
+        "--qrels",
+        str(beir / "qrels.tsv"),
+        "--json",
+        "--index",
+        str(tmp_path / "unused"),
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["queries"] == 4 and out["corpus"]["documents"] == 8

@@ -22,7 +22,9 @@ def count_words(text: str) -> int:
 
 
 def test_passages_are_numbered_with_file_and_page():
-    built = build_answer_prompt("Why?", [passage(1, 3), passage(2, 2, page=None)], count_words, 1000)
+    built = build_answer_prompt(
+        "Why?", [passage(1, 3), passage(2, 2, page=None)], count_words, 1000
+    )
     assert built.messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert built.messages[1]["content"] == (
         '<passage n="1" file="doc1.pdf" page="1">\nword word word\n</passage>\n\n'
@@ -59,8 +61,10 @@ def test_citations_are_parsed_in_range_and_sorted():
 
 
 def test_condense_prompt_carries_the_conversation():
-    history = [{"role": "user", "content": "Which planets are hot?"},
-               {"role": "assistant", "content": "Venus [1]."}]
+    history = [
+        {"role": "user", "content": "Which planets are hot?"},
+        {"role": "assistant", "content": "Venus [1]."},
+    ]
     messages = build_condense_prompt("and the second one?", history)
     assert messages[1]["content"] == (
         "Conversation:\nUser: Which planets are hot?\nAssistant: Venus [1].\n\n"

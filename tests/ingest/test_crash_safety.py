@@ -20,7 +20,8 @@ WORKER = Path(__file__).with_name("crash_worker.py")
 
 def clean_ids(docs: Path, index: Path) -> set[str]:
     assistant = DocumentAssistant.from_settings(
-        Settings(documents_dir=docs, index_dir=index), embedder=HashEmbedder())
+        Settings(documents_dir=docs, index_dir=index), embedder=HashEmbedder()
+    )
     assistant.ingest()
     return set(assistant.store.collection.get()["ids"])
 
@@ -48,7 +49,8 @@ def test_sigkill_part_way_then_rerun_matches_a_clean_ingest(docs_copy, tmp_path,
     worker.wait()
 
     assistant = DocumentAssistant.from_settings(
-        Settings(documents_dir=docs_copy, index_dir=index), embedder=HashEmbedder())
+        Settings(documents_dir=docs_copy, index_dir=index), embedder=HashEmbedder()
+    )
     report = assistant.ingest()
     ids = assistant.store.collection.get()["ids"]
 
@@ -62,7 +64,9 @@ class CrashAfterWrite(Exception):
 
 
 def test_crash_between_store_write_and_commit_is_repaired(docs_copy, tmp_path):
-    settings = Settings(documents_dir=docs_copy, index_dir=tmp_path / "index", ingest_batch_chunks=1)
+    settings = Settings(
+        documents_dir=docs_copy, index_dir=tmp_path / "index", ingest_batch_chunks=1
+    )
     assistant = DocumentAssistant.from_settings(settings, embedder=HashEmbedder())
     real_upsert = assistant.store.upsert
     writes = []

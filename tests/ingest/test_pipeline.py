@@ -13,16 +13,32 @@ from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
 from tests.conftest import HashEmbedder
 
-GOOD = ["book.epub", "latin1.txt", "manual.pdf", "notes.md", "page.html",
-        "report.docx", "slides.pptx", "table.csv"]
+GOOD = [
+    "book.epub",
+    "latin1.txt",
+    "manual.pdf",
+    "notes.md",
+    "page.html",
+    "report.docx",
+    "slides.pptx",
+    "table.csv",
+]
 FAILED = {
     "binary.txt": "binary content, not text",
     "corrupt.pdf": "not a valid PDF",
     "empty.txt": "empty file",
     "encrypted.pdf": "encrypted PDF (password required)",
 }
-CHUNKS = {"book.epub": 1, "latin1.txt": 1, "manual.pdf": 3, "notes.md": 4, "page.html": 1,
-          "report.docx": 1, "slides.pptx": 2, "table.csv": 1}
+CHUNKS = {
+    "book.epub": 1,
+    "latin1.txt": 1,
+    "manual.pdf": 3,
+    "notes.md": 4,
+    "page.html": 1,
+    "report.docx": 1,
+    "slides.pptx": 2,
+    "table.csv": 1,
+}
 
 
 def stored(assistant) -> dict[str, dict]:
@@ -55,7 +71,9 @@ def test_first_ingest_indexes_good_files_and_lists_failures(docs_copy, make_assi
 def test_metadata_keeps_page_offsets_and_hash(docs_copy, make_assistant):
     assistant = make_assistant(docs_copy, embedder=HashEmbedder())
     assistant.ingest()
-    got = assistant.store.collection.get(where={"path": "manual.pdf"}, include=["metadatas", "documents"])
+    got = assistant.store.collection.get(
+        where={"path": "manual.pdf"}, include=["metadatas", "documents"]
+    )
     by_page = {m["page"]: (m, t) for m, t in zip(got["metadatas"], got["documents"], strict=True)}
     assert sorted(by_page) == [1, 2, 3]
     meta, text = by_page[2]
@@ -79,8 +97,8 @@ def test_incremental_sync_touches_only_what_changed(docs_copy, make_assistant):
     old_book = ids_of(docs_copy, "book.epub", 1)
 
     with (docs_copy / "table.csv").open("a", encoding="utf-8") as handle:
-        handle.write("Oslo,Norway,709037\n")                      # modify
-    (docs_copy / "page.html").unlink()                              # delete
+        handle.write("Oslo,Norway,709037\n")  # modify
+    (docs_copy / "page.html").unlink()  # delete
     (docs_copy / "sub").mkdir()
     shutil.move(docs_copy / "book.epub", docs_copy / "sub" / "novel.epub")  # move + rename
     (docs_copy / "new.md").write_text("# Fresh\n\nA brand new note about otters.\n")  # add
@@ -95,8 +113,11 @@ def test_incremental_sync_touches_only_what_changed(docs_copy, make_assistant):
     assert report.unchanged == len(GOOD) - 3
     assert report.chunks_reused == 1
     after = set(stored(assistant))
-    added_ids = (ids_of(docs_copy, "table.csv", 1) | ids_of(docs_copy, "new.md", 1)
-                 | ids_of(docs_copy, "sub/novel.epub", 1))
+    added_ids = (
+        ids_of(docs_copy, "table.csv", 1)
+        | ids_of(docs_copy, "new.md", 1)
+        | ids_of(docs_copy, "sub/novel.epub", 1)
+    )
     assert after - before == added_ids
     assert before - after == old_table | old_page | old_book
     # Only the changed and the new file were embedded; the moved one kept its vectors.
@@ -104,7 +125,9 @@ def test_incremental_sync_touches_only_what_changed(docs_copy, make_assistant):
     assert len(embedded) == 2
     assert any("Oslo" in t for t in embedded) and any("otters" in t for t in embedded)
     moved = assistant.store.collection.get(where={"path": "sub/novel.epub"}, include=["metadatas"])
-    assert moved["metadatas"][0]["folder"] == "sub" and moved["metadatas"][0]["source"] == "novel.epub"
+    assert (
+        moved["metadatas"][0]["folder"] == "sub" and moved["metadatas"][0]["source"] == "novel.epub"
+    )
 
 
 def test_unchanged_resync_parses_nothing_and_never_loads_the_model(docs_copy, make_assistant):
@@ -169,7 +192,9 @@ def test_another_embedding_model_is_refused(docs_copy, make_assistant):
 
 def test_changed_chunking_rechunks_everything(docs_copy, make_assistant):
     make_assistant(docs_copy, embedder=HashEmbedder()).ingest()
-    report = make_assistant(docs_copy, embedder=HashEmbedder(), chunk_size=64, chunk_overlap=8).ingest()
+    report = make_assistant(
+        docs_copy, embedder=HashEmbedder(), chunk_size=64, chunk_overlap=8
+    ).ingest()
     assert report.updated == GOOD
     assert report.chunks_total > sum(CHUNKS.values())
 
