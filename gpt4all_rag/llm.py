@@ -274,6 +274,10 @@ class LlamaCppBackend:
         """The context window the model is loaded with."""
         return self._context_size
 
+    def llama(self) -> Any:
+        """The shared ``llama_cpp.Llama`` itself, for benchmarks and advanced use."""
+        return _shared_model(self._key).llm
+
     def count_tokens(self, text: str) -> int:
         """Count ``text``'s tokens with the model's own tokenizer (no BOS token)."""
         llm = _shared_model(self._key).llm
