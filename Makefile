@@ -50,6 +50,7 @@ bench-query: venv
 	$(BIN)/python scripts/bench_query.py
 
 bench-eval: venv
+	mkdir -p bench-results
 	$(BIN)/gpt4all-rag eval --corpus ../shared/bench/scifact-train/corpus.jsonl \
 	  --queries ../shared/bench/scifact-train/queries.jsonl \
 	  --qrels ../shared/bench/scifact-train/qrels/train.tsv --json | tee bench-results/eval.json
