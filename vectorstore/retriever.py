@@ -32,6 +32,11 @@ class Filters:
     folder: str | None = None
     extensions: tuple[str, ...] = ()
 
+    @property
+    def empty(self) -> bool:
+        """Whether the filters let everything through."""
+        return not (self.files or self.folder is not None or self.extensions)
+
     def exts(self) -> tuple[str, ...]:
         """Extensions, lower-case and with their dot."""
         return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions)
@@ -161,7 +166,7 @@ class Retriever:
     def _keyword(
         self, query: str, query_vector: np.ndarray, n: int, filters: Filters
     ) -> list[Passage]:
-        hits = self.keywords.search(query, n, allowed=filters.allows)
+        hits = self.keywords.search(query, n, allowed=None if filters.empty else filters.allows)
         similarity = self._similarities(query_vector, [h.id for h in hits])
         return [
             Passage(h.id, h.text, h.metadata, h.score, similarity.get(h.id, -1.0)) for h in hits
