@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv run ingest app test test-fast test-slow lint bench bench-ingest bench-query bench-eval clean
+.PHONY: venv run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -40,6 +40,10 @@ test-slow: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## check-offline: ingest, ask and search inside a network namespace with only loopback
+check-offline: venv
+	scripts/check_offline.sh
 
 bench: bench-ingest bench-query bench-eval
 

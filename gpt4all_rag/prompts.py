@@ -42,6 +42,8 @@ CONDENSE_PROMPT = (
 )
 
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# A document's own "<passage" or "</passage" would open or close a tag of the prompt.
+_PASSAGE_TAG = re.compile(r"<(/?passage)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ class BuiltPrompt:
 def format_passage(number: int, passage: Passage) -> str:
     """One passage in the prompt, with its number, file and page."""
     page = f' page="{passage.page}"' if passage.page is not None else ""
-    return f'<passage n="{number}" file="{passage.file}"{page}>\n{passage.text.strip()}\n</passage>'
+    text = _PASSAGE_TAG.sub(r"&lt;\1", passage.text.strip())
+    file = re.sub(r'["<>\s]+', " ", passage.file)  # a file name cannot fake attributes either
+    return f'<passage n="{number}" file="{file}"{page}>\n{text}\n</passage>'
 
 
 def _user_message(blocks: Sequence[str], question: str) -> str:

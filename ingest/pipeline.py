@@ -382,20 +382,31 @@ class Indexer:
         return prepared
 
     def _write_batch(self, batch: list[_Prepared], plan: _Plan, report: SyncReport) -> None:
+        """Embed and store a batch in slices, then commit its files.
+
+        Slicing bounds memory for one huge file: only ``flush_chunks`` vectors
+        exist at a time, and every slice's ids are marked dirty before the write.
+        """
         if not batch:
             return
-        texts = [c.text for p in batch for c in p.chunks]
+        pairs = [(p, c) for p in batch for c in p.chunks]
+        for start in range(0, len(pairs), self.flush_chunks):
+            self._write_slice(pairs[start : start + self.flush_chunks], report)
+        started = time.perf_counter()
+        for prepared in batch:
+            self._commit(prepared, plan, report)
+        self.repair()
+        report.stages["write"] += time.perf_counter() - started
+
+    def _write_slice(self, pairs: list[tuple[_Prepared, Chunk]], report: SyncReport) -> None:
+        texts = [c.text for _, c in pairs]
         started = time.perf_counter()
         vectors = self.embedder.embed_documents(texts)
         report.stages["embed"] += time.perf_counter() - started
         started = time.perf_counter()
-        ids = [chunk_id_for(p.stat.path, p.content_hash, c.index) for p in batch for c in p.chunks]
-        metadatas = [_metadata(p, c) for p in batch for c in p.chunks]
+        ids = [chunk_id_for(p.stat.path, p.content_hash, c.index) for p, c in pairs]
         self.manifest.mark_dirty(ids)
-        self.store.upsert(ids, vectors, texts, metadatas)
-        for prepared in batch:
-            self._commit(prepared, plan, report)
-        self.repair()
+        self.store.upsert(ids, vectors, texts, [_metadata(p, c) for p, c in pairs])
         report.stages["write"] += time.perf_counter() - started
 
     def _commit(self, prepared: _Prepared, plan: _Plan, report: SyncReport) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from ingest.loaders import supported_extensions
 
@@ -72,5 +73,8 @@ def _consider(root: Path, path: Path, extensions: frozenset[str], result: ScanRe
         stat = path.stat()
     except OSError as exc:
         result.skipped.append((rel, f"cannot stat: {exc.strerror or exc}"))
+        return
+    if not S_ISREG(stat.st_mode):  # a FIFO or device would block the hash and the loader
+        result.skipped.append((rel, "not a regular file"))
         return
     result.files.append(FileStat(rel, path, stat.st_size, stat.st_mtime_ns))

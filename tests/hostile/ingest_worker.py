@@ -1,0 +1,37 @@
+"""Load one file, or ingest a folder with the hash embedder, and print JSON with the peak RSS.
+
+Run as a child process (by test_large_file) so that the memory measured is this work's
+alone: the child reports its own ``ru_maxrss``, which RUSAGE_CHILDREN in a long pytest
+session would mix with every earlier child's.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
+from gpt4all_rag.settings import Settings  # noqa: E402
+from ingest.loaders import load_file  # noqa: E402
+from tests.conftest import HashEmbedder  # noqa: E402
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+if __name__ == "__main__":
+    mode, target = sys.argv[1], Path(sys.argv[2])
+    result: dict[str, object] = {}
+    if mode == "load":
+        result["chars"] = sum(len(page.text) for page in load_file(target))
+    else:
+        settings = Settings(documents_dir=target, index_dir=Path(sys.argv[3]))
+        report = DocumentAssistant.from_settings(settings, embedder=HashEmbedder()).ingest()
+        result["report"] = report.to_json()
+    result["peak_mb"] = round(peak_mb(), 1)
+    print(json.dumps(result))
