@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval clean
+.PHONY: venv run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -52,6 +52,9 @@ bench-ingest: venv
 
 bench-query: venv
 	$(BIN)/python scripts/bench_query.py
+
+bench-server: venv
+	$(BIN)/python scripts/bench_server.py
 
 bench-eval: venv
 	mkdir -p bench-results

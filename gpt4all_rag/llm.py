@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -187,7 +188,7 @@ def _load_llama(
         llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context_size,
-            n_threads=threads,
+            n_threads=threads or os.cpu_count(),  # llama-cpp defaults to half the cores
             n_gpu_layers=gpu_layers,
             verbose=False,
         )
@@ -370,6 +371,10 @@ def _sse_pieces(lines: Iterable[str], url: str) -> Iterator[str]:
         piece = _delta_content(data, url)
         if piece:
             yield piece
+    raise LLMError(
+        f"{url} ended the answer without [DONE]: the server dropped it (is "
+        "GPT4ALL_RAG_CONTEXT_SIZE larger than the server's context window?)"
+    )
 
 
 class OpenAICompatibleBackend:

@@ -200,6 +200,11 @@ _REPLIES: dict[str, tuple[int, str, bytes]] = {
         b'{"error": {"message": "model \'smol\' not found", "type": "invalid_request_error"}}',
     ),
     "/garbage/v1/chat/completions": (200, "text/event-stream", b"data: <html>oops\n\n"),
+    "/dropped/v1/chat/completions": (
+        200,
+        "text/event-stream",
+        b'data: {"choices":[{"index":0,"delta":{"content":"Par"}}]}\n\n',
+    ),
     "/streamed-error/v1/chat/completions": (
         200,
         "text/event-stream",
@@ -287,6 +292,14 @@ def test_openai_error_event_in_the_stream(scripted_server: str) -> None:
     assert str(caught.value) == (
         f"{scripted_server}/streamed-error/v1/chat/completions reported an error: context overflow"
     )
+
+
+def test_openai_stream_dropped_before_done_is_an_error(scripted_server: str) -> None:
+    backend = OpenAICompatibleBackend(f"{scripted_server}/dropped/v1", "smol")
+    pieces: list[str] = []
+    with pytest.raises(LLMError, match=r"without \[DONE\]"):
+        pieces.extend(backend.stream_chat(QUESTION, max_tokens=8, temperature=0.0))
+    assert pieces == ["Par"]
 
 
 def test_openai_timeout(scripted_server: str) -> None:
