@@ -16,7 +16,7 @@ __all__ = ["SentenceTransformerEmbedder", "offline_environment"]
 
 
 def offline_environment() -> None:
-    """Forbid Hugging Face libraries from reaching the network, and set torch's threading.
+    """Forbid Hugging Face libraries from reaching the network.
 
     Set before sentence-transformers is imported, so a missing local file is an
     error instead of a silent download (a privacy leak for our users).
@@ -28,9 +28,6 @@ def offline_environment() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    # OpenMP threads that spin while waiting starve the parse thread and any other
-    # process on a small machine; passive waiting cut ingest time here (docs/benchmarks.md).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class SentenceTransformerEmbedder(Embeddings):
