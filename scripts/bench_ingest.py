@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `gpt4all-rag ingest` does
 
 from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
 from gpt4all_rag.settings import Settings  # noqa: E402
