@@ -47,20 +47,27 @@ check-offline: venv
 
 bench: bench-ingest bench-query bench-eval
 
-bench-ingest: venv
-	$(BIN)/python scripts/bench_ingest.py
+BENCH_CORPUS ?= bench-data/r-doc-pdf/usr/share/R/doc/manual
+SCIFACT      ?= ../shared/bench/scifact-train
 
+## bench-ingest: the R manuals from Debian (fetched once); BENCH_CORPUS=DIR for another folder
+bench-ingest: venv
+	scripts/fetch_corpora.sh bench-data
+	$(BIN)/python scripts/bench_ingest.py --corpus $(BENCH_CORPUS)
+
+## bench-query: over the SciFact index that bench-eval keeps (16,012 chunks)
 bench-query: venv
-	$(BIN)/python scripts/bench_query.py
+	test -d bench-data/scifact-eval/index || $(MAKE) bench-eval
+	$(BIN)/python scripts/bench_query.py --index bench-data/scifact-eval/index
 
 bench-server: venv
 	$(BIN)/python scripts/bench_server.py
 
 bench-eval: venv
 	mkdir -p bench-results
-	$(BIN)/gpt4all-rag eval --corpus ../shared/bench/scifact-train/corpus.jsonl \
-	  --queries ../shared/bench/scifact-train/queries.jsonl \
-	  --qrels ../shared/bench/scifact-train/qrels/train.tsv --json | tee bench-results/eval.json
+	$(BIN)/gpt4all-rag eval --corpus $(SCIFACT)/corpus.jsonl --queries $(SCIFACT)/queries.jsonl \
+	  --qrels $(SCIFACT)/qrels/train.tsv --work-dir bench-data/scifact-eval --json \
+	  | tee bench-results/eval.json
 
 clean:
 	rm -rf index artifacts bench-results .pytest_cache .mypy_cache .ruff_cache
