@@ -8,6 +8,7 @@ Chroma never fetches its default ONNX model from the network.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,24 @@ def open_chroma_client(
         raise StoreUnavailable(f"cannot open Chroma at {where}: {exc}") from exc
 
 
+@contextmanager
+def _chroma_errors(action: str) -> Iterator[None]:
+    """Turn chromadb's many exception types into one readable ``StoreUnavailable``.
+
+    The common cause in practice: another process changed an embedded index that
+    this one has open (Chroma's embedded mode is not multi-process safe).
+    """
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        raise StoreUnavailable(
+            f"Chroma failed to {action}: {exc}. If another process wrote to this embedded "
+            "index, restart this one, or use a Chroma server (docs/deployment.md)"
+        ) from exc
+
+
 class ChromaStore:
     """One Chroma collection in cosine space, written and read in bounded batches."""
 
@@ -90,18 +109,20 @@ class ChromaStore:
         metadatas: Sequence[Metadata],
     ) -> None:
         """Write chunks; ids are deterministic, so writing twice is harmless."""
-        for part in self._batches(len(ids)):
-            self.collection.upsert(
-                ids=list(ids[part]),
-                embeddings=[list(e) for e in embeddings[part]],
-                documents=list(texts[part]),
-                metadatas=[dict(m) for m in metadatas[part]],
-            )
+        with _chroma_errors("write chunks"):
+            for part in self._batches(len(ids)):
+                self.collection.upsert(
+                    ids=list(ids[part]),
+                    embeddings=[list(e) for e in embeddings[part]],
+                    documents=list(texts[part]),
+                    metadatas=[dict(m) for m in metadatas[part]],
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id; unknown ids are ignored."""
-        for part in self._batches(len(ids)):
-            self.collection.delete(ids=list(ids[part]))
+        with _chroma_errors("delete chunks"):
+            for part in self._batches(len(ids)):
+                self.collection.delete(ids=list(ids[part]))
 
     def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[StoredChunk]:
         """Fetch chunks by id, in the order asked; missing ids are left out."""
@@ -112,7 +133,8 @@ class ChromaStore:
 
     def _get_batch(self, ids: list[str], with_embeddings: bool) -> dict[str, StoredChunk]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
-        got = self.collection.get(ids=ids, include=include)
+        with _chroma_errors("read chunks"):
+            got = self.collection.get(ids=ids, include=include)
         return {chunk.id: chunk for chunk in _stored_chunks(got, with_embeddings)}
 
     def iter_all(self, page_size: int = 5000) -> Iterator[StoredChunk]:
@@ -134,12 +156,13 @@ class ChromaStore:
         n = min(k, self.count())
         if n == 0:
             return []
-        got = self.collection.query(
-            query_embeddings=[list(embedding)],
-            n_results=n,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        with _chroma_errors("search"):
+            got = self.collection.query(
+                query_embeddings=[list(embedding)],
+                n_results=n,
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             VectorHit(id=i, text=t or "", metadata=dict(m or {}), similarity=1.0 - float(d))
             for i, t, m, d in zip(
