@@ -183,7 +183,7 @@ def _clean_pages(pages: list[Page]) -> list[Page]:
     cleaned = []
     for page in pages:
         text = page.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").rstrip()
-        if text.strip():
+        if text:  # after rstrip a blank page is empty; no strip() copy of a huge text
             cleaned.append(Page(text, page.page))
     return cleaned
 
