@@ -18,6 +18,35 @@ from gpt4all_rag.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 DOCS = DATA / "docs"
+
+# What ingesting tests/data/docs gives (see tests/data/README.md): the good files, the
+# bad ones with a substring of their reason, and chunks per file at 200/32 tokens.
+DOCS_GOOD = [
+    "book.epub",
+    "latin1.txt",
+    "manual.pdf",
+    "notes.md",
+    "page.html",
+    "report.docx",
+    "slides.pptx",
+    "table.csv",
+]
+DOCS_FAILED = {
+    "binary.txt": "binary content, not text",
+    "corrupt.pdf": "not a valid PDF",
+    "empty.txt": "empty file",
+    "encrypted.pdf": "encrypted PDF (password required)",
+}
+DOCS_CHUNKS = {
+    "book.epub": 1,
+    "latin1.txt": 1,
+    "manual.pdf": 3,
+    "notes.md": 4,
+    "page.html": 1,
+    "report.docx": 1,
+    "slides.pptx": 2,
+    "table.csv": 1,
+}
 DIM = 256
 
 

@@ -6,7 +6,6 @@ Plain functions without pytest, so that ``scripts/bench_server.py`` can use them
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,11 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from tests.processes import LOOPBACK, free_port, stop_process
+
+HOST = LOOPBACK
+__all__ = ["HOST", "free_port", "start", "stop"]
 STARTUP_SECONDS = 60.0
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def heartbeat_ok(port: int) -> bool:
@@ -47,12 +42,7 @@ def wait_for_heartbeat(server: subprocess.Popen[bytes], port: int, log: Path) ->
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    stop_process(server)
 
 
 def start(root: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.processes import free_port, stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 MANUAL = ROOT / "tests" / "data" / "docs" / "manual.pdf"
 SCREENSHOT = ROOT / "artifacts" / "e2e-answer.png"
@@ -37,12 +38,6 @@ INDEX_TIMEOUT = 240
 ANSWER_TIMEOUT = 300
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -83,12 +78,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         wait_for_health(url, server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=15)
 
 
 def find_program(*names: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, DOCS
+from tests.conftest import DATA, DOCS, DOCS_GOOD
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +30,7 @@ INGEST_KEYS = {
     "seconds",
     "stages",
 }
-GOOD = [
-    "book.epub",
-    "latin1.txt",
-    "manual.pdf",
-    "notes.md",
-    "page.html",
-    "report.docx",
-    "slides.pptx",
-    "table.csv",
-]
+GOOD = DOCS_GOOD
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -27,18 +26,12 @@ from gpt4all_rag.llm import (
     loaded_model_count,
 )
 from gpt4all_rag.settings import Settings, bundled_gguf
+from tests.processes import free_port, stop_process
 
 QUESTION = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "What is the capital of France?"},
 ]
-
-
-def free_port() -> int:
-    """A loopback port that nothing listens on (the socket is closed again)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture()
@@ -436,6 +429,7 @@ def _wait_for_models(base_url: str, server: subprocess.Popen[bytes], log: Path) 
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real ``python -m llama_cpp.server`` on the bundled GGUF: (base URL, model id)."""
     import sse_starlette  # noqa: F401 - requirements.txt installs llama-cpp-python[server]
+
     port = free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf())]
@@ -446,12 +440,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     try:
         yield base_url, _wait_for_models(base_url, server, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 @pytest.mark.slow

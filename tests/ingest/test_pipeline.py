@@ -11,34 +11,9 @@ import pytest
 from gpt4all_rag.errors import IndexLocked, IndexMismatch
 from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
-from tests.conftest import HashEmbedder
+from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder
 
-GOOD = [
-    "book.epub",
-    "latin1.txt",
-    "manual.pdf",
-    "notes.md",
-    "page.html",
-    "report.docx",
-    "slides.pptx",
-    "table.csv",
-]
-FAILED = {
-    "binary.txt": "binary content, not text",
-    "corrupt.pdf": "not a valid PDF",
-    "empty.txt": "empty file",
-    "encrypted.pdf": "encrypted PDF (password required)",
-}
-CHUNKS = {
-    "book.epub": 1,
-    "latin1.txt": 1,
-    "manual.pdf": 3,
-    "notes.md": 4,
-    "page.html": 1,
-    "report.docx": 1,
-    "slides.pptx": 2,
-    "table.csv": 1,
-}
+GOOD, FAILED, CHUNKS = DOCS_GOOD, DOCS_FAILED, DOCS_CHUNKS
 
 
 def stored(assistant) -> dict[str, dict]:
