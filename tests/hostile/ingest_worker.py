@@ -1,7 +1,7 @@
 """Load one file, or ingest a folder with the hash embedder, and print JSON with the peak RSS.
 
 Run as a child process (by test_large_file) so that the memory measured is this work's
-alone: the child reports its own ``ru_maxrss``, which RUSAGE_CHILDREN in a long pytest
+alone: the child reports its own peak (VmHWM), which RUSAGE_CHILDREN in a long pytest
 session would mix with every earlier child's.
 """
 
@@ -21,7 +21,15 @@ from tests.conftest import HashEmbedder  # noqa: E402
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """This process's own peak RSS.
+
+    VmHWM, not ru_maxrss: Linux carries a parent's high-water mark into a forked child's
+    ru_maxrss, so a child of a big pytest process would report the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
