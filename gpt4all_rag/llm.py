@@ -6,6 +6,7 @@ size, a token count and a stream of text pieces. The chain only sees that.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -161,6 +162,19 @@ _ModelKey = tuple[Path, int, int | None, int, str | None]
 _models: dict[_ModelKey, _LoadedModel] = {}
 _models_lock = threading.Lock()
 _created = 0
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the cached models before interpreter teardown.
+
+    Left to llama-cpp's own ``__del__``, they are freed after its bindings are
+    gone, which prints a traceback at exit.
+    """
+    with _models_lock:
+        for model in _models.values():
+            model.llm.close()
+        _models.clear()
 
 
 def loaded_model_count() -> int:
