@@ -96,10 +96,6 @@ class Manifest:
         rows = self._db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY position", (path,))
         return [row[0] for row in rows]
 
-    def all_chunk_ids(self) -> set[str]:
-        """Every committed chunk id."""
-        return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
-
     def chunk_count(self) -> int:
         """Number of committed chunks."""
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

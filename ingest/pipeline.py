@@ -40,9 +40,6 @@ class ChunkStore(Protocol):
     def get(self, ids: Any, with_embeddings: bool = False) -> list[Any]:
         """Fetch chunks by id."""
 
-    def count(self) -> int:
-        """Number of chunks."""
-
     def iter_all(self) -> Iterator[Any]:
         """Every chunk."""
 
@@ -134,6 +131,10 @@ class _Prepared:
     error: str | None = None
     parse_s: float = 0.0
     chunk_s: float = 0.0
+
+    def chunk_id(self, chunk: Chunk) -> str:
+        """The deterministic id of one of this file's chunks."""
+        return chunk_id_for(self.stat.path, self.content_hash, chunk.index)
 
 
 @dataclass
@@ -404,14 +405,14 @@ class Indexer:
         vectors = self.embedder.embed_documents(texts)
         report.stages["embed"] += time.perf_counter() - started
         started = time.perf_counter()
-        ids = [chunk_id_for(p.stat.path, p.content_hash, c.index) for p, c in pairs]
+        ids = [p.chunk_id(c) for p, c in pairs]
         self.manifest.mark_dirty(ids)
         self.store.upsert(ids, vectors, texts, [_metadata(p, c) for p, c in pairs])
         report.stages["write"] += time.perf_counter() - started
 
     def _commit(self, prepared: _Prepared, plan: _Plan, report: SyncReport) -> None:
         stat = prepared.stat
-        ids = [chunk_id_for(stat.path, prepared.content_hash, c.index) for c in prepared.chunks]
+        ids = [prepared.chunk_id(c) for c in prepared.chunks]
         (report.updated if stat.path in plan.indexed_before else report.added).append(stat.path)
         record = FileRecord(
             stat.path, stat.size, stat.mtime_ns, prepared.content_hash, prepared.pages, len(ids)
@@ -442,13 +443,19 @@ class Indexer:
             report.stages["keyword"] = time.perf_counter() - started
 
 
-def _metadata(prepared: _Prepared, chunk: Chunk) -> dict[str, str | int]:
-    path = prepared.stat.path
-    meta: dict[str, str | int] = {
+def _path_fields(path: str) -> dict[str, str]:
+    """The metadata that follows a file's path (and changes when it moves)."""
+    return {
         "path": path,
         "source": Path(path).name,
         "folder": Path(path).parent.as_posix() if "/" in path else "",
         "ext": Path(path).suffix.lower(),
+    }
+
+
+def _metadata(prepared: _Prepared, chunk: Chunk) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {
+        **_path_fields(prepared.stat.path),
         "hash": prepared.content_hash,
         "chunk": chunk.index,
         "start": chunk.start,
@@ -460,14 +467,7 @@ def _metadata(prepared: _Prepared, chunk: Chunk) -> dict[str, str | int]:
 
 
 def _relabel(metadata: dict[str, Any], path: str) -> dict[str, Any]:
-    moved = dict(metadata)
-    moved.update(
-        path=path,
-        source=Path(path).name,
-        folder=Path(path).parent.as_posix() if "/" in path else "",
-        ext=Path(path).suffix.lower(),
-    )
-    return moved
+    return {**metadata, **_path_fields(path)}
 
 
 def _os_reason(exc: OSError) -> str:

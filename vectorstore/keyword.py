@@ -8,6 +8,7 @@ from the store after each sync that changed something: seconds for 10^5 chunks.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -139,17 +140,9 @@ class KeywordIndex:
         ]
 
 
-_STEMMER: Any = None
-
-
+@functools.cache
 def _stemmer() -> Any:
-    """The English Snowball stemmer, or None when PyStemmer is not installed."""
-    global _STEMMER
-    if _STEMMER is None:
-        try:
-            import Stemmer
+    """The English Snowball stemmer (PyStemmer), built once per process."""
+    import Stemmer
 
-            _STEMMER = Stemmer.Stemmer("english")
-        except ImportError:
-            _STEMMER = False
-    return _STEMMER or None
+    return Stemmer.Stemmer("english")
