@@ -22,7 +22,7 @@ from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.manifest import Manifest
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
-from vectorstore.chroma import ChromaStore, open_chroma_client
+from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import SentenceTransformerEmbedder, offline_environment
 from vectorstore.keyword import KeywordIndex
 from vectorstore.retriever import Filters, Retriever
@@ -123,10 +123,12 @@ class DocumentAssistant:
         embedder = embedder or SentenceTransformerEmbedder(
             model_dir, settings.embedding_batch_size, settings.embedding_device
         )
-        client = open_chroma_client(
-            persist_dir=settings.chroma_dir, host=settings.chroma_host, port=settings.chroma_port
-        )
-        store = ChromaStore(client, settings.collection_name)
+        if settings.chroma_host:
+            store = ChromaStore.server(
+                settings.chroma_host, settings.chroma_port, settings.collection_name
+            )
+        else:
+            store = ChromaStore.embedded(settings.chroma_dir, settings.collection_name)
         manifest = Manifest(settings.index_dir / "manifest.sqlite3")
         keywords = KeywordIndex(settings.index_dir / "keywords")
         chunker = TokenChunker(

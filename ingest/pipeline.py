@@ -43,6 +43,9 @@ class ChunkStore(Protocol):
     def iter_all(self) -> Iterator[Any]:
         """Every chunk."""
 
+    def publish(self) -> None:
+        """Make the writes so far visible to other processes (they are complete)."""
+
 
 class Embedder(Protocol):
     """Anything with LangChain's ``embed_documents``."""
@@ -200,6 +203,7 @@ class Indexer:
             self._delete_vanished(plan, report)
             self.manifest.forget_failures(keep=plan.seen)
             self._save_fingerprint()
+            self.store.publish()  # before the keyword rebuild: its ids must be readable
             self._refresh_keywords(report)
         report.chunks_total = self.manifest.chunk_count()
         report.failed.sort()
@@ -219,6 +223,7 @@ class Indexer:
             count = len(self.manifest.chunk_ids(path))
             self.manifest.remove_file(path)
             self.repair()
+            self.store.publish()
             if self.keyword_index is not None and count:
                 self.keyword_index.rebuild(self.store.iter_all())
         return count

@@ -3,10 +3,19 @@
 Everything that knows chromadb lives here. Vectors are always computed by our
 own embedder and passed in: the collection has no embedding function, so
 Chroma never fetches its default ONNX model from the network.
+
+Processes that share an embedded store (the app open while ``gpt4all-rag ingest``
+runs) stay in step through a publication file. An open embedded client never sees
+another process's writes, because its vector index lives in memory. So a writer
+publishes once its changes are complete, and every other process reopens its client
+before its next operation. A Chroma server needs none of this: it is the shared state.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +25,8 @@ from typing import Any
 from vectorstore.errors import StoreUnavailable
 
 __all__ = ["ChromaStore", "StoredChunk", "VectorHit", "open_chroma_client"]
+
+PUBLICATION_FILE = "gpt4all-rag.published"
 
 Metadata = dict[str, str | int | float | bool]
 
@@ -64,42 +75,199 @@ def open_chroma_client(
 
 @contextmanager
 def _chroma_errors(action: str) -> Iterator[None]:
-    """Turn chromadb's many exception types into one readable ``StoreUnavailable``.
-
-    The common cause in practice: another process changed an embedded index that
-    this one has open (Chroma's embedded mode is not multi-process safe).
-    """
+    """Turn chromadb's many exception types into one readable ``StoreUnavailable``."""
     try:
         yield
     except StoreUnavailable:
         raise
     except Exception as exc:
-        raise StoreUnavailable(
-            f"Chroma failed to {action}: {exc}. If another process wrote to this embedded "
-            "index, restart this one, or use a Chroma server (docs/deployment.md)"
-        ) from exc
+        raise StoreUnavailable(f"Chroma failed to {action}: {exc}") from exc
+
+
+class _Gate:
+    """Any number of operations on a client at once, or one reopen of it alone."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._alone = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone and not self._active)
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
+
+
+class _Connection:
+    """One Chroma client, shared by every store on it in this process.
+
+    ``generation`` goes up whenever collections must be fetched again: after a
+    reopen, or after a store dropped and recreated its collection.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.gate = _Gate()
+        self.generation = 0
+
+    def follow(self) -> bool:
+        """Catch up with other processes' writes; True if there was something to catch."""
+        return False
+
+    def publish(self) -> None:
+        """Make this process's completed writes visible to other processes."""
+
+
+class _EmbeddedConnection(_Connection):
+    """A client on a local folder that follows, and makes, publications."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(open_chroma_client(folder))
+        self.folder = folder
+        self.publication = folder / PUBLICATION_FILE
+        self.unpublished = False
+        self._seen = self._published()
+
+    def _published(self) -> str | None:
+        try:
+            return self.publication.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def follow(self) -> bool:
+        token = self._published()
+        if token == self._seen:
+            return False
+        with self.gate.alone():
+            if token != self._seen:
+                self.client.close()
+                self.client = open_chroma_client(self.folder)
+                self.generation += 1
+                self._seen = token
+        return True
+
+    def publish(self) -> None:
+        if not self.unpublished:
+            return
+        token = f"{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.publication.with_name(f".{PUBLICATION_FILE}.{os.getpid()}")
+        tmp.write_text(token, encoding="ascii")
+        os.replace(tmp, self.publication)
+        self._seen, self.unpublished = token, False
+
+
+_embedded: dict[Path, _EmbeddedConnection] = {}
+_embedded_lock = threading.Lock()
+
+
+def _embedded_connection(folder: Path) -> _EmbeddedConnection:
+    """The process's one connection to an embedded folder (Chroma shares it anyway)."""
+    folder = folder.resolve()
+    with _embedded_lock:
+        if folder not in _embedded:
+            _embedded[folder] = _EmbeddedConnection(folder)
+        return _embedded[folder]
 
 
 class ChromaStore:
-    """One Chroma collection in cosine space, written and read in bounded batches."""
+    """One Chroma collection in cosine space, written and read in bounded batches.
+
+    Build it with :meth:`embedded` or :meth:`server`; the constructor takes a ready
+    client (for TLS, a token or any other client option) and treats it as a server.
+    """
 
     def __init__(self, client: Any, collection_name: str) -> None:
-        self.client = client
-        self.collection_name = collection_name
-        self.collection = client.get_or_create_collection(
-            name=collection_name,
-            metadata={"hnsw:space": "cosine"},
-            embedding_function=None,
-        )
-        self.max_batch = int(client.get_max_batch_size())
+        self._setup(_Connection(client), collection_name)
 
+    @classmethod
+    def embedded(cls, folder: Path, collection_name: str) -> ChromaStore:
+        """A store in a local folder, kept in step with other processes that use it."""
+        store = cls.__new__(cls)
+        store._setup(_embedded_connection(folder), collection_name)
+        return store
+
+    @classmethod
+    def server(cls, host: str, port: int, collection_name: str) -> ChromaStore:
+        """A store on a Chroma server (plain HTTP)."""
+        return cls(open_chroma_client(host=host, port=port), collection_name)
+
+    def _setup(self, connection: _Connection, collection_name: str) -> None:
+        self._connection = connection
+        self.collection_name = collection_name
+        self._generation = -1
+        with self._reading("open the collection"):
+            self.max_batch = int(connection.client.get_max_batch_size())
+
+    # --- the client and the collection, kept current --------------------------------
+    @property
+    def client(self) -> Any:
+        """The Chroma client in use (it changes when the store follows another process)."""
+        return self._connection.client
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection, fetched again after a reopen or a reset."""
+        if self._generation != self._connection.generation:
+            self._collection = self.client.get_or_create_collection(
+                name=self.collection_name,
+                metadata={"hnsw:space": "cosine"},
+                embedding_function=None,
+            )
+            self._generation = self._connection.generation
+        return self._collection
+
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[None]:
+        with _chroma_errors(action):
+            self._connection.follow()
+            with self._connection.gate.shared():
+                yield
+
+    @contextmanager
+    def _writing(self, action: str) -> Iterator[None]:
+        with self._reading(action):
+            if isinstance(self._connection, _EmbeddedConnection):
+                self._connection.unpublished = True
+            yield
+
+    def publish(self) -> None:
+        """Let other processes see this one's writes; call when they are complete.
+
+        Until then, another process on the same embedded folder keeps searching the
+        state it last saw (minus chunks deleted since). A no-op on a server, and when
+        nothing was written.
+        """
+        with _chroma_errors("publish the writes"):
+            self._connection.publish()
+
+    # --- operations -------------------------------------------------------------------
     def _batches(self, n: int) -> Iterator[slice]:
         for start in range(0, n, self.max_batch):
             yield slice(start, min(start + self.max_batch, n))
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return int(self.collection.count())
+        with self._reading("count chunks"):
+            return int(self.collection.count())
 
     def upsert(
         self,
@@ -109,7 +277,7 @@ class ChromaStore:
         metadatas: Sequence[Metadata],
     ) -> None:
         """Write chunks; ids are deterministic, so writing twice is harmless."""
-        with _chroma_errors("write chunks"):
+        with self._writing("write chunks"):
             for part in self._batches(len(ids)):
                 self.collection.upsert(
                     ids=list(ids[part]),
@@ -120,29 +288,40 @@ class ChromaStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id; unknown ids are ignored."""
-        with _chroma_errors("delete chunks"):
+        with self._writing("delete chunks"):
             for part in self._batches(len(ids)):
                 self.collection.delete(ids=list(ids[part]))
 
     def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[StoredChunk]:
         """Fetch chunks by id, in the order asked; missing ids are left out."""
-        found: dict[str, StoredChunk] = {}
-        for part in self._batches(len(ids)):
-            found.update(self._get_batch(list(ids[part]), with_embeddings))
+        try:
+            found = self._get_all(ids, with_embeddings)
+        except StoreUnavailable:
+            # Another process published between our check and this read, and a client
+            # that missed it fails on ids it has not seen: follow, then read again.
+            if not self._connection.follow():
+                raise
+            found = self._get_all(ids, with_embeddings)
         return [found[i] for i in ids if i in found]
 
-    def _get_batch(self, ids: list[str], with_embeddings: bool) -> dict[str, StoredChunk]:
+    def _get_all(self, ids: Sequence[str], with_embeddings: bool) -> dict[str, StoredChunk]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
-        with _chroma_errors("read chunks"):
-            got = self.collection.get(ids=ids, include=include)
-        return {chunk.id: chunk for chunk in _stored_chunks(got, with_embeddings)}
+        found: dict[str, StoredChunk] = {}
+        with self._reading("read chunks"):
+            for part in self._batches(len(ids)):
+                got = self.collection.get(ids=list(ids[part]), include=include)
+                found.update((c.id, c) for c in _stored_chunks(got, with_embeddings))
+        return found
 
     def iter_all(self, page_size: int = 5000) -> Iterator[StoredChunk]:
         """Every stored chunk (text and metadata), page by page."""
         offset = 0
         page = min(page_size, self.max_batch)
         while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            with self._reading("read chunks"):
+                got = self.collection.get(
+                    include=["documents", "metadatas"], limit=page, offset=offset
+                )
             chunks = list(_stored_chunks(got, False))
             yield from chunks
             if len(chunks) < page:
@@ -152,11 +331,15 @@ class ChromaStore:
     def query(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
     ) -> list[VectorHit]:
-        """Nearest chunks to a unit vector, most similar first."""
+        """Nearest chunks to a unit vector, most similar first.
+
+        A hit without text is a chunk that another process deleted after this one last
+        followed it (its in-memory vector index still holds it): it is left out.
+        """
         n = min(k, self.count())
         if n == 0:
             return []
-        with _chroma_errors("search"):
+        with self._reading("search"):
             got = self.collection.query(
                 query_embeddings=[list(embedding)],
                 n_results=n,
@@ -164,7 +347,7 @@ class ChromaStore:
                 include=["documents", "metadatas", "distances"],
             )
         return [
-            VectorHit(id=i, text=t or "", metadata=dict(m or {}), similarity=1.0 - float(d))
+            VectorHit(id=i, text=t, metadata=dict(m or {}), similarity=1.0 - float(d))
             for i, t, m, d in zip(
                 got["ids"][0],
                 got["documents"][0],
@@ -172,14 +355,15 @@ class ChromaStore:
                 got["distances"][0],
                 strict=True,
             )
+            if t is not None
         ]
 
     def reset(self) -> None:
-        """Drop and recreate the collection."""
-        self.client.delete_collection(self.collection_name)
-        self.collection = self.client.get_or_create_collection(
-            name=self.collection_name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        """Drop and recreate the collection, and publish that."""
+        with self._writing("reset the collection"):
+            self.client.delete_collection(self.collection_name)
+            self._connection.generation += 1  # every store on this client fetches it again
+        self.publish()
 
 
 def _stored_chunks(got: Any, with_embeddings: bool) -> Iterator[StoredChunk]:

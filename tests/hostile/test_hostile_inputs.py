@@ -115,6 +115,10 @@ CASES: dict[str, tuple[Maker, dict[str, tuple[str, str]]]] = {
         write("deep.json", b"[" * 100_000 + b"1" + b"]" * 100_000),
         {"deep.json": ("failed", "document nested too deeply")},
     ),
+    "deeply-nested-html": (
+        write("deep.html", b"<div>" * 100_000 + b"<p>otter</p>" + b"</div>" * 100_000),
+        {"deep.html": ("added", "")},
+    ),
     "zero-byte-files": (zero_byte_files, {n: ("failed", "empty file") for n in ZERO_BYTE}),
     "binary-named-txt": (
         write("random.txt", random_bytes("hostile", 4096)),
@@ -217,7 +221,7 @@ def test_all_hostile_files_at_once(good_index, tmp_path):
         make(folder, outside)
         expected |= outcome
     check_run(folder, assistant, good_ids, expected)
-    assert len(expected) == 25  # hostile inputs, one ingest
+    assert len(expected) == 26  # hostile inputs, one ingest
 
 
 def test_awkward_names_are_stored_and_found_under_their_exact_path(good_index, tmp_path):

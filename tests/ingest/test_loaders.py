@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -320,6 +321,37 @@ def test_html_inline_markup_does_not_split_sentences(tmp_path: Path) -> None:
     path = write(tmp_path / "inline.htm", html)
 
     assert only_text(path) == "Steep oolong for three minutes.\na b"
+
+
+def test_html_tolerates_unclosed_tags(tmp_path: Path) -> None:
+    html = (
+        "<html><head><title>Tea &amp; Otters</title><style>p {}</style>"
+        "<body><p>first<p>second<div>third</div>fourth<br>fifth"
+        "<table><tr><td>1<td>2</table><script>hidden()</script>"
+    )
+    path = write(tmp_path / "unclosed.html", html)
+
+    assert only_text(path).splitlines() == [
+        "Tea & Otters",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "1 2",
+    ]
+
+
+def test_deeply_nested_html_is_read_in_linear_time(tmp_path: Path) -> None:
+    """100,000 nested divs took minutes with a parse tree; a tokenizer reads them at once."""
+    depth = 100_000
+    path = write(tmp_path / "deep.html", "<div>" * depth + "<p>deep otter</p>" + "</div>" * depth)
+
+    started = time.perf_counter()
+    text = only_text(path)
+
+    assert text == "deep otter"
+    assert time.perf_counter() - started < 15  # about 1 s here; the tree took minutes
 
 
 def test_csv_omits_empty_cells_and_names_extra_columns(tmp_path: Path) -> None:
