@@ -101,6 +101,7 @@ class DocumentAssistant:
             fingerprint=_fingerprint(settings, embedder),
             keyword_index=keywords,
             max_file_bytes=int(settings.max_file_mb * (1 << 20)),
+            stream_file_bytes=int(settings.stream_file_mb * (1 << 20)),
             flush_chunks=settings.ingest_batch_chunks,
         )
         self._llm = llm

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         256.0, gt=0, description="Files larger than this are skipped with a reason."
     )
+    stream_file_mb: float = Field(
+        16.0,
+        gt=0,
+        description="Larger files are chunked, embedded and written piece by piece; "
+        "a plain-text file is then never read whole.",
+    )
 
     # --- embeddings ------------------------------------------------------
     embedding_model_path: Path | None = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,11 @@ CHUNKER_VERSION = "1"
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage ready to embed; offsets are character offsets in its page's text."""
+    """A passage ready to embed.
+
+    ``start`` and ``end`` are character offsets in its page's text; for a streamed text
+    file, whose pages are its segments, in the whole text.
+    """
 
     text: str
     page: int | None
@@ -81,22 +85,25 @@ class TokenChunker:
     def _length(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def split(self, pages: Sequence[Page]) -> list[Chunk]:
+    def split(self, pages: Iterable[Page]) -> list[Chunk]:
         """Split each page on its own, so every chunk keeps its page number."""
+        return list(self.iter_chunks(pages))
+
+    def iter_chunks(self, pages: Iterable[Page]) -> Iterator[Chunk]:
+        """``split`` one page at a time: pages may come from a stream."""
         self._ensure_loaded()
-        chunks: list[Chunk] = []
+        index = 0
         for page in pages:
             for doc in self._splitter.create_documents([page.text]):
                 start = int(doc.metadata.get("start_index", -1))
                 if start < 0:  # text not found verbatim; fall back to a search
                     start = max(page.text.find(doc.page_content), 0)
-                chunks.append(
-                    Chunk(
-                        text=doc.page_content,
-                        page=page.page,
-                        index=len(chunks),
-                        start=start,
-                        end=start + len(doc.page_content),
-                    )
+                start += page.offset
+                yield Chunk(
+                    text=doc.page_content,
+                    page=page.page,
+                    index=index,
+                    start=start,
+                    end=start + len(doc.page_content),
                 )
-        return chunks
+                index += 1

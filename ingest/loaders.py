@@ -37,7 +37,15 @@ from pypdf.errors import DependencyError
 
 from ingest.errors import DocumentLoadError, UnsupportedFileType
 
-__all__ = ["LOADERS", "Page", "decode_text", "html_to_text", "load_file", "supported_extensions"]
+__all__ = [
+    "LOADERS",
+    "Page",
+    "decode_text",
+    "html_to_text",
+    "load_file",
+    "stream_file",
+    "supported_extensions",
+]
 
 # fmt: off
 TEXT_EXTENSIONS = (
@@ -52,6 +60,9 @@ TEXT_EXTENSIONS = (
 # (tabs, newlines and the odd form feed or ANSI escape are allowed for).
 _BINARY_SNIFF_BYTES = 8192
 _MAX_CONTROL_RATIO = 0.05
+# A streamed text file is read in blocks of this size and cut into segments at the last
+# paragraph (else line, else space) break of each block: the memory of one block.
+_STREAM_BLOCK_BYTES = 1 << 20
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v\x1b")
 _UNICODE_BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -86,10 +97,13 @@ class Page:
     Attributes:
         text: Plain text, cleaned by ``load_file``.
         page: 1-based page number for PDF pages and PPTX slides; None for unpaged formats.
+        offset: where ``text`` starts in the whole document's text: non-zero only for
+            the segments of a streamed text file (``stream_file``).
     """
 
     text: str
     page: int | None
+    offset: int = 0
 
 
 def supported_extensions() -> frozenset[str]:
@@ -120,6 +134,31 @@ def load_file(path: Path) -> list[Page]:
     if not pages:
         raise DocumentLoadError(path, _no_text_reason(path))
     return pages
+
+
+def stream_file(path: Path) -> Iterator[Page]:
+    """Like ``load_file``, page by page; a plain-text file is never read whole.
+
+    A text file comes in segments of about a megabyte, cut at paragraph breaks, so a
+    file of any size costs the memory of one segment. Other formats are loaded whole
+    and then handed out page by page (their parsers need the whole file).
+
+    Raises:
+        UnsupportedFileType: No loader handles the extension.
+        DocumentLoadError: As ``load_file``, possibly after some pages were handed out.
+    """
+    path = Path(path)
+    if LOADERS.get(path.suffix.lower()) is not _load_text:
+        yield from load_file(path)
+        return
+    with _load_errors_as(path):
+        _check_regular_nonempty(path)
+        produced = False
+        for page in _stream_text(path):
+            produced = True
+            yield page
+    if not produced:
+        raise DocumentLoadError(path, _no_text_reason(path))
 
 
 def _check_regular_nonempty(path: Path) -> None:
@@ -180,12 +219,12 @@ def _no_text_reason(path: Path) -> str:
 
 def _clean_pages(pages: list[Page]) -> list[Page]:
     """Normalize line endings, remove NULs and trailing whitespace, drop blank pages."""
-    cleaned = []
-    for page in pages:
-        text = page.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").rstrip()
-        if text:  # after rstrip a blank page is empty; no strip() copy of a huge text
-            cleaned.append(Page(text, page.page))
-    return cleaned
+    cleaned = [Page(_clean(page.text).rstrip(), page.page) for page in pages]
+    return [page for page in cleaned if page.text]  # no strip() copy of a huge text
+
+
+def _clean(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
 # --- text and its encoding ---------------------------------------------------------------
@@ -243,9 +282,75 @@ def _looks_binary(text: str) -> bool:
     return controls > _MAX_CONTROL_RATIO * max(len(sample), 1)
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")  # Cc less _ALLOWED_CONTROLS
+
+
+def _mostly_controls(text: str) -> bool:
+    """``_looks_binary`` over a whole block of a stream, not just its head."""
+    return len(text) - len(_CONTROLS.sub("", text)) > _MAX_CONTROL_RATIO * max(len(text), 1)
+
+
 def _load_text(path: Path) -> list[Page]:
     """Load a plain-text, Markdown, source or configuration file as one page."""
     return [Page(decode_text(path.read_bytes(), path), None)]
+
+
+def _stream_text(path: Path) -> Iterator[Page]:
+    """Yield a text file's cleaned segments, each cut after a paragraph or line break.
+
+    The last block is never cut, so a file of one block is one segment, the very page
+    that ``load_file`` returns.
+    """
+    offset = 0
+    pending = carried = ""
+    with path.open("rb") as file:
+        block = file.read(_STREAM_BLOCK_BYTES)
+        decoder = codecs.getincrementaldecoder(_stream_encoding(block, path))(errors="replace")
+        while block:
+            following = file.read(_STREAM_BLOCK_BYTES)
+            decoded = carried + decoder.decode(block, final=not following)
+            carried = ""
+            if following and decoded.endswith("\r"):  # keep a "\r\n" across blocks whole
+                decoded, carried = decoded[:-1], "\r"
+            if _mostly_controls(decoded):
+                raise DocumentLoadError(path, "binary content, not text")
+            text = pending + _clean(decoded)
+            cut = _segment_end(text) if following else len(text)
+            pending = text[cut:]
+            yield from _segment(text[:cut], offset)
+            offset += cut
+            block = following
+
+
+def _segment(text: str, offset: int) -> Iterator[Page]:
+    if text.strip():
+        yield Page(text.rstrip(), None, offset)
+
+
+def _segment_end(text: str) -> int:
+    """Where to cut a block: after its last paragraph break, else line break, else space."""
+    for mark in ("\n\n", "\n", " "):
+        at = text.rfind(mark)
+        if at > 0:
+            return at + len(mark)
+    return len(text)
+
+
+def _stream_encoding(head: bytes, path: Path) -> str:
+    """Pick the codec of a streamed file from its first block (as ``decode_text`` would)."""
+    for bom, encoding in _UNICODE_BOMS:
+        if head.startswith(bom):
+            return encoding
+    if b"\x00" in head[:_BINARY_SNIFF_BYTES]:
+        raise DocumentLoadError(path, "binary content, not text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # a cut character is fine
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        best = charset_normalizer.from_bytes(head).best()
+        if best is None:
+            raise DocumentLoadError(path, "binary content, not text") from None
+        return str(best.encoding)
 
 
 # --- PDF -----------------------------------------------------------------------------------

@@ -96,6 +96,11 @@ class Manifest:
         rows = self._db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY position", (path,))
         return [row[0] for row in rows]
 
+    def all_chunk_ids(self) -> list[str]:
+        """Every committed chunk id, file by file, in chunk order."""
+        rows = self._db.execute("SELECT id FROM chunks ORDER BY path, position")
+        return [row[0] for row in rows]
+
     def chunk_count(self) -> int:
         """Number of committed chunks."""
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

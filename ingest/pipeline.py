@@ -14,18 +14,21 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.chunking import Chunk, TokenChunker, chunk_id_for
 from ingest.errors import DocumentLoadError, IndexLocked, IndexMismatch
-from ingest.loaders import Page, load_file
+from ingest.loaders import Page, load_file, stream_file
 from ingest.manifest import FailureRecord, FileRecord, Manifest
 from ingest.scan import FileStat, hash_file, scan_folder
 
 __all__ = ["Indexer", "ProgressEvent", "SyncReport", "ChunkStore", "KeywordRebuilder"]
+
+
+_KEYWORDS = "keywords"  # manifest meta: "current" once the keyword index matches the chunks
 
 
 class ChunkStore(Protocol):
@@ -40,9 +43,6 @@ class ChunkStore(Protocol):
     def get(self, ids: Any, with_embeddings: bool = False) -> list[Any]:
         """Fetch chunks by id."""
 
-    def iter_all(self) -> Iterator[Any]:
-        """Every chunk."""
-
     def publish(self) -> None:
         """Make the writes so far visible to other processes (they are complete)."""
 
@@ -55,10 +55,16 @@ class Embedder(Protocol):
 
 
 class KeywordRebuilder(Protocol):
-    """A keyword index rebuilt from the stored chunks after a change."""
+    """A keyword index brought up to date after a change (``vectorstore.keyword``)."""
 
-    def rebuild(self, chunks: Iterable[Any]) -> None:
-        """Index these chunks, replacing what was there."""
+    def stage(self, ids: Any, texts: Any, metadatas: Any) -> None:
+        """Take note of chunks just written."""
+
+    def discard_staged(self) -> None:
+        """Forget chunks taken note of and not committed."""
+
+    def commit(self, ids: Any, fetch: Any) -> None:
+        """Index exactly ``ids``; ``fetch(ids)`` reads chunks it has no tokens for."""
 
     def exists(self) -> bool:
         """Whether an index was built."""
@@ -132,6 +138,7 @@ class _Prepared:
     pages: int = 0
     chunks: list[Chunk] = field(default_factory=list)
     error: str | None = None
+    streamed: bool = False  # too big to prepare whole: chunked while it is written
     parse_s: float = 0.0
     chunk_s: float = 0.0
 
@@ -161,8 +168,10 @@ class Indexer:
         chunker: splits loaded pages into token-sized chunks.
         manifest: the commit log of what is indexed.
         fingerprint: embedding model and chunking settings the index is built with.
-        keyword_index: rebuilt after every change, if given.
+        keyword_index: brought up to date after every change, if given.
         max_file_bytes: larger files fail with a reason instead of being read.
+        stream_file_bytes: larger files are chunked, embedded and written piece by piece
+            (``stream_file``), in the main thread, instead of being prepared whole.
         flush_chunks: chunks gathered before one embedding call and one write.
     """
 
@@ -175,6 +184,7 @@ class Indexer:
         fingerprint: dict[str, str],
         keyword_index: KeywordRebuilder | None = None,
         max_file_bytes: int = 256 << 20,
+        stream_file_bytes: int = 16 << 20,
         flush_chunks: int = 256,
     ) -> None:
         self.store = store
@@ -184,6 +194,7 @@ class Indexer:
         self.fingerprint = fingerprint
         self.keyword_index = keyword_index
         self.max_file_bytes = max_file_bytes
+        self.stream_file_bytes = stream_file_bytes
         self.flush_chunks = flush_chunks
 
     # --- public ------------------------------------------------------------
@@ -193,10 +204,14 @@ class Indexer:
         report = SyncReport()
         with self._writer_lock():
             self.repair()
+            if self.keyword_index is not None:
+                self.keyword_index.discard_staged()
             force = self._check_fingerprint()
             scan = scan_folder(folder)
             report.skipped = scan.skipped
             plan = self._plan(scan.files, report, force)
+            if plan.candidates or plan.vanished:
+                self.manifest.set_meta(_KEYWORDS, "stale")  # until _refresh_keywords
             report.stages["scan"] = time.perf_counter() - started
             remaining = self._reuse_stored(plan, report)
             self._index_new(remaining, plan, report, progress)
@@ -224,8 +239,8 @@ class Indexer:
             self.manifest.remove_file(path)
             self.repair()
             self.store.publish()
-            if self.keyword_index is not None and count:
-                self.keyword_index.rebuild(self.store.iter_all())
+            if count:
+                self._commit_keywords()
         return count
 
     # --- locking and fingerprint ----------------------------------------------
@@ -325,9 +340,10 @@ class Indexer:
         new_ids = [chunk_id_for(stat.path, content_hash, n) for n in range(len(stored))]
         metadatas = [_relabel(c.metadata, stat.path) for c in stored]
         self.manifest.mark_dirty(new_ids)
-        self.store.upsert(
-            new_ids, [c.embedding for c in stored], [c.text for c in stored], metadatas
-        )
+        texts = [c.text for c in stored]
+        self.store.upsert(new_ids, [c.embedding for c in stored], texts, metadatas)
+        if self.keyword_index is not None:
+            self.keyword_index.stage(new_ids, texts, metadatas)
         record = FileRecord(
             stat.path, stat.size, stat.mtime_ns, content_hash, source.pages, len(new_ids)
         )
@@ -350,6 +366,10 @@ class Indexer:
             report.stages["chunk"] += prepared.chunk_s
             if prepared.error is not None:
                 self._fail(prepared.stat, prepared.error, report)
+            elif prepared.streamed:
+                self._write_batch(batch, plan, report)
+                batch = []
+                self._write_streamed(prepared, plan, report)
             else:
                 batch.append(prepared)
             if sum(len(p.chunks) for p in batch) >= self.flush_chunks:
@@ -370,6 +390,9 @@ class Indexer:
         if stat.size > self.max_file_bytes:
             limit_mb = self.max_file_bytes / (1 << 20)
             prepared.error = f"file too large ({stat.size / (1 << 20):.0f} MB > {limit_mb:.0f} MB)"
+            return prepared
+        if stat.size > self.stream_file_bytes:
+            prepared.streamed = True
             return prepared
         started = time.perf_counter()
         try:
@@ -400,24 +423,62 @@ class Indexer:
             self._write_slice(pairs[start : start + self.flush_chunks], report)
         started = time.perf_counter()
         for prepared in batch:
-            self._commit(prepared, plan, report)
+            self._commit(prepared, [prepared.chunk_id(c) for c in prepared.chunks], plan, report)
         self.repair()
         report.stages["write"] += time.perf_counter() - started
 
+    def _write_streamed(self, prepared: _Prepared, plan: _Plan, report: SyncReport) -> None:
+        """Chunk, embed and write a big file slice by slice, then commit it as a whole.
+
+        Only one slice of chunks and vectors exists at a time. If the file turns out to
+        be bad part-way, the slices already written are removed (they are marked dirty).
+        """
+        started = time.perf_counter()
+        before = report.stages["embed"] + report.stages["write"]
+        pairs: list[tuple[_Prepared, Chunk]] = []
+        ids: list[str] = []
+        pages: set[int | None] = set()
+        try:
+            for chunk in self.chunker.iter_chunks(stream_file(prepared.stat.abs_path)):
+                pairs.append((prepared, chunk))
+                ids.append(prepared.chunk_id(chunk))
+                pages.add(chunk.page)
+                if len(pairs) >= self.flush_chunks:
+                    self._write_slice(pairs, report)
+                    pairs = []
+            self._write_slice(pairs, report)
+        except DocumentLoadError as exc:
+            self._fail(prepared.stat, exc.reason, report)
+            self.repair()
+            return
+        finally:
+            spent = report.stages["embed"] + report.stages["write"] - before
+            report.stages["chunk"] += time.perf_counter() - started - spent
+        if not ids:
+            self._fail(prepared.stat, "no extractable text", report)
+            return
+        prepared.pages = len(pages)
+        self._commit(prepared, ids, plan, report)
+        self.repair()
+
     def _write_slice(self, pairs: list[tuple[_Prepared, Chunk]], report: SyncReport) -> None:
+        if not pairs:
+            return
         texts = [c.text for _, c in pairs]
         started = time.perf_counter()
         vectors = self.embedder.embed_documents(texts)
         report.stages["embed"] += time.perf_counter() - started
         started = time.perf_counter()
         ids = [p.chunk_id(c) for p, c in pairs]
+        metadatas = [_metadata(p, c) for p, c in pairs]
         self.manifest.mark_dirty(ids)
-        self.store.upsert(ids, vectors, texts, [_metadata(p, c) for p, c in pairs])
+        self.store.upsert(ids, vectors, texts, metadatas)
+        if self.keyword_index is not None:
+            self.keyword_index.stage(ids, texts, metadatas)
         report.stages["write"] += time.perf_counter() - started
 
-    def _commit(self, prepared: _Prepared, plan: _Plan, report: SyncReport) -> None:
+    def _commit(self, prepared: _Prepared, ids: list[str], plan: _Plan, report: SyncReport) -> None:
         stat = prepared.stat
-        ids = [prepared.chunk_id(c) for c in prepared.chunks]
         (report.updated if stat.path in plan.indexed_before else report.added).append(stat.path)
         record = FileRecord(
             stat.path, stat.size, stat.mtime_ns, prepared.content_hash, prepared.pages, len(ids)
@@ -442,10 +503,18 @@ class Indexer:
     def _refresh_keywords(self, report: SyncReport) -> None:
         if self.keyword_index is None:
             return
-        if report.changed or not self.keyword_index.exists():
+        current = self.manifest.get_meta(_KEYWORDS) == "current"
+        if report.changed or not current or not self.keyword_index.exists():
             started = time.perf_counter()
-            self.keyword_index.rebuild(self.store.iter_all())
+            self._commit_keywords()
             report.stages["keyword"] = time.perf_counter() - started
+
+    def _commit_keywords(self) -> None:
+        """Index the committed chunks: staged tokens, saved ones, else read from the store."""
+        if self.keyword_index is None:
+            return
+        self.keyword_index.commit(self.manifest.all_chunk_ids(), self.store.get)
+        self.manifest.set_meta(_KEYWORDS, "current")
 
 
 def _path_fields(path: str) -> dict[str, str]:

@@ -2,8 +2,15 @@
 
 BM25 finds the exact terms (names, codes, numbers) that a small embedding model
 blurs; fused with the vector results it ranks better than either alone (see
-docs/benchmarks.md). bm25s cannot update an index in place, so it is rebuilt
-from the store after each sync that changed something: seconds for 10^5 chunks.
+docs/benchmarks.md).
+
+bm25s cannot update an index in place, but its input can be: the index keeps every
+chunk's stemmed tokens on disk (4 bytes a token). The writer hands over the chunks it
+writes (``stage``) and then the ids that are committed (``commit``). The commit keeps
+the tokens of unchanged chunks, adds the staged ones, and rebuilds the BM25 matrix
+from tokens alone. So an ingest never reads the stored texts back, and memory stays
+at a few bytes per token, however large the corpus. The index holds no texts: a hit
+is read back from the store.
 """
 
 from __future__ import annotations
@@ -13,26 +20,63 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["KeywordHit", "KeywordIndex"]
+__all__ = ["FILTER_FIELDS", "KeywordHit", "KeywordIndex"]
 
-_FORMAT = 1
+_FORMAT = 2
+_SIDECAR = "index.json"
+_BATCH = 2000
+# The metadata a search filter may look at (``allowed`` in ``search``): per file, not per
+# chunk, so the index holds one small dict per file, whatever the number of chunks.
+FILTER_FIELDS = ("path", "ext")
+_EMPTY = ""  # the token of a chunk with no words (id 0), so that every chunk has one
+
+FileKey = tuple[Any, ...]
+Fetch = Callable[[list[str]], Iterable[Any]]
 
 
 @dataclass(frozen=True)
 class KeywordHit:
-    """A BM25 result: chunk id, its text and metadata, and the BM25 score."""
+    """A BM25 result: the chunk id, its file's filter fields and the BM25 score.
+
+    The index holds no texts: the caller reads the chunk from the store.
+    """
 
     id: str
-    text: str
-    metadata: dict[str, Any]
+    file: dict[str, Any]
     score: float
+
+
+@dataclass
+class _Tokens:
+    """Stemmed token ids and the filter key of some chunks, by chunk id."""
+
+    vocab: dict[str, int]
+    by_id: dict[str, tuple[array[int], FileKey]]
+
+    def add(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> None:
+        """Tokenize chunks, in batches."""
+        for start in range(0, len(ids), _BATCH):
+            part = slice(start, start + _BATCH)
+            stems = _stems(list(texts[part]))
+            for chunk_id, words, metadata in zip(ids[part], stems, metadatas[part], strict=True):
+                doc = array("I", (self.vocab.setdefault(w, len(self.vocab)) for w in words))
+                key = tuple(metadata.get(name) for name in FILTER_FIELDS)
+                self.by_id[chunk_id] = (doc or array("I", [0]), key)
+
+    def add_chunks(self, chunks: Iterable[Any]) -> None:
+        """Tokenize chunk objects (with ``id``, ``text``, ``metadata``)."""
+        for batch in _batched(chunks, _BATCH):
+            self.add([c.id for c in batch], [c.text for c in batch], [c.metadata for c in batch])
 
 
 class KeywordIndex:
@@ -44,33 +88,110 @@ class KeywordIndex:
         self._loaded_mtime: float | None = None
         self._bm25: Any = None
         self._ids: list[str] = []
-        self._texts: list[str] = []
-        self._metas: list[dict[str, Any]] = []
+        self._files: list[dict[str, Any]] = []
+        self._file_of: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._staged: _Tokens | None = None
 
     def exists(self) -> bool:
-        """Whether an index was built in the folder."""
-        return (self.folder / "chunks.json").is_file()
+        """Whether an index of the current format was built in the folder."""
+        return self._read_sidecar(header_only=True) is not None
 
-    def rebuild(self, chunks: Iterable[Any]) -> None:
-        """Index every chunk (objects with ``id``, ``text``, ``metadata``); atomic on disk."""
-        import bm25s
+    # --- writing ---------------------------------------------------------------------
+    def stage(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> None:
+        """Tokenize chunks just written to the store, for the next ``commit``."""
+        if self._staged is None:
+            self._staged = _Tokens(self._saved_vocab(), {})
+        self._staged.add(ids, texts, metadatas)
 
-        items = list(chunks)
+    def discard_staged(self) -> None:
+        """Forget staged chunks (a writer starting over)."""
+        self._staged = None
+
+    def commit(self, ids: Sequence[str], fetch: Fetch, reuse_saved: bool = True) -> None:
+        """Rebuild the index over exactly ``ids``; atomic on disk.
+
+        A chunk's tokens come from the staged ones, else from the saved index, else
+        from ``fetch(ids)``, which reads chunks from the store (a first build, or an
+        index lost or of an older format).
+        """
+        tokens = self._staged or _Tokens(self._saved_vocab(), {})
+        self._staged = None
+        saved = self._saved_tokens(exclude=tokens.by_id) if reuse_saved else {}
+        missing = [i for i in ids if i not in tokens.by_id and i not in saved]
+        for batch in _batched(missing, _BATCH):
+            tokens.add_chunks(fetch(batch))
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if items:
-            bm25 = bm25s.BM25()
-            bm25.index(self._tokenize([c.text for c in items]), show_progress=False)
-            bm25.save(str(tmp / "bm25"))
-        sidecar = {
-            "format": _FORMAT,
-            "ids": [c.id for c in items],
-            "texts": [c.text for c in items],
-            "metas": [c.metadata for c in items],
-        }
-        (tmp / "chunks.json").write_text(json.dumps(sidecar), encoding="utf-8")
+        kept = [i for i in ids if i in tokens.by_id or i in saved]
+        self._write(tmp, kept, tokens, saved)
         self._swap_in(tmp)
+
+    def _write(
+        self,
+        tmp: Path,
+        ids: list[str],
+        tokens: _Tokens,
+        saved: dict[str, tuple[array[int], FileKey]],
+    ) -> None:
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        files: dict[FileKey, int] = {}
+        file_of = array("I")
+        docs: list[array[int]] = []
+        for chunk_id in ids:
+            doc, key = tokens.by_id.get(chunk_id) or saved[chunk_id]
+            docs.append(doc)
+            file_of.append(files.setdefault(key, len(files)))
+        if ids:
+            bm25 = bm25s.BM25()
+            bm25.index(Tokenized(docs, dict(tokens.vocab)), show_progress=False)
+            bm25.save(str(tmp / "bm25"))
+        flat = np.frombuffer(b"".join(d.tobytes() for d in docs), dtype=np.uint32)
+        np.save(tmp / "tokens.npy", flat)
+        np.save(tmp / "lengths.npy", np.fromiter(map(len, docs), np.int64, len(docs)))
+        (tmp / "vocab.json").write_text(json.dumps(tokens.vocab), encoding="utf-8")
+        with (tmp / _SIDECAR).open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"format": _FORMAT}) + "\n")
+            out.write(json.dumps([dict(zip(FILTER_FIELDS, k, strict=True)) for k in files]))
+            out.write("\n" + json.dumps(ids) + "\n" + json.dumps(file_of.tolist()) + "\n")
+
+    def _saved_vocab(self) -> dict[str, int]:
+        if self._read_sidecar(header_only=True) is None:
+            return {_EMPTY: 0}
+        vocab: dict[str, int] = json.loads((self.folder / "vocab.json").read_text("utf-8"))
+        return vocab
+
+    def _saved_tokens(self, exclude: dict[str, Any]) -> dict[str, tuple[array[int], FileKey]]:
+        """The saved index's tokens by chunk id (none if there is no usable index)."""
+        sidecar = self._read_sidecar()
+        if sidecar is None:
+            return {}
+        files, ids, file_of = sidecar
+        flat = np.load(self.folder / "tokens.npy")
+        ends = np.cumsum(np.load(self.folder / "lengths.npy"))
+        saved = {}
+        for n, chunk_id in enumerate(ids):
+            if chunk_id not in exclude:
+                start = int(ends[n - 1]) if n else 0
+                key = tuple(files[file_of[n]].get(name) for name in FILTER_FIELDS)
+                saved[chunk_id] = (array("I", flat[start : ends[n]].tobytes()), key)
+        return saved
+
+    def _read_sidecar(self, header_only: bool = False) -> tuple[Any, Any, Any] | None:
+        """(files, ids, file_of) of the saved index; None if missing or of another format."""
+        try:
+            with (self.folder / _SIDECAR).open(encoding="utf-8") as f:
+                if json.loads(f.readline()).get("format") != _FORMAT:
+                    return None
+                if header_only:
+                    return (None, None, None)
+                return json.loads(f.readline()), json.loads(f.readline()), json.loads(f.readline())
+        except (OSError, ValueError, AttributeError):
+            return None
 
     def _swap_in(self, tmp: Path) -> None:
         old = self.folder.with_name(self.folder.name + ".old")
@@ -80,53 +201,45 @@ class KeywordIndex:
         os.replace(tmp, self.folder)
         shutil.rmtree(old, ignore_errors=True)
 
-    def _tokenize(self, texts: list[str]) -> Any:
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
-
-    def _query_tokens(self, query: str) -> list[str]:
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-        )
-        return [t for t in tokens[0] if t in self._bm25.vocab_dict]
-
+    # --- searching -------------------------------------------------------------------
     def _ensure_loaded(self) -> bool:
         """Load (or reload, after a rebuild by another process) the index from disk."""
-        sidecar = self.folder / "chunks.json"
         try:
-            mtime = sidecar.stat().st_mtime
+            mtime = (self.folder / _SIDECAR).stat().st_mtime
         except FileNotFoundError:
             return False
         with self._lock:
             if mtime != self._loaded_mtime:
-                self._load(sidecar, mtime)
+                self._load(mtime)
         return self._bm25 is not None
 
-    def _load(self, sidecar: Path, mtime: float) -> None:
+    def _load(self, mtime: float) -> None:
         import bm25s
 
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-        self._ids, self._texts, self._metas = data["ids"], data["texts"], data["metas"]
+        self._bm25, self._loaded_mtime = None, mtime
+        sidecar = self._read_sidecar()
         bm25_dir = self.folder / "bm25"
-        self._bm25 = bm25s.BM25.load(str(bm25_dir)) if bm25_dir.exists() else None
-        self._loaded_mtime = mtime
+        if sidecar is None or not bm25_dir.exists():
+            return  # empty, or an older format: rebuilt by the next ingest
+        files, self._ids, file_of = sidecar
+        self._files, self._file_of = files, np.asarray(file_of, dtype=np.int32)
+        self._bm25 = bm25s.BM25.load(str(bm25_dir))
 
     def search(self, query: str, k: int, allowed: Any = None) -> list[KeywordHit]:
-        """Top-``k`` chunks by BM25; ``allowed(metadata) -> bool`` filters before ranking."""
+        """Top-``k`` chunks by BM25.
+
+        ``allowed(fields) -> bool``, given a file's ``FILTER_FIELDS``, filters before ranking.
+        """
         if not self._ensure_loaded():
             return []
-        tokens = self._query_tokens(query)
+        tokens = [t for t in _stems([query])[0] if t in self._bm25.vocab_dict]
         if not tokens:
             return []
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
         if allowed is not None:
-            mask = np.fromiter(
-                (allowed(m) for m in self._metas), dtype=bool, count=len(self._metas)
-            )
-            scores = np.where(mask, scores, 0.0)
+            files = self._files
+            keep = np.fromiter((allowed(f) for f in files), dtype=bool, count=len(files))
+            scores = np.where(keep[self._file_of], scores, 0.0)
         return self._top(scores, k)
 
     def _top(self, scores: np.ndarray, k: int) -> list[KeywordHit]:
@@ -136,8 +249,29 @@ class KeywordIndex:
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
         return [
-            KeywordHit(self._ids[i], self._texts[i], self._metas[i], float(scores[i])) for i in best
+            KeywordHit(self._ids[i], self._files[self._file_of[i]], float(scores[i])) for i in best
         ]
+
+
+def _stems(texts: list[str]) -> list[list[str]]:
+    """Lower-cased words of two or more letters, English stop words out, Snowball stems."""
+    import bm25s
+
+    tokens: list[list[str]] = bm25s.tokenize(
+        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return tokens
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @functools.cache

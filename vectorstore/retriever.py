@@ -42,7 +42,11 @@ class Filters:
         return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions)
 
     def allows(self, metadata: dict[str, Any]) -> bool:
-        """Whether a chunk with this metadata passes the filters."""
+        """Whether a chunk with this metadata passes the filters.
+
+        Only ``path`` and ``ext`` are read: the keyword index keeps just those
+        (``vectorstore.keyword.FILTER_FIELDS``).
+        """
         path = str(metadata.get("path", ""))
         if self.files and path not in self.files:
             return False
@@ -164,17 +168,43 @@ class Retriever:
         ][:n]
 
     def _keyword(
-        self, query: str, query_vector: np.ndarray, n: int, filters: Filters
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        n: int,
+        filters: Filters,
+        known: dict[str, Passage] | None = None,
     ) -> list[Passage]:
+        """BM25 hits, read back from the store with their similarity to the query.
+
+        ``known`` are passages already read (the vector hits of a hybrid search): they
+        are not read again. A hit the store no longer has (deleted by a concurrent
+        ingest after the keyword index was built) is left out.
+        """
+        known = known or {}
         hits = self.keywords.search(query, n, allowed=None if filters.empty else filters.allows)
-        similarity = self._similarities(query_vector, [h.id for h in hits])
-        return [
-            Passage(h.id, h.text, h.metadata, h.score, similarity.get(h.id, -1.0)) for h in hits
-        ]
+        stored = {
+            c.id: c
+            for c in self.store.get([h.id for h in hits if h.id not in known], with_embeddings=True)
+        }
+        passages = []
+        for hit in hits:
+            if hit.id in known:
+                seen = known[hit.id]
+                passages.append(
+                    Passage(hit.id, seen.text, seen.metadata, hit.score, seen.similarity)
+                )
+            elif hit.id in stored:
+                chunk = stored[hit.id]
+                similarity = float(np.dot(np.asarray(chunk.embedding, np.float32), query_vector))
+                passages.append(Passage(hit.id, chunk.text, chunk.metadata, hit.score, similarity))
+        return passages
 
     def _hybrid(self, query: str, query_vector: np.ndarray, filters: Filters) -> list[Passage]:
         vector = self._vector(query_vector, self.candidates, filters)
-        keyword = self._keyword(query, query_vector, self.candidates, filters)
+        keyword = self._keyword(
+            query, query_vector, self.candidates, filters, known={p.id: p for p in vector}
+        )
         fused = reciprocal_rank_fusion([[p.id for p in vector], [p.id for p in keyword]])
         by_id = {p.id: p for p in keyword} | {p.id: p for p in vector}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
@@ -182,13 +212,3 @@ class Retriever:
             Passage(i, by_id[i].text, by_id[i].metadata, fused[i], by_id[i].similarity)
             for i in ranked
         ]
-
-    def _similarities(self, query_vector: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of stored chunks to the query (vectors are unit length)."""
-        if not ids:
-            return {}
-        stored = self.store.get(ids, with_embeddings=True)
-        return {
-            c.id: float(np.dot(np.asarray(c.embedding, dtype=np.float32), query_vector))
-            for c in stored
-        }

@@ -1,4 +1,5 @@
-"""Load one file, or ingest a folder with the hash embedder, and print JSON with the peak RSS.
+"""Load or stream one file, or ingest a folder with the hash embedder; print JSON with the
+peak RSS.
 
 Run as a child process (by test_large_file) so that the memory measured is this work's
 alone: the child reports its own peak (VmHWM), which RUSAGE_CHILDREN in a long pytest
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
 from gpt4all_rag.settings import Settings  # noqa: E402
-from ingest.loaders import load_file  # noqa: E402
+from ingest.loaders import load_file, stream_file  # noqa: E402
 from tests.conftest import HashEmbedder  # noqa: E402
 
 
@@ -37,6 +38,8 @@ if __name__ == "__main__":
     result: dict[str, object] = {}
     if mode == "load":
         result["chars"] = sum(len(page.text) for page in load_file(target))
+    elif mode == "stream":
+        result["chars"] = sum(len(page.text) for page in stream_file(target))
     else:
         settings = Settings(documents_dir=target, index_dir=Path(sys.argv[3]))
         report = DocumentAssistant.from_settings(settings, embedder=HashEmbedder()).ingest()

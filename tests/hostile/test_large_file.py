@@ -1,15 +1,19 @@
-"""Memory of a large plain-text file: the loader's and a whole ingest's peak RSS.
+"""Memory of a large plain-text file: loaded whole, streamed, and ingested.
 
-Measured on 2 cores (HashEmbedder, so the figures are the pipeline's, not a model's):
+Measured on 2 cores (HashEmbedder, so the figures are the pipeline's, not a model's);
+see docs/benchmarks.md:
 
-- ``load_file`` of a 200 MB .txt: peak 504 MB. The text loader reads the file whole
-  (bytes, then the decoded str, then the cleaned str), about 2.5 times the file.
-- A full ingest of a 20 MB .txt: peak 815 MB, 102 s (chunking 36 s, writing 47 s).
-  One file's chunks and vectors are embedded and written as one batch, so the
-  peak grows by about 40 MB per MB of text; a 200 MB file would need about 8 GB.
+- ``load_file`` of a 200 MB .txt reads it whole (bytes, then text): peak about 500 MB.
+  The ingest never does that for a file over ``stream_file_mb`` (16 MB).
+- ``stream_file`` of the same file: one 1 MiB block at a time, peak 115 MB (most of it
+  the interpreter and its imports).
+- A whole ingest streams the file, embeds and writes 256 chunks at a time, and feeds
+  the keyword index tokens as it goes. What grows is the store: embedded Chroma keeps
+  its vector index in memory, about 3.6 KB a chunk. A 20 MB file (38,600 chunks):
+  peak 424 MB, 143 s. A 200 MB file: see docs/benchmarks.md.
 
-The bounds below are today's behaviour with some headroom: a guard against
-regressions, not a target.
+The ingest test runs on ``GPT4ALL_RAG_BIG_INGEST_MB`` (default 20; 200 takes about
+25 minutes here) and bounds the peak by a fixed part plus a part per megabyte.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pytest
 
 WORKER = Path(__file__).with_name("ingest_worker.py")
 LOAD_MB = 200
-INGEST_MB = int(os.environ.get("GPT4ALL_RAG_BIG_INGEST_MB", "10"))
+INGEST_MB = int(os.environ.get("GPT4ALL_RAG_BIG_INGEST_MB", "20"))
 
 
 def write_text_file(path: Path, megabytes: int) -> None:
@@ -60,6 +64,14 @@ def test_loading_a_200_mb_text_file_peaks_below_three_times_its_size(tmp_path):
     assert result["peak_mb"] < 150 + 3 * LOAD_MB, result
 
 
+def test_streaming_a_200_mb_text_file_never_holds_it_whole(tmp_path):
+    path = tmp_path / "big.txt"
+    write_text_file(path, LOAD_MB)
+    result = run_worker("stream", str(path))
+    assert result["chars"] >= LOAD_MB << 20
+    assert result["peak_mb"] < 150, result  # the interpreter and a few blocks, any size
+
+
 @pytest.mark.slow
 def test_ingesting_a_large_text_file_stays_within_a_linear_bound(tmp_path):
     folder = tmp_path / "docs"
@@ -69,4 +81,4 @@ def test_ingesting_a_large_text_file_stays_within_a_linear_bound(tmp_path):
     report = result["report"]
     assert report["added"] == ["big.txt"] and report["failed"] == []
     assert report["chunks_total"] > INGEST_MB * 1000
-    assert result["peak_mb"] < 300 + 50 * INGEST_MB, result
+    assert result["peak_mb"] < 300 + 8 * INGEST_MB, result

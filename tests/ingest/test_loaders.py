@@ -17,7 +17,14 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from ingest.errors import DocumentLoadError, UnsupportedFileType
-from ingest.loaders import LOADERS, Page, decode_text, load_file, supported_extensions
+from ingest.loaders import (
+    LOADERS,
+    Page,
+    decode_text,
+    load_file,
+    stream_file,
+    supported_extensions,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DOCS = DATA / "docs"
@@ -548,3 +555,74 @@ def test_pptx_reads_tables_and_grouped_shapes(tmp_path: Path) -> None:
     deck.save(str(path))
 
     assert load_file(path) == [Page("Station | Hut\nH-1 | Rysy\nGrouped note.", 1)]
+
+
+# --- streaming big text files -----------------------------------------------------------
+
+BLOCK = 1 << 20  # ingest.loaders reads streamed text in blocks of 1 MiB
+
+
+def paragraphs(count: int) -> str:
+    return "".join(
+        f"Paragraph {n}: the otter counted {n % 97} stones by the weir.\n"
+        + ("\n" if n % 3 == 2 else "")
+        for n in range(count)
+    )
+
+
+def assert_segments_of(path: Path, segments: list[Page]) -> None:
+    """Each segment is the whole text's at its offset, and together they hold all of it."""
+    (whole,) = load_file(path)
+    for segment in segments:
+        assert whole.text[segment.offset : segment.offset + len(segment.text)] == segment.text
+    assert "".join("".join(s.text.split()) for s in segments) == "".join(whole.text.split())
+
+
+def test_a_big_text_file_streams_in_segments_cut_at_paragraphs(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.md", paragraphs(60_000))  # about 3.5 MB
+
+    segments = list(stream_file(path))
+
+    assert len(segments) == -(-path.stat().st_size // BLOCK)
+    assert all(s.page is None for s in segments)
+    assert all(s.text.endswith("weir.") for s in segments)  # no paragraph is cut
+    assert_segments_of(path, segments)
+
+
+def test_a_crlf_split_between_blocks_stays_one_line_break(tmp_path: Path) -> None:
+    head = "x" * (BLOCK - 1)  # the block ends with "\r", the next starts with "\n"
+    path = write(tmp_path / "dos.txt", head + "\r\nsecond line\r\n" + "more words\r\n" * 10)
+
+    segments = list(stream_file(path))
+
+    assert [s.text.lstrip().splitlines()[0] for s in segments] == [head, "second line"]
+    assert all("\r" not in s.text for s in segments)
+    assert_segments_of(path, segments)
+
+
+def test_a_small_file_streams_as_the_page_load_file_returns(tmp_path: Path) -> None:
+    for name in ("notes.md", "latin1.txt", "manual.pdf", "report.docx"):
+        assert list(stream_file(DOCS / name)) == load_file(DOCS / name), name
+
+
+def test_binary_data_part_way_through_a_stream_is_a_load_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.txt", paragraphs(40_000).encode() + bytes(range(32)) * 9000)
+
+    stream = stream_file(path)
+    first = next(stream)
+
+    assert first.text.startswith("Paragraph 0:")
+    with pytest.raises(DocumentLoadError) as caught:
+        list(stream)
+    assert caught.value.reason == "binary content, not text" and caught.value.path == path
+
+
+def test_streaming_refuses_what_load_file_refuses(tmp_path: Path) -> None:
+    empty = write(tmp_path / "empty.txt", b"")
+    blank = write(tmp_path / "blank.txt", "  \n\n \t\n" * 1000)
+    with pytest.raises(DocumentLoadError, match="empty file"):
+        list(stream_file(empty))
+    with pytest.raises(DocumentLoadError, match="no extractable text"):
+        list(stream_file(blank))
+    with pytest.raises(UnsupportedFileType):
+        list(stream_file(write(tmp_path / "x.unknown", "text")))

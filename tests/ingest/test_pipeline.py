@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.errors import IndexLocked, IndexMismatch
+from gpt4all_rag.settings import Settings
 from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
-from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder
+from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder, ScriptedLLM
 
 GOOD, FAILED, CHUNKS = DOCS_GOOD, DOCS_FAILED, DOCS_CHUNKS
 
@@ -181,3 +183,88 @@ def test_remove_document_deletes_file_and_chunks(docs_copy, make_assistant):
     assert not (docs_copy / "manual.pdf").exists()
     assert not any(m["path"] == "manual.pdf" for m in stored(assistant).values())
     assert "manual.pdf" not in {d.path for d in assistant.documents()}
+
+
+# --- big files: streamed, chunked and written slice by slice ---------------------------
+
+
+def test_streamed_files_get_the_same_chunks_as_whole_ones(docs_copy, make_assistant, tmp_path):
+    whole = make_assistant(docs_copy, embedder=HashEmbedder())
+    whole.ingest()
+    # every file over 1 KB is now streamed: text files by segments, the others page by page
+    streamed_dir = tmp_path / "streamed"
+    shutil.copytree(docs_copy, streamed_dir)
+    streamed = assistant_on(streamed_dir, tmp_path / "index2", stream_file_mb=0.001)
+    report = streamed.ingest()
+
+    assert report.added == GOOD and report.chunks_total == sum(CHUNKS.values())
+    assert stored(streamed) == stored(whole)  # same ids, pages, offsets and paths
+    assert report.pages == sum(d.pages for d in whole.documents())
+
+
+def test_a_text_file_bad_part_way_through_leaves_no_chunks_behind(docs_copy, make_assistant):
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder(), stream_file_mb=0.5)
+    assistant.ingest()
+    before = stored(assistant)
+    lines = "".join(f"Line {n} of the long otter log.\n" for n in range(60_000))  # 2 MB
+    (docs_copy / "long.txt").write_bytes(lines.encode() + b"\x00\x01\x02\x03" * 50_000)
+
+    report = assistant.ingest()
+
+    assert dict(report.failed)["long.txt"] == "binary content, not text"
+    assert report.added == []
+    assert stored(assistant) == before  # the slices written before the bad block are gone
+    assert assistant.manifest.stale_ids() == []
+    assert assistant.search("long otter log", k=3, mode="keyword") == []
+
+
+def assistant_on(docs: Path, index: Path, **overrides) -> DocumentAssistant:
+    settings = Settings(documents_dir=docs, index_dir=index, **overrides)
+    return DocumentAssistant.from_settings(settings, llm=ScriptedLLM(), embedder=HashEmbedder())
+
+
+# --- the keyword index follows the chunks without reading them back --------------------
+
+
+class CountingGet:
+    """Wraps a store's ``get`` to count the chunks the keyword index reads back."""
+
+    def __init__(self, store) -> None:
+        self.read = 0
+        self._get = store.get
+        store.get = self
+
+    def __call__(self, ids, with_embeddings: bool = False):
+        self.read += len(ids)
+        return self._get(ids, with_embeddings=with_embeddings)
+
+
+def test_keyword_index_is_updated_from_tokens_not_from_the_store(docs_copy, make_assistant):
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder())
+    reads = CountingGet(assistant.store)
+    assistant.ingest()
+    (docs_copy / "otters.md").write_text("Otters juggle pebbles in the river Wye.\n")
+    (docs_copy / "notes.md").unlink()
+    assistant.ingest()
+    assert reads.read == 0  # written chunks were tokenized as they were written
+
+    hits = assistant.search("otters juggle pebbles", k=3, mode="keyword")
+    assert [h.file for h in hits] == ["otters.md"]
+    assert assistant.search("queen bees", k=3, mode="keyword") == []
+    assert reads.read == 1  # the one hit, read back for its text
+
+
+def test_keyword_index_lost_or_stale_is_rebuilt_from_the_store(docs_copy, make_assistant):
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder())
+    assistant.ingest()
+    expected = [(h.file, h.text) for h in assistant.search("tea water boil", k=5, mode="keyword")]
+    assert len(expected) >= 2
+    shutil.rmtree(assistant.keywords.folder)
+    reads = CountingGet(assistant.store)
+
+    report = assistant.ingest()  # nothing changed, but the index is missing
+
+    assert not report.changed and reads.read == sum(CHUNKS.values())
+    assert [
+        (h.file, h.text) for h in assistant.search("tea water boil", k=5, mode="keyword")
+    ] == expected
