@@ -96,6 +96,11 @@ class KeywordIndex:
         """Whether an index of the current format was built in the folder."""
         return self._read_sidecar(header_only=True) is not None
 
+    def chunk_ids(self) -> list[str]:
+        """The ids of the chunks indexed on disk (empty without a usable index)."""
+        sidecar = self._read_sidecar()
+        return list(sidecar[1]) if sidecar is not None else []
+
     # --- writing ---------------------------------------------------------------------
     def stage(
         self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]

@@ -17,11 +17,13 @@ from hypothesis import strategies as st
 from gpt4all_rag.settings import bundled_embedding_model
 from ingest.chunking import TokenChunker
 from ingest.errors import DocumentLoadError
-from ingest.loaders import Page, load_file, supported_extensions
+from ingest.loaders import LOADERS, Page, load_file, stream_file, supported_extensions
 
 LOADER_EXAMPLES = 1500
+STREAM_EXAMPLES = 300
 CHUNKER_EXAMPLES = 400
 EXTENSIONS = sorted(supported_extensions())
+TEXT_EXTENSIONS = [e for e in EXTENSIONS if LOADERS[e] is LOADERS[".txt"]]
 # Valid starts of the formats, so random bytes get past the first check of each parser.
 PREFIXES = [
     b"",
@@ -67,6 +69,29 @@ def test_loaders_raise_only_document_load_error(scratch, extension, prefix, body
         assert err.path == path and err.reason
         return
     assert pages and all(isinstance(p, Page) and p.text.strip() for p in pages)
+
+
+@settings(
+    max_examples=STREAM_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    extension=st.sampled_from(TEXT_EXTENSIONS),
+    head=st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"plain words\n\n"]),
+    body=st.binary(max_size=4096),
+    repeat=st.sampled_from([1, 300, 700]),  # up to about 3 MB: several 1 MiB blocks
+)
+def test_streamed_text_raises_only_document_load_error(scratch, extension, head, body, repeat):
+    path = scratch / f"streamed{extension}"
+    path.write_bytes(head + body * repeat)
+    offset = -1
+    try:
+        for page in stream_file(path):
+            assert page.text.strip() and page.page is None and page.offset > offset
+            offset = page.offset
+    except DocumentLoadError as err:
+        assert err.path == path and err.reason
 
 
 PIECES = st.sampled_from(

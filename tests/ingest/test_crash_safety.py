@@ -57,6 +57,7 @@ def test_sigkill_part_way_then_rerun_matches_a_clean_ingest(docs_copy, tmp_path,
     assert len(ids) == len(set(ids)) == report.chunks_total
     assert set(ids) == clean_ids(docs_copy, tmp_path / "clean")
     assert assistant.manifest.stale_ids() == []
+    assert sorted(assistant.keywords.chunk_ids()) == sorted(ids)  # its tokens died with it
 
 
 class CrashAfterWrite(Exception):

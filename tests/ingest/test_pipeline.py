@@ -255,7 +255,7 @@ def test_keyword_index_is_updated_from_tokens_not_from_the_store(docs_copy, make
 
 
 def test_keyword_index_lost_or_stale_is_rebuilt_from_the_store(docs_copy, make_assistant):
-    assistant = make_assistant(docs_copy, embedder=HashEmbedder())
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder(), relevance_floor=-1.0)
     assistant.ingest()
     expected = [(h.file, h.text) for h in assistant.search("tea water boil", k=5, mode="keyword")]
     assert len(expected) >= 2
