@@ -92,6 +92,7 @@ class DocumentAssistant:
             keywords,
             candidates=settings.fusion_candidates,
             relevance_floor=settings.relevance_floor,
+            uncommitted=manifest.uncommitted,
         )
         self.indexer = Indexer(
             store,

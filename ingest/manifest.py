@@ -110,6 +110,20 @@ class Manifest:
         rows = self._db.execute("SELECT id FROM dirty WHERE id NOT IN (SELECT id FROM chunks)")
         return [row[0] for row in rows]
 
+    def uncommitted(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that an ingest has written (or is writing) but not committed."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT id FROM dirty WHERE id IN ({marks}) "  # only "?" marks go in
+                "AND id NOT IN (SELECT id FROM chunks)",
+                part,
+            )
+            found.update(row[0] for row in rows)
+        return found
+
     def get_meta(self, key: str) -> str | None:
         """A value of the index's own metadata."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

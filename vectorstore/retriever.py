@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -117,6 +117,9 @@ class Retriever:
         keywords: the BM25 index over the same chunks.
         candidates: how many results each side contributes to the fusion.
         relevance_floor: cosine similarity under which a passage is not returned.
+        uncommitted: of some chunk ids, those an ingest in progress has written to the
+            store but not committed. They are left out, so that a search during an
+            ingest sees each file whole, as it was or as it is now, never half.
     """
 
     def __init__(
@@ -126,8 +129,10 @@ class Retriever:
         keywords: KeywordIndex,
         candidates: int = 50,
         relevance_floor: float | None = None,
+        uncommitted: Callable[[Sequence[str]], set[str]] | None = None,
     ) -> None:
         self.store = store
+        self.uncommitted = uncommitted
         self.embedder = embedder
         self.keywords = keywords
         self.candidates = candidates
@@ -161,6 +166,11 @@ class Retriever:
         where = filters.chroma_where()
         fetch = n if filters.folder is None else n * 4  # folders are filtered after the query
         hits = self.store.query(query_vector.tolist(), fetch, where=where)
+        pending = self.uncommitted([h.id for h in hits]) if self.uncommitted else set()
+        if pending:  # an ingest is writing: ask for more, then leave its chunks out
+            hits = self.store.query(query_vector.tolist(), fetch + 2 * len(pending), where=where)
+            pending = self.uncommitted([h.id for h in hits]) if self.uncommitted else set()
+            hits = [h for h in hits if h.id not in pending]
         return [
             Passage(h.id, h.text, h.metadata, h.similarity, h.similarity)
             for h in hits

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gpt4all_rag.errors import IndexLocked
+from ingest.manifest import FileRecord
 from tests.conftest import HashEmbedder
 from tests.hostile.slow_ingest import SlowEmbedder
 
@@ -115,3 +116,22 @@ def test_another_process_ingesting_the_embedded_store(docs_copy, make_assistant,
         assert sorted(h.file for h in hits) == sorted(added), mode
         assert "notes.md" not in {h.file for h in reader.search(BEES, k=3, mode=mode)}, mode
     assert reader.store.count() == report["chunks_total"] == reader.status().chunks
+
+
+def test_chunks_written_but_not_committed_are_not_searchable(docs_copy, make_assistant):
+    """The moment inside an ingest between a store write and the manifest commit."""
+    embedder = HashEmbedder()
+    assistant = make_assistant(docs_copy, embedder=embedder, relevance_floor=0.1)
+    assistant.ingest()
+    text = "Station 7 logged 7 otters at dawn."
+    ids = ["in-flight-1"]
+    metadata = {"path": "log-7.md", "ext": ".md", "page": 0, "chunk": 0}
+
+    assistant.manifest.mark_dirty(ids)  # what the pipeline does before it writes
+    assistant.store.upsert(ids, embedder.embed_documents([text]), [text], [metadata])
+
+    for mode in ("vector", "hybrid"):
+        assert "log-7.md" not in {h.file for h in assistant.search(LOGS, k=3, mode=mode)}
+    record = FileRecord("log-7.md", 1, 1, "hash", 1, 1)
+    assistant.manifest.commit_file(record, ids)  # the commit makes the file visible whole
+    assert [h.file for h in assistant.search(LOGS, k=1, mode="vector")] == ["log-7.md"]
