@@ -60,8 +60,14 @@ bench-query: venv
 	test -d bench-data/scifact-eval/index || $(MAKE) bench-eval
 	$(BIN)/python scripts/bench_query.py --index bench-data/scifact-eval/index
 
+## bench-server: three R manuals (843 chunks) into the embedded store and a `chroma run`
+## server, one and two writers, and search while another process ingests
+SERVER_CORPUS ?= bench-data/r-3
+R_MANUALS := bench-data/r-doc-pdf/usr/share/R/doc/manual
 bench-server: venv
-	$(BIN)/python scripts/bench_server.py
+	test -d $(SERVER_CORPUS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(SERVER_CORPUS) \
+	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-data.pdf $(R_MANUALS)/R-intro.pdf $(SERVER_CORPUS)/; }
+	$(BIN)/python scripts/bench_server.py --corpus $(SERVER_CORPUS)
 
 bench-eval: venv
 	mkdir -p bench-results

@@ -3,7 +3,8 @@
 Usage: python scripts/bench_server.py [--corpus DIR] [--out bench-results/server.json]
 
 The same corpus is ingested with the bundled MiniLM, each time in a fresh worker process
-(model loaded and warmed up before the clock starts):
+(model loaded and warmed up before the clock starts; OpenMP waiting passive, as the
+`ingest` command sets it):
 
   embedded           into the embedded store (a fresh index folder)
   server             into a real Chroma server that this script starts (`chroma run`)
@@ -13,7 +14,8 @@ The same corpus is ingested with the bundled MiniLM, each time in a fresh worker
   search             p95 hybrid search latency (k=4, 50 queries made of the first words of
                      stored chunks) against an embedded index, idle and then while another
                      process ingests the other half of the corpus into that same index
-                     (same index folder); then whether this reader sees the new chunks
+                     (same index folder); then whether this long-lived reader sees the
+                     new chunks (it follows the writer's publication)
   search_server      the same against the Chroma server
 
 The server is always stopped and the temp folders removed, whatever fails.
@@ -83,6 +85,7 @@ def settings_for(
 # --- the worker: one ingest in its own process ---------------------------------------
 def worker(args: argparse.Namespace) -> None:
     """Load and warm the model, say READY, wait for GO on stdin, ingest, print the result."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `gpt4all-rag ingest` does
     settings = settings_for(args.docs, args.index, args.host, args.port, args.collection)
     assistant = DocumentAssistant.from_settings(settings)
     assistant.embedder.embed_query("warm-up")  # model load is not ingest throughput
