@@ -369,7 +369,8 @@ class Indexer:
             elif prepared.streamed:
                 self._write_batch(batch, plan, report)
                 batch = []
-                self._write_streamed(prepared, plan, report)
+                tell = _slice_progress(progress, done - 1, len(candidates), prepared.stat.path)
+                self._write_streamed(prepared, plan, report, tell)
             else:
                 batch.append(prepared)
             if sum(len(p.chunks) for p in batch) >= self.flush_chunks:
@@ -427,11 +428,18 @@ class Indexer:
         self.repair()
         report.stages["write"] += time.perf_counter() - started
 
-    def _write_streamed(self, prepared: _Prepared, plan: _Plan, report: SyncReport) -> None:
+    def _write_streamed(
+        self,
+        prepared: _Prepared,
+        plan: _Plan,
+        report: SyncReport,
+        tell: Callable[[int], None] = lambda _chunks: None,
+    ) -> None:
         """Chunk, embed and write a big file slice by slice, then commit it as a whole.
 
         Only one slice of chunks and vectors exists at a time. If the file turns out to
         be bad part-way, the slices already written are removed (they are marked dirty).
+        ``tell(chunks)`` hears of each slice written, for a progress display.
         """
         started = time.perf_counter()
         before = report.stages["embed"] + report.stages["write"]
@@ -446,6 +454,7 @@ class Indexer:
                 if len(pairs) >= self.flush_chunks:
                     self._write_slice(pairs, report)
                     pairs = []
+                    tell(report.chunks_added + len(ids))
             self._write_slice(pairs, report)
         except DocumentLoadError as exc:
             self._fail(prepared.stat, exc.reason, report)
@@ -515,6 +524,18 @@ class Indexer:
             return
         self.keyword_index.commit(self.manifest.all_chunk_ids(), self.store.get)
         self.manifest.set_meta(_KEYWORDS, "current")
+
+
+def _slice_progress(
+    progress: ProgressCallback | None, files_done: int, files_total: int, path: str
+) -> Callable[[int], None]:
+    """Progress events for the slices of one streamed file: its chunks so far."""
+
+    def tell(chunks_done: int) -> None:
+        if progress is not None:
+            progress(ProgressEvent(files_done, files_total, chunks_done, path))
+
+    return tell
 
 
 def _path_fields(path: str) -> dict[str, str]:

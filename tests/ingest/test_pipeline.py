@@ -268,3 +268,21 @@ def test_keyword_index_lost_or_stale_is_rebuilt_from_the_store(docs_copy, make_a
     assert [
         (h.file, h.text) for h in assistant.search("tea water boil", k=5, mode="keyword")
     ] == expected
+
+
+def test_a_streamed_file_reports_progress_slice_by_slice(tmp_path, make_assistant):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "log.txt").write_text("".join(f"Entry {n}: the otter swam.\n" for n in range(40_000)))
+    assistant = make_assistant(
+        folder, embedder=HashEmbedder(), stream_file_mb=0.5, ingest_batch_chunks=64
+    )
+    events = []
+
+    report = assistant.ingest(progress=events.append)
+
+    during = [e for e in events if e.files_done == 0]
+    assert len(during) >= 5 and {e.current for e in during} == {"log.txt"}
+    counts = [e.chunks_done for e in during]
+    assert counts == sorted(counts) and counts[0] == 64
+    assert events[-1].files_done == 1 and events[-1].chunks_done == report.chunks_added
