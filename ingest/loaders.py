@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -248,7 +247,7 @@ def decode_text(data: bytes, path: Path) -> str:
         if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
             raise DocumentLoadError(path, "binary content, not text")
         text = _decode_utf8_or_guess(data)
-    if text is None or _looks_binary(text):
+    if text is None or _looks_binary(text[:_BINARY_SNIFF_BYTES]):
         raise DocumentLoadError(path, "binary content, not text")
     return text
 
@@ -273,21 +272,13 @@ def _decode_utf8_or_guess(data: bytes) -> str | None:
         return None if best is None else str(best)
 
 
-def _looks_binary(text: str) -> bool:
-    """Return True when too many characters are control characters."""
-    sample = text[:_BINARY_SNIFF_BYTES]
-    controls = sum(
-        1 for char in sample if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc"
-    )
-    return controls > _MAX_CONTROL_RATIO * max(len(sample), 1)
-
-
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")  # Cc less _ALLOWED_CONTROLS
 
 
-def _mostly_controls(text: str) -> bool:
-    """``_looks_binary`` over a whole block of a stream, not just its head."""
-    return len(text) - len(_CONTROLS.sub("", text)) > _MAX_CONTROL_RATIO * max(len(text), 1)
+def _looks_binary(text: str) -> bool:
+    """Return True when too many characters are control characters."""
+    controls = len(text) - len(_CONTROLS.sub("", text))
+    return controls > _MAX_CONTROL_RATIO * max(len(text), 1)
 
 
 def _load_text(path: Path) -> list[Page]:
@@ -312,7 +303,7 @@ def _stream_text(path: Path) -> Iterator[Page]:
             carried = ""
             if following and decoded.endswith("\r"):  # keep a "\r\n" across blocks whole
                 decoded, carried = decoded[:-1], "\r"
-            if _mostly_controls(decoded):
+            if _looks_binary(decoded):  # the whole block: binary may start anywhere
                 raise DocumentLoadError(path, "binary content, not text")
             text = pending + _clean(decoded)
             cut = _segment_end(text) if following else len(text)

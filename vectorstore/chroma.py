@@ -133,6 +133,9 @@ class _Connection:
         """Catch up with other processes' writes; True if there was something to catch."""
         return False
 
+    def wrote(self) -> None:
+        """Take note that this process wrote, so that ``publish`` has something to tell."""
+
     def publish(self) -> None:
         """Make this process's completed writes visible to other processes."""
 
@@ -164,6 +167,9 @@ class _EmbeddedConnection(_Connection):
                 self.generation += 1
                 self._seen = token
         return True
+
+    def wrote(self) -> None:
+        self.unpublished = True
 
     def publish(self) -> None:
         if not self.unpublished:
@@ -245,8 +251,7 @@ class ChromaStore:
     @contextmanager
     def _writing(self, action: str) -> Iterator[None]:
         with self._reading(action):
-            if isinstance(self._connection, _EmbeddedConnection):
-                self._connection.unpublished = True
+            self._connection.wrote()
             yield
 
     def publish(self) -> None:

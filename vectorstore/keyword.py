@@ -94,7 +94,7 @@ class KeywordIndex:
 
     def exists(self) -> bool:
         """Whether an index of the current format was built in the folder."""
-        return self._read_sidecar(header_only=True) is not None
+        return self._read_sidecar(whole=False) is not None
 
     def chunk_ids(self) -> list[str]:
         """The ids of the chunks indexed on disk (empty without a usable index)."""
@@ -114,7 +114,7 @@ class KeywordIndex:
         """Forget staged chunks (a writer starting over)."""
         self._staged = None
 
-    def commit(self, ids: Sequence[str], fetch: Fetch, reuse_saved: bool = True) -> None:
+    def commit(self, ids: Sequence[str], fetch: Fetch) -> None:
         """Rebuild the index over exactly ``ids``; atomic on disk.
 
         A chunk's tokens come from the staged ones, else from the saved index, else
@@ -123,7 +123,7 @@ class KeywordIndex:
         """
         tokens = self._staged or _Tokens(self._saved_vocab(), {})
         self._staged = None
-        saved = self._saved_tokens(exclude=tokens.by_id) if reuse_saved else {}
+        saved = self._saved_tokens(exclude=tokens.by_id)
         missing = [i for i in ids if i not in tokens.by_id and i not in saved]
         for batch in _batched(missing, _BATCH):
             tokens.add_chunks(fetch(batch))
@@ -165,7 +165,7 @@ class KeywordIndex:
             out.write("\n" + json.dumps(ids) + "\n" + json.dumps(file_of.tolist()) + "\n")
 
     def _saved_vocab(self) -> dict[str, int]:
-        if self._read_sidecar(header_only=True) is None:
+        if not self.exists():
             return {_EMPTY: 0}
         vocab: dict[str, int] = json.loads((self.folder / "vocab.json").read_text("utf-8"))
         return vocab
@@ -186,15 +186,16 @@ class KeywordIndex:
                 saved[chunk_id] = (array("I", flat[start : ends[n]].tobytes()), key)
         return saved
 
-    def _read_sidecar(self, header_only: bool = False) -> tuple[Any, Any, Any] | None:
-        """(files, ids, file_of) of the saved index; None if missing or of another format."""
+    def _read_sidecar(self, whole: bool = True) -> list[Any] | None:
+        """The saved index's ``[files, ids, file_of]`` (``[]`` unless ``whole``).
+
+        None if it is missing or of another format, which is on the first line, alone.
+        """
         try:
             with (self.folder / _SIDECAR).open(encoding="utf-8") as f:
                 if json.loads(f.readline()).get("format") != _FORMAT:
                     return None
-                if header_only:
-                    return (None, None, None)
-                return json.loads(f.readline()), json.loads(f.readline()), json.loads(f.readline())
+                return [json.loads(f.readline()) for _ in range(3 if whole else 0)]
         except (OSError, ValueError, AttributeError):
             return None
 
