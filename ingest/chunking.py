@@ -7,6 +7,7 @@ that very tokenizer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
@@ -61,7 +62,7 @@ class TokenChunker:
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text``, without the [CLS] and [SEP] markers."""
         self._ensure_loaded()
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return self._length(text)
 
     def _ensure_loaded(self) -> None:
         with self._lock:
@@ -76,7 +77,9 @@ class TokenChunker:
             self._splitter = RecursiveCharacterTextSplitter(
                 chunk_size=self.chunk_tokens,
                 chunk_overlap=self.overlap_tokens,
-                length_function=self._length,
+                # The splitter measures each piece twice (splitting, then merging):
+                # remembering the last few thousand lengths halves the tokenizer calls.
+                length_function=functools.lru_cache(maxsize=4096)(self._length),
                 separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
                 keep_separator="end",
                 add_start_index=True,
