@@ -125,7 +125,8 @@ def make_assistant(tmp_path: Path) -> Callable[..., DocumentAssistant]:
     def build(
         documents: Path, embedder: Any = None, llm: Any = None, **overrides: Any
     ) -> DocumentAssistant:
-        settings = Settings(documents_dir=documents, index_dir=tmp_path / "index", **overrides)
+        overrides.setdefault("index_dir", tmp_path / "index")
+        settings = Settings(documents_dir=documents, **overrides)
         return DocumentAssistant.from_settings(
             settings, llm=llm or ScriptedLLM(), embedder=embedder
         )

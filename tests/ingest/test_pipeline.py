@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.errors import IndexLocked, IndexMismatch
-from gpt4all_rag.settings import Settings
 from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
-from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder, ScriptedLLM
+from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder
 
 GOOD, FAILED, CHUNKS = DOCS_GOOD, DOCS_FAILED, DOCS_CHUNKS
 
@@ -194,7 +192,9 @@ def test_streamed_files_get_the_same_chunks_as_whole_ones(docs_copy, make_assist
     # every file over 1 KB is now streamed: text files by segments, the others page by page
     streamed_dir = tmp_path / "streamed"
     shutil.copytree(docs_copy, streamed_dir)
-    streamed = assistant_on(streamed_dir, tmp_path / "index2", stream_file_mb=0.001)
+    streamed = make_assistant(
+        streamed_dir, embedder=HashEmbedder(), index_dir=tmp_path / "index2", stream_file_mb=0.001
+    )
     report = streamed.ingest()
 
     assert report.added == GOOD and report.chunks_total == sum(CHUNKS.values())
@@ -216,11 +216,6 @@ def test_a_text_file_bad_part_way_through_leaves_no_chunks_behind(docs_copy, mak
     assert stored(assistant) == before  # the slices written before the bad block are gone
     assert assistant.manifest.stale_ids() == []
     assert assistant.search("long otter log", k=3, mode="keyword") == []
-
-
-def assistant_on(docs: Path, index: Path, **overrides) -> DocumentAssistant:
-    settings = Settings(documents_dir=docs, index_dir=index, **overrides)
-    return DocumentAssistant.from_settings(settings, llm=ScriptedLLM(), embedder=HashEmbedder())
 
 
 # --- the keyword index follows the chunks without reading them back --------------------
