@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.chroma import ChromaStore
 from vectorstore.keyword import KeywordIndex
+from vectorstore.schema import SEARCH_MODES, SearchMode
 
-__all__ = ["Filters", "Passage", "Retriever", "SearchMode", "reciprocal_rank_fusion"]
+__all__ = [
+    "Filters",
+    "Passage",
+    "Retriever",
+    "SEARCH_MODES",
+    "SearchMode",
+    "reciprocal_rank_fusion",
+]
 
-SearchMode = Literal["vector", "keyword", "hybrid"]
 RRF_K = 60
 
 

@@ -1,0 +1,78 @@
+"""The chunk record that crosses from ``ingest/`` to ``vectorstore/``, and the search modes.
+
+One typed definition of what a stored chunk carries, so that the pipeline that
+writes it, the store, the keyword index and the retriever that read it, and the
+answer that cites it agree by construction. ``ingest/`` imports this module
+(ingest -> vectorstore is an allowed direction); nothing here imports upward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal, TypedDict, get_args
+
+__all__ = [
+    "SearchMode",
+    "SEARCH_MODES",
+    "PathFields",
+    "ChunkMetadata",
+    "ChunkRecord",
+    "path_fields",
+]
+
+SearchMode = Literal["vector", "keyword", "hybrid"]
+"""How a search ranks chunks: by vectors, by BM25 keywords, or both fused."""
+
+SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+"""Every search mode, in the order a menu shows them."""
+
+
+class PathFields(TypedDict):
+    """The metadata that follows a file's path (and changes when the file moves)."""
+
+    path: str  # relative to the documents folder, with "/" separators
+    source: str  # the file name
+    folder: str  # the parent folder relative to the documents folder; "" at the top
+    ext: str  # lower-case suffix with its dot, e.g. ".pdf"
+
+
+class _ChunkFields(PathFields):
+    hash: str  # content hash of the whole file
+    chunk: int  # 0-based position of the chunk in its file
+    start: int  # character offset of the chunk in its page
+    end: int
+
+
+class ChunkMetadata(_ChunkFields, total=False):
+    """The metadata stored with every chunk; ``page`` only where the format has pages."""
+
+    page: int  # 1-based
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One chunk as written to and read from the store.
+
+    Attributes:
+        id: deterministic ``sha256(path, content hash, n)`` (``ingest.chunking.chunk_id_for``).
+        text: the chunk's text.
+        metadata: where it comes from (file, page, offsets).
+        embedding: its unit vector, when it was asked for or is about to be written.
+    """
+
+    id: str
+    text: str
+    metadata: ChunkMetadata
+    embedding: list[float] | None = None
+
+
+def path_fields(path: str) -> PathFields:
+    """The path-derived metadata of a file at ``path`` (relative, "/"-separated)."""
+    pure = PurePosixPath(path)
+    return PathFields(
+        path=path,
+        source=pure.name,
+        folder=pure.parent.as_posix() if "/" in path else "",
+        ext=pure.suffix.lower(),
+    )
