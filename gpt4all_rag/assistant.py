@@ -17,17 +17,17 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.chain import ChainConfig, build_chain, to_answer
 from gpt4all_rag.llm import LLMBackend, build_llm
-from gpt4all_rag.settings import RetrievalMode, Settings
+from gpt4all_rag.settings import RetrievalMode, Settings, bundled_embedding_model
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.manifest import Manifest
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
-from vectorstore.embeddings import SentenceTransformerEmbedder, offline_environment
+from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
 from vectorstore.retriever import Filters, Retriever
 
-__all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus"]
+__all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus", "build_embedder"]
 
 Message = dict[str, str]
 
@@ -121,10 +121,7 @@ class DocumentAssistant:
         """
         offline_environment()
         settings = settings or Settings()
-        model_dir = settings.resolved_embedding_model()
-        embedder = embedder or SentenceTransformerEmbedder(
-            model_dir, settings.embedding_batch_size, settings.embedding_device
-        )
+        embedder = embedder or build_embedder(settings)
         if settings.chroma_host:
             store = ChromaStore.server(
                 settings.chroma_host, settings.chroma_port, settings.collection_name
@@ -134,7 +131,7 @@ class DocumentAssistant:
         manifest = Manifest(settings.index_dir / "manifest.sqlite3")
         keywords = KeywordIndex(settings.index_dir / "keywords")
         chunker = TokenChunker(
-            model_dir / "tokenizer.json", settings.chunk_size, settings.chunk_overlap
+            _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )
         return cls(settings, store, embedder, manifest, keywords, chunker, llm)
 
@@ -150,9 +147,13 @@ class DocumentAssistant:
     @property
     def model_name(self) -> str:
         """The configured model, without loading it."""
-        if self.settings.llm_backend == "openai":
-            return f"{self.settings.openai_model} @ {self.settings.openai_base_url}"
-        return Path(self.settings.resolved_model_path()).name
+        match self.settings.llm_backend:
+            case "openai":
+                return f"{self.settings.openai_model} @ {self.settings.openai_base_url}"
+            case "scripted":
+                return "scripted"
+            case _:
+                return Path(self.settings.resolved_model_path()).name
 
     # --- indexing ---------------------------------------------------------------
     def ingest(
@@ -287,6 +288,39 @@ def _inputs(
         "k": k,
         "mode": mode,
     }
+
+
+def build_embedder(settings: Settings) -> Embeddings:
+    """The embedder ``settings.embedding_backend`` names; its library is imported only here.
+
+    The hash embedder needs neither torch nor a model folder, which is what lets
+    the CLI and the app run on fakes in the fast test tier.
+    """
+    match settings.embedding_backend:
+        case "sentence-transformers":
+            from vectorstore.embeddings import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(
+                settings.resolved_embedding_model(),
+                settings.embedding_batch_size,
+                settings.embedding_device,
+            )
+        case "hash":
+            from gpt4all_rag.testing import HashEmbedder
+
+            return HashEmbedder()
+
+
+def _tokenizer_file(settings: Settings) -> Path:
+    """The chunker's tokenizer: the embedding model's, else the bundled MiniLM's.
+
+    Chunk sizes are in MiniLM tokens whichever embedder runs, and tokenizer.json
+    is a plain file: reading it loads no model.
+    """
+    folder = settings.resolved_embedding_model()
+    if settings.embedding_backend == "hash" and not (folder / "tokenizer.json").is_file():
+        folder = bundled_embedding_model()
+    return folder / "tokenizer.json"
 
 
 def _embedder_name(embedder: Embeddings) -> str:

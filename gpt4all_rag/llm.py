@@ -501,5 +501,11 @@ def build_llm(settings: Settings) -> LLMBackend:
                 api_key=settings.openai_api_key,
                 context_size=settings.context_size,
             )
+        case "scripted":
+            from gpt4all_rag.testing import ScriptedLLM
+
+            return ScriptedLLM(settings.scripted_replies, context_size=settings.context_size)
         case other:
-            raise LLMError(f"unknown LLM backend {other!r}; expected 'llama-cpp' or 'openai'")
+            raise LLMError(
+                f"unknown LLM backend {other!r}; expected 'llama-cpp', 'openai' or 'scripted'"
+            )

@@ -17,10 +17,26 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["RetrievalMode", "LLMBackendName", "Settings", "bundled_embedding_model", "bundled_gguf"]
+from vectorstore.schema import SearchMode
 
-RetrievalMode = Literal["vector", "keyword", "hybrid"]
-LLMBackendName = Literal["llama-cpp", "openai"]
+__all__ = [
+    "DEFAULT_SCRIPTED_REPLY",
+    "EmbeddingBackendName",
+    "LLMBackendName",
+    "RetrievalMode",
+    "Settings",
+    "bundled_embedding_model",
+    "bundled_gguf",
+]
+
+RetrievalMode = SearchMode
+"""The search modes, as ``vectorstore.schema`` defines them (one definition)."""
+LLMBackendName = Literal["llama-cpp", "openai", "scripted"]
+EmbeddingBackendName = Literal["sentence-transformers", "hash"]
+
+# The scripted backend's reply unless told otherwise: it cites [1], so the fake
+# exercises the citation path like a well-behaved model.
+DEFAULT_SCRIPTED_REPLY = "The answer is in the documents [1]."
 
 # all-MiniLM-L6-v2 truncates at 256 word pieces, two of which are [CLS] and [SEP].
 _MINILM_MAX_CHUNK_TOKENS = 254
@@ -89,6 +105,11 @@ class Settings(BaseSettings):
         None,
         description="Local sentence-transformers folder; default: the bundled all-MiniLM-L6-v2.",
     )
+    embedding_backend: EmbeddingBackendName = Field(
+        "sentence-transformers",
+        description="sentence-transformers (the real model), or hash: predictable bag-of-words "
+        "vectors for tests and demos (gpt4all_rag.testing.HashEmbedder).",
+    )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding forward pass.")
     ingest_batch_chunks: int = Field(
         256, ge=1, description="Chunks gathered per embedding call and per store write."
@@ -118,7 +139,17 @@ class Settings(BaseSettings):
     )
 
     # --- LLM -------------------------------------------------------------
-    llm_backend: LLMBackendName = Field("llama-cpp", description="llama-cpp or openai.")
+    llm_backend: LLMBackendName = Field(
+        "llama-cpp",
+        description="llama-cpp (in process), openai (an OpenAI-compatible server), or scripted: "
+        "fixed replies for tests and demos (gpt4all_rag.testing.ScriptedLLM).",
+    )
+    scripted_replies: list[str] = Field(
+        default_factory=lambda: [DEFAULT_SCRIPTED_REPLY],
+        min_length=1,
+        description="Replies of the scripted backend, in order, the last one repeating "
+        "(a JSON list in GPT4ALL_RAG_SCRIPTED_REPLIES).",
+    )
     model_path: Path | None = Field(
         None, description="GGUF file to run; default: the bundled SmolLM2-135M-Instruct."
     )

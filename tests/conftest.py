@@ -1,20 +1,33 @@
-"""Shared fixtures: predictable fakes and a real Chroma in a temp folder."""
+"""Shared fixtures: a real Chroma in a temp folder, with the predictable fakes.
+
+The fakes themselves live in ``gpt4all_rag.testing`` (selectable by settings);
+they are re-exported here for the tests that import them from this module.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.settings import Settings
+from gpt4all_rag.testing import HASH_DIMENSIONS, HashEmbedder, ScriptedLLM, hash_vector
+
+__all__ = [
+    "DATA",
+    "DIM",
+    "DOCS",
+    "DOCS_CHUNKS",
+    "DOCS_FAILED",
+    "DOCS_GOOD",
+    "HashEmbedder",
+    "ScriptedLLM",
+    "hash_vector",
+]
 
 DATA = Path(__file__).parent / "data"
 DOCS = DATA / "docs"
@@ -47,67 +60,7 @@ DOCS_CHUNKS = {
     "slides.pptx": 2,
     "table.csv": 1,
 }
-DIM = 256
-
-
-class HashEmbedder(Embeddings):
-    """Bag-of-words vectors you can compute by hand: each lower-case word adds 1 to
-    dimension ``sha1(word) % 256``; the vector is then scaled to unit length."""
-
-    name = "hash-embedder"
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    @property
-    def texts_embedded(self) -> int:
-        return sum(len(c) for c in self.calls)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        return [hash_vector(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return hash_vector(text)
-
-
-def hash_vector(text: str) -> list[float]:
-    vector = [0.0] * DIM
-    for word in re.findall(r"\w+", text.lower()):
-        vector[int(hashlib.sha1(word.encode()).hexdigest(), 16) % DIM] += 1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [v / norm for v in vector]
-
-
-class ScriptedLLM:
-    """A chat model that answers from a script and records every prompt it got."""
-
-    name = "scripted"
-
-    def __init__(self, replies: list[str] | None = None, context_size: int = 2048) -> None:
-        self.replies = list(replies or ["The answer is in the documents [1]."])
-        self.prompts: list[list[dict[str, str]]] = []
-        self._context_size = context_size
-
-    @property
-    def context_size(self) -> int:
-        return self._context_size
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream_chat(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str] | None = None,
-    ) -> Iterator[str]:
-        self.prompts.append(messages)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        for word in reply.split(" "):
-            yield word + " "
+DIM = HASH_DIMENSIONS
 
 
 @pytest.fixture
