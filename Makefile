@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -26,8 +26,26 @@ ingest: venv
 app: venv
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
+## deps: what the browser tests need besides Python: Debian's chromium and chromium-driver.
+## Installed with apt-get when missing and run as root; otherwise says what to run, and fails.
+BROWSER_PACKAGES := chromium chromium-driver
+deps:
+	@if { command -v chromium || command -v chromium-browser || command -v google-chrome; } \
+	    >/dev/null && command -v chromedriver >/dev/null; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(BROWSER_PACKAGES) (apt-get) for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else \
+	  echo "The browser tests need Chromium and its driver, and they are not installed." >&2; \
+	  echo "On Debian or Ubuntu, run:  sudo apt-get install $(BROWSER_PACKAGES)" >&2; \
+	  echo "then run make test again." >&2; \
+	  exit 1; \
+	fi
+
 ## test: both tiers (fast fakes, then the real models, servers and browser)
-test: venv
+test: venv deps
 	$(BIN)/python -m pytest -m "not slow" -q
 	$(BIN)/python -m pytest -m slow -q
 
