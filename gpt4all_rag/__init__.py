@@ -20,6 +20,7 @@ from gpt4all_rag.errors import (
     StoreUnavailable,
 )
 from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
+from gpt4all_rag.flow import EvidenceEvent, FlowEvent, FlowHooks, SourcesEvent, TokenEvent
 from gpt4all_rag.settings import Settings
 from gpt4all_rag.uploads import UploadRejected, save_upload
 from ingest.pipeline import ProgressEvent, SyncReport
@@ -31,9 +32,12 @@ __all__ = [
     "DocumentAssistant",
     "DocumentInfo",
     "DocumentLoadError",
+    "EvidenceEvent",
     "FeedbackEntry",
     "FeedbackStore",
     "Filters",
+    "FlowEvent",
+    "FlowHooks",
     "IndexLocked",
     "IndexMismatch",
     "IndexStatus",
@@ -42,8 +46,10 @@ __all__ = [
     "ProgressEvent",
     "Settings",
     "Source",
+    "SourcesEvent",
     "StoreUnavailable",
     "SyncReport",
+    "TokenEvent",
     "UploadRejected",
     "USER_ERRORS",
     "save_upload",

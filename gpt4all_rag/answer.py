@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vectorstore.retriever import Passage
@@ -65,6 +65,10 @@ class Answer:
 
     ``found`` is False when no passage passed the relevance floor; the text is
     then the fixed "not in your documents" answer and no model was called.
+    ``sources`` are every passage retrieved, numbered as the prompt numbers them
+    (a passage that did not fit the model's budget keeps its number, unseen by
+    the model). ``evidence`` and ``sentences`` hold what the flow's evidence and
+    attribution steps produced (empty without them).
     """
 
     question: str
@@ -73,7 +77,8 @@ class Answer:
     cited: tuple[int, ...] = ()
     standalone_question: str = ""
     found: bool = True
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    evidence: tuple[object, ...] = ()
+    sentences: tuple[object, ...] = ()
 
     @property
     def cited_sources(self) -> list[Source]:

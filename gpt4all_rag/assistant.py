@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from gpt4all_rag.answer import Answer, Source
-from gpt4all_rag.chain import ChainConfig, build_chain, to_answer
-from gpt4all_rag.llm import LLMBackend, build_llm
+from gpt4all_rag.flow import FlowConfig, FlowEvent, FlowHooks, Question, QuestionFlow, TokenEvent
+from gpt4all_rag.llm.openai_compatible import redact_url
+from gpt4all_rag.llm.protocol import LLMBackend, build_llm
+from gpt4all_rag.runnable import FlowRunnable
 from gpt4all_rag.settings import RetrievalMode, Settings, bundled_embedding_model
+from gpt4all_rag.types import Message
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.manifest import Manifest
@@ -28,8 +30,6 @@ from vectorstore.keyword import KeywordIndex
 from vectorstore.retriever import Filters, Retriever
 
 __all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus", "build_embedder"]
-
-Message = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class DocumentAssistant:
         keywords: KeywordIndex,
         chunker: TokenChunker,
         llm: LLMBackend | None = None,
+        hooks: FlowHooks | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -107,6 +108,9 @@ class DocumentAssistant:
         )
         self._llm = llm
         self._llm_lock = threading.Lock()
+        self.flow = QuestionFlow(
+            self.retriever, lambda: self.llm, FlowConfig.from_settings(settings), hooks
+        )
 
     @classmethod
     def from_settings(
@@ -114,10 +118,12 @@ class DocumentAssistant:
         settings: Settings | None = None,
         llm: LLMBackend | None = None,
         embedder: Embeddings | None = None,
+        hooks: FlowHooks | None = None,
     ) -> DocumentAssistant:
         """Wire the real parts from settings (environment and ``.env`` when none given).
 
-        ``llm`` and ``embedder`` replace the configured ones (a remote model, a test fake).
+        ``llm`` and ``embedder`` replace the configured ones (a remote model, a test
+        fake); ``hooks`` add optional steps to the question flow.
         """
         offline_environment()
         settings = settings or Settings()
@@ -133,7 +139,7 @@ class DocumentAssistant:
         chunker = TokenChunker(
             _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )
-        return cls(settings, store, embedder, manifest, keywords, chunker, llm)
+        return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks)
 
     # --- the model ------------------------------------------------------------
     @property
@@ -149,7 +155,7 @@ class DocumentAssistant:
         """The configured model, without loading it."""
         match self.settings.llm_backend:
             case "openai":
-                return f"{self.settings.openai_model} @ {self.settings.openai_base_url}"
+                return f"{self.settings.openai_model} @ {redact_url(self.settings.openai_base_url)}"
             case "scripted":
                 return "scripted"
             case _:
@@ -181,10 +187,13 @@ class DocumentAssistant:
         return sorted((f.path, f.reason) for f in self.manifest.failures().values())
 
     def remove_document(self, path: str) -> int:
-        """Delete a file from the documents folder and its chunks from the index."""
+        """Delete a file from the documents folder and its chunks from the index.
+
+        A symbolic link is deleted itself, never the file it points to.
+        """
         target = _inside(self.settings.documents_dir, path)
         removed = self.indexer.remove(path)
-        if target.is_file():
+        if target.is_symlink() or target.is_file():
             target.unlink()
         return removed
 
@@ -211,22 +220,24 @@ class DocumentAssistant:
         shutil.rmtree(self.keywords.folder, ignore_errors=True)
 
     # --- asking -------------------------------------------------------------------
-    def _chain(self) -> Runnable[dict[str, Any], dict[str, Any]]:
-        s = self.settings
-        config = ChainConfig(
-            top_k=s.top_k,
-            mode=s.retrieval_mode,
-            max_new_tokens=s.max_new_tokens,
-            temperature=s.temperature,
-        )
-        return build_chain(self.retriever, lambda: self.llm, config)
+    def as_runnable(self) -> FlowRunnable:
+        """The question flow as a LangChain ``Runnable`` from ``{"question", "history", ...}``.
 
-    def as_runnable(self) -> Runnable[dict[str, Any], Answer]:
-        """The chain as a LangChain ``Runnable`` from ``{"question", "history", "filters"}``.
-
-        It returns an ``Answer``; compose it like any other runnable.
+        ``invoke`` returns an ``Answer``; ``stream`` yields the flow's events, the
+        ``Answer`` last. Compose it like any other runnable.
         """
-        return self._chain() | RunnableLambda(to_answer)
+        return FlowRunnable(self.flow)
+
+    def events(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[FlowEvent]:
+        """Yield the flow's typed events (sources, evidence, tokens), then the ``Answer``."""
+        yield from self.flow.events(Question(question, tuple(history or ()), filters, k, mode))
 
     def stream(
         self,
@@ -237,15 +248,11 @@ class DocumentAssistant:
         mode: RetrievalMode | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the answer's tokens as they are generated, then the finished ``Answer``."""
-        inputs = _inputs(question, history, filters, k, mode)
-        result: dict[str, Any] = {}
-        for chunk in self._chain().stream(inputs):
-            if "answer" in chunk:
-                token = chunk["answer"]
-                result["answer"] = result.get("answer", "") + token
-                yield token
-            result.update({key: v for key, v in chunk.items() if key != "answer"})
-        yield to_answer(result)
+        for event in self.events(question, history, filters, k, mode):
+            if isinstance(event, TokenEvent):
+                yield event.text
+            elif isinstance(event, Answer):
+                yield event
 
     def ask(
         self,
@@ -256,7 +263,7 @@ class DocumentAssistant:
         mode: RetrievalMode | None = None,
     ) -> Answer:
         """Answer a question from the documents, with the sources it used."""
-        return to_answer(self._chain().invoke(_inputs(question, history, filters, k, mode)))
+        return self.flow.ask(Question(question, tuple(history or ()), filters, k, mode))
 
     def search(
         self,
@@ -270,24 +277,6 @@ class DocumentAssistant:
             query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
         )
         return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
-
-
-def _inputs(
-    question: str,
-    history: Sequence[Message] | None,
-    filters: Filters | None,
-    k: int | None,
-    mode: str | None,
-) -> dict[str, Any]:
-    if not question or not question.strip():
-        raise ValueError("the question is empty")
-    return {
-        "question": question,
-        "history": list(history or []),
-        "filters": filters,
-        "k": k,
-        "mode": mode,
-    }
 
 
 def build_embedder(settings: Settings) -> Embeddings:
@@ -333,12 +322,17 @@ def _fingerprint(settings: Settings, embedder: Embeddings) -> dict[str, str]:
 
 
 def _inside(folder: Path, relative: str) -> Path:
-    """``folder/relative``, refusing anything that escapes the folder."""
+    """``folder/relative`` with only its parent resolved, refusing anything outside the folder.
+
+    The last part is not resolved: a link inside the folder names the link, so
+    deleting it cannot reach the file it points to (inside the folder or not).
+    """
     root = folder.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
+    joined = root / relative
+    parent = joined.parent.resolve()
+    if joined.name in ("", ".", "..") or not parent.is_relative_to(root):
         raise DocumentLoadError(relative, "path outside the documents folder")
-    return target
+    return parent / joined.name
 
 
 def _folder_size(folder: Path) -> int:

@@ -12,13 +12,28 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gpt4all_rag.errors import USER_ERRORS
+from gpt4all_rag.reporting import sync_report_text, terminal_text
+from vectorstore.schema import SEARCH_MODES
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from gpt4all_rag.answer import Answer
+    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.settings import Settings
+    from gpt4all_rag.types import Message
+    from ingest.pipeline import ProgressEvent
+    from vectorstore.retriever import Filters
+
+__all__ = ["AssistantFactory", "main"]
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
+
+AssistantFactory = Callable[["Settings"], "DocumentAssistant"]
+"""Builds the assistant from the command's settings; tests pass one with fakes."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,10 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_ask_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+def _add_ask_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     retrieval = argparse.ArgumentParser(add_help=False)
     retrieval.add_argument("--k", type=int, help="passages to retrieve")
-    retrieval.add_argument("--mode", choices=["vector", "keyword", "hybrid"])
+    retrieval.add_argument("--mode", choices=SEARCH_MODES)
     retrieval.add_argument(
         "--file", action="append", default=[], help="only this file (repeatable)"
     )
@@ -60,7 +77,9 @@ def _add_ask_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     search.add_argument("query")
 
 
-def _add_eval_command(commands: Any, common: argparse.ArgumentParser) -> None:
+def _add_eval_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     ev = commands.add_parser("eval", parents=[common], help="retrieval quality on a BEIR dataset")
     ev.add_argument("--corpus", type=Path, required=True, help="BEIR corpus.jsonl")
     ev.add_argument("--queries", type=Path, required=True, help="BEIR queries.jsonl")
@@ -68,17 +87,17 @@ def _add_eval_command(commands: Any, common: argparse.ArgumentParser) -> None:
     ev.add_argument(
         "--mode",
         action="append",
-        choices=["vector", "keyword", "hybrid"],
-        help="mode(s) to evaluate (default: all three)",
+        choices=SEARCH_MODES,
+        help="mode(s) to evaluate (default: all)",
     )
     ev.add_argument("--limit", type=int, help="evaluate only the first N judged queries")
     ev.add_argument("--work-dir", type=Path, help="keep the throwaway index here")
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
     from gpt4all_rag.settings import Settings
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, object] = {}
     if getattr(args, "index", None):
         overrides["index_dir"] = args.index
     if getattr(args, "folder", None) and args.command == "ingest":
@@ -89,16 +108,16 @@ def _settings(args: argparse.Namespace) -> Any:
         overrides["top_k"] = args.k
     if getattr(args, "mode", None) and args.command != "eval":
         overrides["retrieval_mode"] = args.mode
-    return Settings(**overrides)
+    return Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
 
 
-def _assistant(args: argparse.Namespace) -> Any:
+def _default_factory(settings: Settings) -> DocumentAssistant:
     from gpt4all_rag.assistant import DocumentAssistant
 
-    return DocumentAssistant.from_settings(_settings(args))
+    return DocumentAssistant.from_settings(settings)
 
 
-def _filters(args: argparse.Namespace) -> Any:
+def _filters(args: argparse.Namespace) -> Filters | None:
     from vectorstore.retriever import Filters
 
     if not (args.file or args.folder or args.type):
@@ -106,38 +125,26 @@ def _filters(args: argparse.Namespace) -> Any:
     return Filters(files=tuple(args.file), folder=args.folder, extensions=tuple(args.type))
 
 
-def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+def _emit(args: argparse.Namespace, payload: object, text: str) -> None:
+    """The payload as one JSON object, or the text with terminal controls removed."""
     if args.json:
         print(json.dumps(payload, ensure_ascii=False))
     else:
-        print(text)
+        print(terminal_text(text))
 
 
 # --- commands -------------------------------------------------------------------
-def cmd_ingest(args: argparse.Namespace) -> int:
+def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Sync the folder and print the summary."""
     # This process only embeds: OpenMP threads that wait passively leave the CPU to the
     # parse thread (22% instead of 38% over embedding alone, docs/benchmarks.md). Not
     # set for `ask` or the app: passive waiting makes llama.cpp generate 3x slower.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    assistant = _assistant(args)
+    assistant = make(_settings(args))
     with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
         report = assistant.ingest(assistant.settings.documents_dir, progress=progress)
-    _emit(args, report.to_json(), _format_report(report))
+    _emit(args, report.to_json(), sync_report_text(report))
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
-
-
-def _format_report(report: Any) -> str:
-    lines = [
-        f"added {len(report.added)}, updated {len(report.updated)}, moved {len(report.moved)}, "
-        f"deleted {len(report.deleted)}, unchanged {report.unchanged}, failed {len(report.failed)}",
-        f"chunks: {report.chunks_added} embedded, {report.chunks_reused} reused, "
-        f"{report.chunks_total} in the index; {report.seconds:.1f} s",
-    ]
-    lines += [f"  moved {a} -> {b}" for a, b in report.moved]
-    lines += [f"  FAILED {f}: {r}" for f, r in report.failed]
-    lines += [f"  skipped {f}: {r}" for f, r in report.skipped]
-    return "\n".join(lines)
 
 
 class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
@@ -145,12 +152,12 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.bar: Any = None
+        self.bar: tqdm[object] | None = None
 
-    def __enter__(self) -> Callable[[Any], None] | None:
+    def __enter__(self) -> Callable[[ProgressEvent], None] | None:
         return self.update if self.enabled else None
 
-    def update(self, event: Any) -> None:
+    def update(self, event: ProgressEvent) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
@@ -165,27 +172,26 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             self.bar.close()
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print what the index holds."""
-    status = _assistant(args).status()
-    text = "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in status.to_json().items())
-    _emit(args, status.to_json(), text)
+    status = make(_settings(args)).status().to_json()
+    _emit(args, status, "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in status.items()))
     return EXIT_OK
 
 
-def cmd_reset(args: argparse.Namespace) -> int:
+def cmd_reset(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Delete everything indexed, after --yes."""
     if not args.yes:
         print("reset deletes every indexed chunk; run again with --yes to confirm", file=sys.stderr)
         return EXIT_USAGE
-    _assistant(args).reset()
+    make(_settings(args)).reset()
     _emit(args, {"reset": True}, "index reset")
     return EXIT_OK
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the passages a query retrieves."""
-    assistant = _assistant(args)
+    assistant = make(_settings(args))
     sources = assistant.search(
         args.query, k=assistant.settings.top_k if args.k is None else args.k, filters=_filters(args)
     )
@@ -195,9 +201,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def cmd_ask(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Stream one answer, then its sources."""
-    assistant = _assistant(args)
+    assistant = make(_settings(args))
     answer = _stream_answer(assistant, args.question, [], _filters(args), quiet=args.json)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -205,8 +211,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _stream_answer(
-    assistant: Any, question: str, history: list[dict[str, str]], filters: Any, quiet: bool
-) -> Any:
+    assistant: DocumentAssistant,
+    question: str,
+    history: list[Message],
+    filters: Filters | None,
+    quiet: bool,
+) -> Answer:
+    """Print the answer as it streams (unless quiet), then its sources; return it."""
     from gpt4all_rag.answer import Answer
 
     answer = None
@@ -214,20 +225,20 @@ def _stream_answer(
         if isinstance(piece, Answer):
             answer = piece
         elif not quiet:
-            print(piece, end="", flush=True)
+            print(terminal_text(piece), end="", flush=True)
     assert answer is not None  # stream() always ends with the Answer
     if not quiet:
         print()
         for source in answer.sources:
             mark = "*" if source.number in answer.cited else " "
-            print(f"{mark}[{source.number}] {source.label}")
+            print(terminal_text(f"{mark}[{source.number}] {source.label}"))
     return answer
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Interactive chat; history is kept for follow-up questions."""
-    assistant = _assistant(args)
-    history: list[dict[str, str]] = []
+    assistant = make(_settings(args))
+    history: list[Message] = []
     print("Ask your documents (empty line or Ctrl-D to quit).")
     while True:
         try:
@@ -244,7 +255,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Evaluate retrieval on a BEIR dataset."""
     from gpt4all_rag.evaluation import format_results, run_beir_eval
 
@@ -253,15 +264,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.corpus,
         args.queries,
         args.qrels,
-        modes=args.mode or ["vector", "keyword", "hybrid"],
+        modes=args.mode or list(SEARCH_MODES),
         limit=args.limit,
         work_dir=args.work_dir,
+        assistant_factory=make,
     )
     _emit(args, results, format_results(results))
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, AssistantFactory], int]] = {
     "ingest": cmd_ingest,
     "status": cmd_status,
     "reset": cmd_reset,
@@ -272,16 +284,24 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; errors become one line on stderr and exit code 2."""
+def main(
+    argv: Sequence[str] | None = None, assistant_factory: AssistantFactory | None = None
+) -> int:
+    """Run one command; errors become one line on stderr and exit code 2.
+
+    Args:
+        argv: The arguments (default: the process's).
+        assistant_factory: Builds the assistant from the command's settings;
+            default ``DocumentAssistant.from_settings``.
+    """
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args, assistant_factory or _default_factory)
     except USER_ERRORS as exc:
-        print(f"gpt4all-rag: error: {exc}", file=sys.stderr)
+        print(terminal_text(f"gpt4all-rag: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, OSError) as exc:  # bad settings values, unreadable folders
-        print(f"gpt4all-rag: error: {exc}", file=sys.stderr)
+        print(terminal_text(f"gpt4all-rag: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; the next ingest repairs the index", file=sys.stderr)

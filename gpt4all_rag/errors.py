@@ -17,7 +17,6 @@ from ingest.errors import (
 )
 from vectorstore.errors import (
     EmbeddingModelNotFound,
-    MissingExtra,
     StoreUnavailable,
     VectorStoreError,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "IndexMismatch",
     "IngestError",
     "LLMError",
-    "MissingExtra",
     "ModelNotFound",
     "StoreUnavailable",
     "UnsupportedFileType",

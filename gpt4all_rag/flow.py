@@ -1,0 +1,312 @@
+"""The question flow, top to bottom: condense, retrieve, evidence, prompt, generate, answer.
+
+    Question(text, history, filters)
+      -> standalone question   (the LLM rewrites a follow-up; no history, no LLM)
+      -> sources               (hybrid retrieval, filters, relevance floor), numbered [1]...
+      -> evidence              (hook: quoted source sentences, before any model runs)
+      -> prompt                (the passages that fit the model's token budget, numbers kept)
+      -> tokens                (the LLM through the stream guard hook; no sources, no LLM)
+      -> Answer                (text, sources, citations; hook: per-sentence attribution)
+
+:meth:`QuestionFlow.events` yields typed events as the steps finish
+(:class:`SourcesEvent`, :class:`EvidenceEvent`, :class:`TokenEvent`) and the
+finished :class:`~gpt4all_rag.answer.Answer` last. The flow is built once per
+assistant; each call carries its own :class:`Question`, and no step grows a
+shared dict. The model is asked for only when a step needs it: to rewrite a
+follow-up, or to count the prompt's tokens right before it generates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.llm.protocol import LLMBackend
+from gpt4all_rag.prompts import (
+    NOT_FOUND_ANSWER,
+    BuiltPrompt,
+    build_answer_prompt,
+    build_condense_prompt,
+    parse_citations,
+)
+from gpt4all_rag.types import Message
+from vectorstore.retriever import Filters, Passage, SearchMode
+
+if TYPE_CHECKING:
+    from gpt4all_rag.settings import Settings
+
+__all__ = [
+    "AttributionStep",
+    "EvidenceEvent",
+    "EvidenceStep",
+    "FlowConfig",
+    "FlowEvent",
+    "FlowHooks",
+    "Question",
+    "QuestionFlow",
+    "Retrieval",
+    "Searcher",
+    "SourcesEvent",
+    "StreamGuard",
+    "TokenEvent",
+    "condense",
+]
+
+
+class Searcher(Protocol):
+    """What the flow needs of a retriever."""
+
+    def search(
+        self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None
+    ) -> list[Passage]:
+        """The best passages for a query, best first."""
+        ...
+
+
+class EvidenceStep(Protocol):
+    """Hook: the source sentences that answer the question (``gpt4all_rag.evidence``)."""
+
+    def __call__(self, question: str, sources: Sequence[Source]) -> Sequence[object]:
+        """Quotes from ``sources``, best first; run before any model."""
+        ...
+
+
+class AttributionStep(Protocol):
+    """Hook: each answer sentence with the sources that support it (``gpt4all_rag.grounding``)."""
+
+    def __call__(self, text: str, sources: Sequence[Source]) -> Sequence[object]:
+        """Per-sentence attribution of a finished answer."""
+        ...
+
+
+StreamGuard = Callable[[Iterable[str]], Iterable[str]]
+"""Hook: wraps the model's token stream, e.g. to end it when it loops (``gpt4all_rag.guard``)."""
+
+
+def _unguarded(tokens: Iterable[str]) -> Iterable[str]:
+    return tokens
+
+
+@dataclass(frozen=True)
+class FlowHooks:
+    """Optional steps that slot into the flow; by default the flow runs without them."""
+
+    evidence: EvidenceStep | None = None
+    guard: StreamGuard = _unguarded
+    attribution: AttributionStep | None = None
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """The knobs of one answer, read once from the settings.
+
+    ``generate=False`` answers with sources and evidence only: the model is never
+    loaded (an "evidence only" answer style).
+    """
+
+    top_k: int = 4
+    mode: SearchMode = "hybrid"
+    max_new_tokens: int = 384
+    temperature: float = 0.2
+    condense_max_tokens: int = 64
+    generate: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FlowConfig:
+        """The settings' retrieval and generation knobs."""
+        return cls(
+            top_k=settings.top_k,
+            mode=settings.retrieval_mode,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+        )
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question and what it is asked with; ``k`` and ``mode`` override the config."""
+
+    text: str
+    history: tuple[Message, ...] = ()
+    filters: Filters | None = None
+    k: int | None = None
+    mode: SearchMode | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text or not self.text.strip():
+            raise ValueError("the question is empty")
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The question after retrieval: what was searched for and the sources found, numbered."""
+
+    question: Question
+    standalone: str
+    passages: tuple[Passage, ...]
+    sources: tuple[Source, ...]
+
+
+# --- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcesEvent:
+    """The numbered sources, as soon as retrieval ends (empty: nothing found)."""
+
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
+class EvidenceEvent:
+    """The evidence hook's quotes, before any model runs."""
+
+    evidence: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A piece of the answer text, as the model writes it (after the guard)."""
+
+    text: str
+
+
+FlowEvent = SourcesEvent | EvidenceEvent | TokenEvent | Answer
+"""What :meth:`QuestionFlow.events` yields; the :class:`Answer` comes last, once."""
+
+
+# --- the steps ----------------------------------------------------------------------
+
+
+def condense(llm: LLMBackend, question: str, history: Sequence[Message], max_tokens: int) -> str:
+    """Rewrite a follow-up into a standalone question; fall back to the last user turn + it.
+
+    A small model sometimes answers instead of rewriting, or writes nothing; the
+    first line is taken, and an empty rewrite falls back to plain concatenation.
+    """
+    messages = build_condense_prompt(question, history)
+    text = "".join(llm.stream_chat(messages, max_tokens=max_tokens, temperature=0.0)).strip()
+    rewritten = text.splitlines()[0].strip().strip('"') if text else ""
+    if len(rewritten) < 3:
+        last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+        return f"{last_user} {question}".strip()
+    return rewritten
+
+
+class QuestionFlow:
+    """The steps from a question to an ``Answer``, wired once.
+
+    Args:
+        searcher: the retriever.
+        llm: returns the language model; called only when a step needs it, so
+            the model is not loaded for a question nothing was found for.
+        config: retrieval and generation knobs.
+        hooks: optional evidence, stream-guard and attribution steps.
+    """
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        llm: Callable[[], LLMBackend],
+        config: FlowConfig,
+        hooks: FlowHooks | None = None,
+    ) -> None:
+        self.searcher = searcher
+        self.llm = llm
+        self.config = config
+        self.hooks = hooks or FlowHooks()
+
+    def events(self, question: Question) -> Iterator[FlowEvent]:
+        """Run the flow, yielding each step's event as it finishes and the ``Answer`` last."""
+        retrieval = self.retrieve(question, self.standalone(question))
+        yield SourcesEvent(retrieval.sources)
+        evidence = self.evidence(retrieval)
+        if evidence:
+            yield EvidenceEvent(evidence)
+        prompt = self.prompt(retrieval)
+        pieces: list[str] = []
+        for token in self.generate(prompt):
+            pieces.append(token)
+            yield TokenEvent(token)
+        yield self.answer(retrieval, "".join(pieces), evidence)
+
+    def ask(self, question: Question) -> Answer:
+        """Run the flow to its end and return the ``Answer``."""
+        for event in self.events(question):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("the flow ended without an Answer")  # pragma: no cover
+
+    def standalone(self, question: Question) -> str:
+        """The question as retrieval should see it; the LLM runs only for a follow-up."""
+        text = question.text.strip()
+        if not question.history:
+            return text
+        return condense(self.llm(), text, question.history, self.config.condense_max_tokens)
+
+    def retrieve(self, question: Question, standalone: str) -> Retrieval:
+        """Search, and number the passages as the prompt and the answer will ([1] first)."""
+        passages = self.searcher.search(
+            standalone,
+            k=question.k or self.config.top_k,
+            mode=question.mode or self.config.mode,
+            filters=question.filters,
+        )
+        sources = tuple(Source.from_passage(n, p) for n, p in enumerate(passages, start=1))
+        return Retrieval(question, standalone, tuple(passages), sources)
+
+    def evidence(self, retrieval: Retrieval) -> tuple[object, ...]:
+        """The evidence hook's quotes, or none (no hook, or nothing found)."""
+        if self.hooks.evidence is None or not retrieval.sources:
+            return ()
+        return tuple(self.hooks.evidence(retrieval.standalone, retrieval.sources))
+
+    def prompt(self, retrieval: Retrieval) -> BuiltPrompt | None:
+        """The prompt, or None when no model should run (nothing found, or evidence only).
+
+        The token budget is counted with the model's own tokenizer: the model
+        loads here, because it is about to generate anyway.
+        """
+        if not retrieval.sources or not self.config.generate:
+            return None
+        llm = self.llm()
+        return build_answer_prompt(
+            retrieval.standalone,
+            retrieval.passages,
+            llm.count_tokens,
+            llm.context_size - self.config.max_new_tokens,
+        )
+
+    def generate(self, prompt: BuiltPrompt | None) -> Iterator[str]:
+        """The answer's tokens through the stream guard; the fixed text when nothing fits."""
+        if prompt is None:
+            return
+        if not prompt.passages:
+            yield NOT_FOUND_ANSWER
+            return
+        tokens = self.llm().stream_chat(
+            prompt.messages,
+            max_tokens=self.config.max_new_tokens,
+            temperature=self.config.temperature,
+        )
+        yield from self.hooks.guard(tokens)
+
+    def answer(self, retrieval: Retrieval, text: str, evidence: tuple[object, ...]) -> Answer:
+        """The finished answer: citations parsed, attribution hook applied."""
+        sources = retrieval.sources
+        if not sources:
+            text = NOT_FOUND_ANSWER
+        text = text.strip()
+        sentences = self.hooks.attribution(text, sources) if self.hooks.attribution else ()
+        return Answer(
+            question=retrieval.question.text,
+            text=text,
+            sources=sources,
+            cited=tuple(parse_citations(text, len(sources))),
+            standalone_question=retrieval.standalone,
+            found=bool(sources),
+            evidence=evidence,
+            sentences=tuple(sentences),
+        )

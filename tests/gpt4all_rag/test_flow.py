@@ -1,0 +1,184 @@
+"""The question flow and the public API with a scripted LLM over a real Chroma (fast tier)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import pytest
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from gpt4all_rag import Answer, Filters
+from gpt4all_rag.flow import EvidenceEvent, FlowHooks, SourcesEvent, TokenEvent
+from gpt4all_rag.prompts import NOT_FOUND_ANSWER
+from tests.conftest import HashEmbedder, ScriptedLLM
+
+
+def ready(docs_copy, make_assistant, llm, floor=0.1, **overrides):
+    # Bag-of-words vectors of long chunks score low against short questions: a low floor.
+    assistant = make_assistant(
+        docs_copy, embedder=HashEmbedder(), llm=llm, relevance_floor=floor, **overrides
+    )
+    assistant.ingest()
+    return assistant
+
+
+def test_ask_numbers_sources_and_parses_citations(docs_copy, make_assistant):
+    llm = ScriptedLLM(["It runs at 451 kelvin [1]."])
+    assistant = ready(docs_copy, make_assistant, llm)
+    answer = assistant.ask("Zorblax reactor core temperature kelvin")
+    assert answer.found
+    assert answer.text == "It runs at 451 kelvin [1]."
+    assert answer.cited == (1,)
+    assert (answer.sources[0].file, answer.sources[0].page) == ("manual.pdf", 2)
+    assert [s.number for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+    prompt = llm.prompts[0][1]["content"]
+    assert '<passage n="1" file="manual.pdf" page="2">' in prompt
+    assert prompt.endswith("Question: Zorblax reactor core temperature kelvin")
+
+
+def test_nothing_relevant_means_no_llm_call(docs_copy, make_assistant):
+    llm = ScriptedLLM()
+    assistant = ready(docs_copy, make_assistant, llm, floor=0.25)
+    answer = assistant.ask("quokka xylophone zeppelin")
+    assert not answer.found
+    assert answer.text == NOT_FOUND_ANSWER
+    assert answer.sources == () and answer.cited == ()
+    assert llm.prompts == []
+
+
+def test_follow_up_is_rewritten_before_retrieval(docs_copy, make_assistant):
+    llm = ScriptedLLM(["How often is Zorblax reactor maintenance required?", "Every 17 days [1]."])
+    assistant = ready(docs_copy, make_assistant, llm)
+    history = [
+        {"role": "user", "content": "What is the Zorblax reactor?"},
+        {"role": "assistant", "content": "A research reactor [1]."},
+    ]
+    answer = assistant.ask("and how often is it serviced?", history=history)
+    assert answer.standalone_question == "How often is Zorblax reactor maintenance required?"
+    assert "Follow-up question: and how often is it serviced?" in llm.prompts[0][1]["content"]
+    assert llm.prompts[1][1]["content"].endswith(
+        "Question: How often is Zorblax reactor maintenance required?"
+    )
+    assert (answer.sources[0].file, answer.sources[0].page) == ("manual.pdf", 3)
+    assert answer.text == "Every 17 days [1]."
+
+
+def test_stream_yields_tokens_then_the_answer(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM(["Queen bees live five years [1]."]))
+    pieces = list(assistant.stream("How long can queen bees live?"))
+    *tokens, final = pieces
+    assert all(isinstance(t, str) for t in tokens) and len(tokens) == 6
+    assert isinstance(final, Answer)
+    assert "".join(tokens).strip() == final.text == "Queen bees live five years [1]."
+    assert final.sources[0].file == "notes.md"
+
+
+def test_filters_restrict_the_sources(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM(["Heron [1]."]))
+    answer = assistant.ask("Project Heron", filters=Filters(extensions=("pptx",)))
+    assert answer.sources and {s.file for s in answer.sources} == {"slides.pptx"}
+    hits = assistant.search(
+        "Project Heron budget euros", k=5, mode="keyword", filters=Filters(files=("report.docx",))
+    )
+    assert [h.file for h in hits] == ["report.docx"]
+
+
+def test_search_modes_agree_on_an_exact_fact(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM())
+    for mode in ("vector", "keyword", "hybrid"):
+        top = assistant.search("green tea steep degrees Celsius", k=1, mode=mode)
+        assert [h.file for h in top] == ["page.html"], mode
+
+
+def test_as_runnable_is_a_langchain_runnable_returning_an_answer(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM(["Lyon [1]."]))
+    chain = assistant.as_runnable()
+    assert isinstance(chain, Runnable)
+    answer = chain.invoke({"question": "Lyon France population city"})
+    assert isinstance(answer, Answer) and answer.sources[0].file == "table.csv"
+    batch = chain.batch([{"question": "Lyon France population city"}] * 2)
+    assert [a.text for a in batch] == ["Lyon [1].", "Lyon [1]."]
+
+
+def test_the_runnable_streams_events_and_pipes_the_answer(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM(["Lyon is big [1]."]))
+    chain = assistant.as_runnable()
+    events = list(chain.stream({"question": "Lyon France population city"}))
+    assert isinstance(events[0], SourcesEvent) and events[0].sources[0].file == "table.csv"
+    assert [e.text for e in events[1:-1]] == ["Lyon ", "is ", "big ", "[1]. "]
+    assert isinstance(events[-1], Answer) and events[-1].text == "Lyon is big [1]."
+    piped = chain | RunnableLambda(lambda answer: answer.cited)
+    assert piped.invoke({"question": "Lyon France population city"}) == (1,)
+    assert list(piped.stream({"question": "Lyon France population city"})) == [(1,)]
+
+
+class RecordingLLM(ScriptedLLM):
+    """A scripted model that also records when a token count was asked for."""
+
+    def __init__(self, replies=None):
+        super().__init__(replies)
+        self.counted = 0
+
+    def count_tokens(self, text: str) -> int:
+        self.counted += 1
+        return super().count_tokens(text)
+
+
+def test_events_come_in_flow_order_and_evidence_precedes_the_model(docs_copy, make_assistant):
+    llm = RecordingLLM(["Queen bees live five years [1]."])
+    seen_by_evidence: list[tuple[int, int]] = []
+
+    def evidence(question, sources):
+        seen_by_evidence.append((len(llm.prompts), llm.counted))  # the model has not run
+        return [f"[{sources[0].number}] {sources[0].file}"]
+
+    assistant = ready(docs_copy, make_assistant, llm, hooks=FlowHooks(evidence=evidence))
+    events = list(assistant.events("How long can queen bees live?"))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["SourcesEvent", "EvidenceEvent"] + ["TokenEvent"] * 6 + ["Answer"]
+    assert events[1] == EvidenceEvent(("[1] notes.md",))
+    assert seen_by_evidence == [(0, 0)]
+    assert events[-1].evidence == ("[1] notes.md",)
+    tokens = list(assistant.stream("How long can queen bees live?"))
+    assert [type(t).__name__ for t in tokens] == ["str"] * 6 + ["Answer"]  # stream(): as before
+
+
+def test_the_guard_hook_sees_the_token_stream(docs_copy, make_assistant):
+    def two_tokens(tokens: Iterable[str]) -> Iterator[str]:
+        for n, token in enumerate(tokens):
+            if n == 2:
+                return
+            yield token
+
+    llm = ScriptedLLM(["One two three four [1]."])
+    assistant = ready(docs_copy, make_assistant, llm, hooks=FlowHooks(guard=two_tokens))
+    answer = assistant.ask("How long can queen bees live?")
+    assert answer.text == "One two"
+    tokens = [e for e in assistant.events("queen bees") if isinstance(e, TokenEvent)]
+    assert [t.text for t in tokens] == ["One ", "two "]
+
+
+def test_the_attribution_hook_gets_the_finished_text(docs_copy, make_assistant):
+    def attribution(text, sources):
+        return [(sentence, sources[0].number) for sentence in text.split(". ")]
+
+    llm = ScriptedLLM(["Bees live. Queens longer [1]."])
+    assistant = ready(docs_copy, make_assistant, llm, hooks=FlowHooks(attribution=attribution))
+    answer = assistant.ask("How long can queen bees live?")
+    assert answer.sentences == (("Bees live", 1), ("Queens longer [1].", 1))
+
+
+def test_nothing_found_never_builds_the_model(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM(), floor=0.25)
+    built: list[object] = []
+    assistant.flow.llm = lambda: built.append(1) or pytest.fail("the model was asked for")
+    events = list(assistant.events("quokka xylophone zeppelin"))
+    assert events[0] == SourcesEvent(())
+    assert isinstance(events[-1], Answer) and events[-1].text == NOT_FOUND_ANSWER
+    assert len(events) == 2 and built == []
+
+
+def test_an_empty_question_is_refused(docs_copy, make_assistant):
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder())
+    with pytest.raises(ValueError, match="the question is empty"):
+        assistant.ask("   ")
