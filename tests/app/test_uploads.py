@@ -8,6 +8,7 @@ import pytest
 
 from gpt4all_rag import AssistantError, UploadRejected, save_upload
 
+INVISIBLE = "the file name contains control or invisible characters"
 PDF = (Path(__file__).resolve().parents[1] / "data" / "docs" / "manual.pdf").read_bytes()
 
 
@@ -72,9 +73,16 @@ def test_numbered_copy_keeps_the_last_suffix_only(tmp_path: Path) -> None:
         ("..\\x.pdf", "a file name, not a path, is expected"),
         (".hidden.md", "hidden files (names starting with a dot) are not accepted"),
         ("..", "hidden files (names starting with a dot) are not accepted"),
-        ("a\x00b.txt", "the file name contains control characters"),
-        ("line\nbreak.txt", "the file name contains control characters"),
-        ("evil\u202efdp.txt", "the file name contains control characters"),
+        ("a\x00b.txt", INVISIBLE),
+        ("line\nbreak.txt", INVISIBLE),
+        ("evil\u202efdp.txt", INVISIBLE),  # right-to-left override: reads "evilpdf.txt"
+        ("pay\u200broll.pdf", INVISIBLE),  # zero-width space: looks like payroll.pdf
+        ("a\u200db.md", INVISIBLE),  # zero-width joiner
+        ("soft\u00adhyphen.md", INVISIBLE),
+        ("\ufeffbom.txt", INVISIBLE),
+        ("iso\u2066late.txt", INVISIBLE),
+        ("tag\U000e0041.txt", INVISIBLE),  # a Unicode tag character
+        ("line\u2028sep.txt", INVISIBLE),
         ("", "the file name is empty"),
         ("   ", "the file name is empty"),
         ("x" * 252 + ".txt", "the file name is longer than 255 bytes"),
@@ -110,3 +118,18 @@ def test_an_existing_folder_with_the_name_is_not_replaced(tmp_path: Path) -> Non
 
     assert saved == tmp_path / "notes (1).md"
     assert (tmp_path / "notes.md").is_dir()
+
+
+def test_visible_non_ascii_names_are_kept(tmp_path: Path) -> None:
+    names = ["café notes.md", "日本語.txt", "Ελληνικά.md"]
+
+    assert [save_upload(tmp_path, name, b"x").name for name in names] == names
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UploadRejected) as caught:
+        save_upload(tmp_path, "big.txt", b"x" * (1024 * 1024 + 1), max_mb=1)
+
+    assert caught.value.reason == "the file is larger than 1 MB"
+    assert listing(tmp_path) == []
+    assert save_upload(tmp_path, "ok.txt", b"x" * 1024 * 1024, max_mb=1) == tmp_path / "ok.txt"
