@@ -20,6 +20,7 @@ from gpt4all_rag.text import content_terms, normalise, split_sentences, word_cou
 __all__ = [
     "MAX_SENTENCE_WORDS",
     "MIN_SENTENCE_WORDS",
+    "CachedEmbedder",
     "Embedder",
     "Evidence",
     "SourceText",
@@ -68,6 +69,30 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]:
         """The vector of a query."""
+
+
+class CachedEmbedder:
+    """An embedder that remembers the texts it embedded, for the span of one answer.
+
+    The evidence and the grounding check embed the same source sentences; wrapping
+    the embedder once per answer embeds each of them once.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of the texts, embedding in one batch only those not seen before."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            vectors = self.embedder.embed_documents(missing)
+            self._vectors.update(zip(missing, vectors, strict=True))
+        return [self._vectors[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query's vector (not cached: a query is embedded once)."""
+        return self.embedder.embed_query(text)
 
 
 @dataclass(frozen=True)
@@ -134,7 +159,8 @@ def select_evidence(
     Args:
         question: the (standalone) question.
         sources: the passages, best first (their order is the rank).
-        embedder: the retrieval embedder; all candidates are embedded in one batch.
+        embedder: the retrieval embedder; the question and all candidates are
+            embedded in one batch.
         max_words: the evidence's word budget (the best sentence is always kept).
         max_sentences: at most this many sentences.
 
@@ -145,8 +171,10 @@ def select_evidence(
     candidates = _candidates(sources)
     if not candidates or not question.strip():
         return []
-    vectors = _unit_rows(embedder.embed_documents([c.text for c in candidates]))
-    query = _unit_rows([embedder.embed_query(question)])[0]
+    # The question rides in the same batch as the sentences: one forward pass, and for
+    # a symmetric sentence model such as MiniLM the same vector as embed_query gives.
+    embedded = _unit_rows(embedder.embed_documents([question, *(c.text for c in candidates)]))
+    query, vectors = embedded[0], embedded[1:]
     question_terms = content_terms(question)
     scores = [
         _score(float(vector @ query), question_terms, candidate)

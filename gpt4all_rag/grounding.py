@@ -27,6 +27,8 @@ __all__ = [
     "SentenceSupport",
     "attribute",
     "is_claim",
+    "similarity_and_overlap",
+    "support_matrix",
     "with_markers",
 ]
 
@@ -157,32 +159,46 @@ def _support(
 def support_matrix(
     sentences: Sequence[str], sources: Sequence[SourceText], embedder: Embedder
 ) -> np.ndarray:
-    """Support of each sentence (rows) by each source (columns).
+    """Support of each sentence (rows) by each source (columns): similarity + overlap."""
+    similarity, overlap = similarity_and_overlap(sentences, sources, embedder)
+    return similarity + OVERLAP_WEIGHT * overlap
 
-    A source's units are its sentences and each pair of neighbouring sentences
-    (an answer often joins two); the similarity is the best over its units.
+
+def similarity_and_overlap(
+    sentences: Sequence[str],
+    sources: Sequence[SourceText],
+    embedder: Embedder,
+    *,
+    pairs: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two parts of support, each a (sentences x sources) matrix.
+
+    Similarity is the best cosine between the sentence and the source's units:
+    its sentences and, with ``pairs``, each pair of neighbouring sentences (an
+    answer often joins two). Overlap is the share of the sentence's terms that
+    the source contains.
     """
-    units, owners = _units(sources)
+    units, owners = _units(sources, pairs=pairs)
     vectors = _unit_rows(embedder.embed_documents([*sentences, *units]))
-    similarity = vectors[: len(sentences)] @ vectors[len(sentences) :].T
-    best = np.full((len(sentences), len(sources)), -1.0, dtype=np.float32)
+    cosine = vectors[: len(sentences)] @ vectors[len(sentences) :].T
+    similarity = np.full((len(sentences), len(sources)), -1.0, dtype=np.float32)
     for column in range(len(sources)):
         mine = owners == column
         if mine.any():
-            best[:, column] = similarity[:, mine].max(axis=1)
-    overlap = _overlap(sentences, sources)
-    return best + OVERLAP_WEIGHT * overlap
+            similarity[:, column] = cosine[:, mine].max(axis=1)
+    return similarity, _overlap(sentences, sources)
 
 
-def _units(sources: Sequence[SourceText]) -> tuple[list[str], np.ndarray]:
-    """Each source's sentences and neighbouring pairs, and the source each belongs to."""
+def _units(sources: Sequence[SourceText], *, pairs: bool) -> tuple[list[str], np.ndarray]:
+    """Each source's sentences (and neighbouring pairs), and the source each belongs to."""
     units: list[str] = []
     owners: list[int] = []
     for column, source in enumerate(sources):
         sentences = split_sentences(source.text) or [source.text]
-        pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
-        units.extend([*sentences, *pairs])
-        owners.extend([column] * (len(sentences) + len(pairs)))
+        joined = [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+        mine = [*sentences, *joined] if pairs else sentences
+        units.extend(mine)
+        owners.extend([column] * len(mine))
     return units, np.asarray(owners, dtype=np.int64)
 
 

@@ -206,11 +206,19 @@ def _line_kind(line: str, prose: list[str]) -> str:
 
 
 def _is_heading(line: str, prose: list[str]) -> bool:
-    """A short numbered line without final punctuation, not in the middle of a sentence."""
-    if not _HEADING.match(line) or line.endswith((".", ",", ";", ":")):
+    """Whether a line is a heading ("6.1 Installing packages", "Operating Conditions").
+
+    A heading is short, has no final punctuation, is numbered or in Title Case,
+    and does not continue a sentence.
+    """
+    if line.endswith((".", ",", ";", ":", "!", "?")) or len(line.split()) > 10:
         return False
-    in_sentence = bool(prose) and not prose[-1].endswith((".", "!", "?", ":"))
-    return len(line.split()) <= 10 and not in_sentence
+    if bool(prose) and not prose[-1].endswith((".", "!", "?", ":")):
+        return False
+    if _HEADING.match(line):
+        return True
+    long_words = [w for w in line.split() if len(w) >= 4]
+    return bool(long_words) and len(line.split()) <= 6 and all(w[0].isupper() for w in long_words)
 
 
 def _looks_like_prose(line: str) -> bool:

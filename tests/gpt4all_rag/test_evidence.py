@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gpt4all_rag.answer import Source
-from gpt4all_rag.evidence import Evidence, select_evidence, sentence_candidates
-from gpt4all_rag.testing import HashEmbedder
+from gpt4all_rag.evidence import CachedEmbedder, Evidence, select_evidence, sentence_candidates
+from gpt4all_rag.testing import HashEmbedder, hash_vector
 from gpt4all_rag.text import word_count
 
 INSTALL = (
@@ -43,11 +43,24 @@ def test_the_sentence_that_answers_comes_first_with_its_source():
     assert all(e.source != 1 for e in evidence)  # nothing about reactors
 
 
-def test_all_candidates_are_embedded_in_one_batch():
+def test_the_question_and_all_candidates_are_embedded_in_one_batch():
     embedder = HashEmbedder()
     select_evidence("install packages", [source(1, INSTALL), source(2, LOAD)], embedder)
     assert len(embedder.calls) == 1
-    assert len(embedder.calls[0]) == 5  # 3 + 2 sentences
+    assert len(embedder.calls[0]) == 6  # the question, then 3 + 2 sentences
+    assert embedder.calls[0][0] == "install packages"
+
+
+def test_a_cached_embedder_embeds_each_text_once():
+    inner = HashEmbedder()
+    cached = CachedEmbedder(inner)
+    assert cached.embed_documents(["a b", "c", "a b"]) == [
+        hash_vector("a b"),
+        hash_vector("c"),
+        hash_vector("a b"),
+    ]
+    cached.embed_documents(["c", "d"])
+    assert inner.calls == [["a b", "c"], ["d"]]
 
 
 def test_the_word_budget_and_sentence_cap_hold():

@@ -1,0 +1,370 @@
+"""Calibrate the grounding check (and measure the evidence) on the R-manual dev set.
+
+Usage:
+    python scripts/calibrate_grounding.py [--docs bench-data/rdev-docs]
+        [--index bench-data/rdev-index] [--other bench-data/r-4]
+        [--out bench-results/calibrate_grounding.json]
+
+For every dev-set question, the top 4 passages come from the real index (hybrid
+search, bundled MiniLM), as an answer would get them. Sentences are then scored
+for support by those passages (``gpt4all_rag.grounding``):
+
+- positives, true of the sources: a source sentence as written (``verbatim``); a
+  source sentence compressed as a model would (parentheses and lead-ins dropped,
+  first clause kept, a few words swapped for synonyms: ``paraphrase``); the same
+  for the source sentence that holds the key fact (``key_fact``).
+- negatives, not in the sources: a sentence from another R manual (R-admin,
+  R-intro, R-data, R-FAQ: ``other_manual``); the key-fact sentence with its
+  identifiers or numbers changed (``altered``); a plausible invented answer to
+  each out-of-scope question, over the passages retrieved for it (``invented``).
+
+It prints the flagging precision and recall (a negative flagged is a hit, a
+positive flagged a false alarm) at each threshold, for the similarity with and
+without neighbouring-sentence pairs and several overlap weights, on the even and
+odd questions separately (choose on one half, check on the other), and saves
+everything as JSON. It also measures the evidence: key fact in the evidence,
+evidence from a right page, and the time select_evidence takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+from devset_common import Question, contains_facts, load_devset, page_matches  # noqa: E402
+
+from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
+from gpt4all_rag.answer import Source  # noqa: E402
+from gpt4all_rag.evidence import select_evidence, sentence_candidates  # noqa: E402
+from gpt4all_rag.grounding import similarity_and_overlap  # noqa: E402
+from gpt4all_rag.text import word_count  # noqa: E402
+
+# One invented answer a model could give to each out-of-scope question (in order).
+INVENTED = [
+    "Call dropna() on the DataFrame to remove every row that has a missing value.",
+    "Run conda install with the -n option followed by the environment name.",
+    "Build the distribution with python -m build and upload it with twine upload dist/*.",
+    "In the Pkg REPL mode, type add followed by the package name to add a dependency.",
+    "A MEX function defines mexFunction as its entry point and is compiled with the mex command.",
+    "Sort both datasets by the key and use a MERGE statement with a BY statement in a DATA step.",
+    "With approximate match, VLOOKUP returns the largest value that is less than the lookup value.",
+    "Pin a version by writing the package name followed by two equals signs and the version.",
+    "CPython finds reference cycles with a generational garbage collector that runs periodically.",
+    "Insert breakpoint() or import pdb; pdb.set_trace() where the script should stop.",
+    "Run python -m venv followed by the directory name to create a virtual environment.",
+    "Add the vce(robust) option to the regress command to get robust standard errors.",
+    "The devpi server can act as a caching mirror of PyPI for offline installs.",
+    "A NumPy ufunc in C is created with PyUFunc_FromFuncAndData and a loop function.",
+    "Set the registry key in .npmrc to the URL of the private registry.",
+    "Fork the staged-recipes repository and open a pull request with the new recipe.",
+    "Use RECODE with the INTO keyword to put the new values into a different variable.",
+    "Run python -m cProfile -s cumtime followed by the script to profile the program.",
+    "Use CSV.read with the file name and DataFrame as the sink to load the file.",
+    "G1 starts mixed collections after a concurrent marking cycle finds enough old regions.",
+    "Write reStructuredText docstrings with :param: fields and autodoc renders them.",
+    "The COUNTIFS formula counts cells that meet two conditions at once.",
+    "Select the data range, then choose Insert and Pivot table in Google Sheets.",
+    "The autoscaler compares the average CPU utilisation with the target and scales replicas.",
+    "The daily meal allowance is 45 euros for trips within the country.",
+    "Business-class flights may be expensed for trips longer than six hours.",
+    "A steak should rest for about five minutes after grilling before it is cut.",
+    "Sourdough bread bakes at 230 degrees Celsius for the first twenty minutes.",
+    "Reset the VPN password from the self-service portal with your employee number.",
+    "Capital gains on shares held more than a year are taxed at fifteen percent.",
+    "Put the certificate and key paths in ssl_certificate and ssl_certificate_key in nginx.",
+    "New employees get twenty vacation days in their first year.",
+    "Remove the wheel, patch the inner tube, and pump the tire back to its pressure.",
+    "Configure a backend s3 block with the bucket, key and region in Terraform.",
+    "The office cafeteria closes at three o'clock on Fridays.",
+    "The northern lights are caused by charged particles from the sun hitting the atmosphere.",
+    "Kafka rebalances partitions when a consumer joins or leaves the group.",
+    "Run kubectl rollout undo on the deployment to roll back to the previous revision.",
+    "Mix milk with a spoonful of lemon juice and let it stand to replace buttermilk.",
+]
+
+_SYNONYMS = {
+    "should": "ought to",
+    "must": "has to",
+    "can": "is able to",
+    "is used": "serves",
+    "allows": "lets",
+    "gives": "provides",
+    "contains": "holds",
+    "specify": "state",
+    "specified": "stated",
+    "needed": "required",
+    "required": "needed",
+    "several": "a few",
+    "usually": "normally",
+    "often": "frequently",
+    "however": "but",
+}
+_LEAD_INS = re.compile(
+    r"^(?:note that|however,?|thus,?|so,?|also,?|in particular,?|for example,?|as a result,?)\s+",
+    re.IGNORECASE,
+)
+_IDENTIFIER = re.compile(
+    r"\b(?:[A-Za-z]\w*(?:[._:$]+\w+)+|[A-Z]{2,}\w*|[a-z]+[A-Z]\w*|\w+(?=\(\)))\b|\b\d+(?:\.\d+)?\b"
+)
+_THRESHOLDS = [round(t, 2) for t in np.arange(0.3, 1.31, 0.05)]
+_WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+@dataclass
+class Case:
+    """One sentence to check against one question's sources."""
+
+    question: str
+    kind: str
+    positive: bool
+    sentence: str
+    half: int
+
+
+def paraphrase(sentence: str, rng: random.Random) -> str:
+    """A model-like compression: no parentheses or lead-in, first clause, a synonym or two."""
+    text = re.sub(r"\s*\([^)]*\)", "", sentence)
+    text = _LEAD_INS.sub("", text).strip()
+    for mark in (": ", "; ", ", which ", ", but "):
+        head = text.split(mark)[0]
+        if word_count(head) >= 6:
+            text = head.rstrip(".,;:") + "."
+            break
+    swaps = [w for w in _SYNONYMS if re.search(rf"\b{w}\b", text)]
+    for word in rng.sample(swaps, min(2, len(swaps))):
+        text = re.sub(rf"\b{word}\b", _SYNONYMS[word], text, count=1)
+    return text[:1].upper() + text[1:]
+
+
+def alter(sentence: str, vocabulary: list[str], rng: random.Random) -> str | None:
+    """The sentence with its identifiers and numbers changed (None if it has none)."""
+    found = list(_IDENTIFIER.finditer(sentence))
+    if not found:
+        return None
+    out, last = [], 0
+    for match in found:
+        out.append(sentence[last : match.start()])
+        token = match.group(0)
+        if token.replace(".", "").isdigit():
+            out.append(str(int(float(token)) * 2 + 3))
+        else:
+            out.append(rng.choice([v for v in vocabulary if v.lower() != token.lower()]))
+        last = match.end()
+    out.append(sentence[last:])
+    return "".join(out)
+
+
+def other_manual_sentences(folder: Path) -> list[str]:
+    """Usable sentences of the R manuals that are not in the index."""
+    from pypdf import PdfReader
+
+    sentences: list[str] = []
+    for pdf in sorted(folder.glob("*.pdf")):
+        for page in PdfReader(pdf).pages:
+            sentences.extend(
+                s for s in sentence_candidates(page.extract_text() or "") if word_count(s) <= 40
+            )
+    return sentences
+
+
+def open_assistant(docs: Path, index: Path) -> DocumentAssistant:
+    settings = Settings(documents_dir=docs, index_dir=index)
+    assistant = DocumentAssistant.from_settings(settings)
+    if not assistant.documents():
+        assistant.ingest()
+    return assistant
+
+
+def sources_for(assistant: DocumentAssistant, question: str) -> list[Source]:
+    passages = assistant.search(question, k=4)
+    return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+
+def fact_sentence(question: Question, sources: list[Source]) -> str | None:
+    for source in sources:
+        for sentence in sentence_candidates(source.text):
+            if contains_facts(question.facts, sentence):
+                return sentence
+    return None
+
+
+def build_cases(
+    questions: list[Question],
+    sources: dict[str, list[Source]],
+    others: list[str],
+    vocabulary: list[str],
+    rng: random.Random,
+) -> list[Case]:
+    cases: list[Case] = []
+    answerable = [q for q in questions if q.answerable]
+    for index, question in enumerate(answerable):
+        for kind, positive, sentence in cases_for(
+            question, sources[question.id], others, vocabulary, rng
+        ):
+            cases.append(Case(question.id, kind, positive, sentence, index % 2))
+    oos = [q for q in questions if not q.answerable]
+    for index, (question, claim) in enumerate(zip(oos, INVENTED, strict=True)):
+        if sources[question.id]:
+            cases.append(Case(question.id, "invented", False, claim, index % 2))
+    return cases
+
+
+def cases_for(
+    question: Question,
+    mine: list[Source],
+    others: list[str],
+    vocabulary: list[str],
+    rng: random.Random,
+) -> list[tuple[str, bool, str]]:
+    """(kind, positive, sentence) for one answerable question."""
+    pool = [s for src in mine for s in sentence_candidates(src.text) if word_count(s) <= 40]
+    if not pool:
+        return []
+    picks = rng.sample(pool, min(2, len(pool)))
+    fact = fact_sentence(question, mine)
+    found: list[tuple[str, bool, str | None]] = [
+        ("verbatim", True, picks[0]),
+        ("paraphrase", True, paraphrase(picks[-1], rng)),
+        ("key_fact", True, paraphrase(fact, rng) if fact else None),
+        *(("other_manual", False, s) for s in rng.sample(others, 2)),
+        ("altered", False, alter(paraphrase(fact or picks[0], rng), vocabulary, rng)),
+    ]
+    return [(kind, positive, s) for kind, positive, s in found if s]
+
+
+def features(
+    cases: list[Case], sources: dict[str, list[Source]], embedder: Any, pairs: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best similarity and the overlap of the best-similarity-plus-overlap source, per weight."""
+    sims, overlaps = [], []
+    for case in cases:
+        similarity, overlap = similarity_and_overlap(
+            [case.sentence], sources[case.question], embedder, pairs=pairs
+        )
+        sims.append(similarity[0])
+        overlaps.append(overlap[0])
+    return np.asarray(sims, dtype=object), np.asarray(overlaps, dtype=object)
+
+
+def support(sims: np.ndarray, overlaps: np.ndarray, weight: float) -> np.ndarray:
+    return np.asarray([float(np.max(s + weight * o)) for s, o in zip(sims, overlaps, strict=True)])
+
+
+def table(cases: list[Case], scores: np.ndarray, half: int | None) -> list[dict[str, Any]]:
+    """Flagging precision/recall and false alarms by threshold (one half, or all)."""
+    keep = [i for i, c in enumerate(cases) if half is None or c.half == half]
+    rows = []
+    for threshold in _THRESHOLDS:
+        flagged = [i for i in keep if scores[i] < threshold]
+        negatives = [i for i in keep if not cases[i].positive]
+        hits = sum(1 for i in flagged if not cases[i].positive)
+        row: dict[str, Any] = {
+            "threshold": threshold,
+            "precision": round(hits / len(flagged), 3) if flagged else 1.0,
+            "recall": round(hits / len(negatives), 3) if negatives else 0.0,
+        }
+        for kind in sorted({cases[i].kind for i in keep}):
+            mine = [i for i in keep if cases[i].kind == kind]
+            row[kind] = round(sum(1 for i in mine if scores[i] < threshold) / len(mine), 3)
+        rows.append(row)
+    return rows
+
+
+def f1(row: dict[str, Any]) -> float:
+    p, r = row["precision"], row["recall"]
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def evidence_figures(
+    questions: list[Question], sources: dict[str, list[Source]], embedder: Any
+) -> dict[str, Any]:
+    answerable = [q for q in questions if q.answerable]
+    fact_hits = page_hits = fact_in_sources = 0
+    times = []
+    for question in answerable:
+        mine = sources[question.id]
+        start = time.perf_counter()
+        evidence = select_evidence(question.question, mine, embedder)
+        times.append((time.perf_counter() - start) * 1000)
+        text = " ".join(e.text for e in evidence)
+        fact_hits += bool(contains_facts(question.facts, text))
+        page_hits += any(page_matches(question, e.file, e.page) for e in evidence)
+        fact_in_sources += bool(contains_facts(question.facts, " ".join(s.text for s in mine)))
+    return {
+        "questions": len(answerable),
+        "key_fact_in_sources": fact_in_sources,
+        "key_fact_in_evidence": fact_hits,
+        "evidence_from_right_page": page_hits,
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(sorted(times)[int(0.9 * len(times))], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=ROOT / "bench-data/rdev-docs")
+    parser.add_argument("--index", type=Path, default=ROOT / "bench-data/rdev-index")
+    parser.add_argument("--other", type=Path, default=ROOT / "bench-data/r-4")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results/calibrate_grounding.json")
+    parser.add_argument("--seed", type=int, default=9)
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    questions = load_devset()
+    assistant = open_assistant(args.docs, args.index)
+    embedder = assistant.embedder
+    sources = {q.id: sources_for(assistant, q.question) for q in questions}
+    others = other_manual_sentences(args.other)
+    vocabulary = sorted({m.group(0) for s in others for m in _IDENTIFIER.finditer(s)} - {""})
+    vocabulary = [v for v in vocabulary if not v.replace(".", "").isdigit()]
+
+    result: dict[str, Any] = {"evidence": evidence_figures(questions, sources, embedder)}
+    print("evidence:", json.dumps(result["evidence"]))
+
+    cases = build_cases(questions, sources, others, vocabulary, rng)
+    counts = {k: sum(1 for c in cases if c.kind == k) for k in sorted({c.kind for c in cases})}
+    print("cases:", json.dumps(counts))
+    result["cases"] = [c.__dict__ for c in cases]
+    result["configs"] = []
+    for pairs in (True, False):
+        sims, overlaps = features(cases, sources, embedder, pairs)
+        for weight in _WEIGHTS:
+            scores = support(sims, overlaps, weight)
+            halves = {name: table(cases, scores, h) for name, h in (("even", 0), ("odd", 1))}
+            best = max(halves["even"], key=f1)
+            check = next(r for r in halves["odd"] if r["threshold"] == best["threshold"])
+            config = {
+                "pairs": pairs,
+                "overlap_weight": weight,
+                "best_on_even": best,
+                "same_threshold_on_odd": check,
+                "all": table(cases, scores, None),
+                "scores": [round(float(s), 4) for s in scores],
+            }
+            result["configs"].append(config)
+            print(
+                f"pairs={pairs!s:5} w={weight:.2f}  threshold {best['threshold']:.2f}: "
+                f"even P {best['precision']:.3f} R {best['recall']:.3f} F1 {f1(best):.3f} | "
+                f"odd P {check['precision']:.3f} R {check['recall']:.3f} F1 {f1(check):.3f}"
+            )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
