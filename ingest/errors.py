@@ -10,6 +10,8 @@ __all__ = [
     "UnsupportedFileType",
     "IndexLocked",
     "IndexMismatch",
+    "FolderMismatch",
+    "IndexFolderRefused",
 ]
 
 
@@ -40,3 +42,23 @@ class IndexLocked(IngestError):
 
 class IndexMismatch(IngestError):
     """The index was built with another embedding model; it must be reset first."""
+
+
+class FolderMismatch(IndexMismatch):
+    """The index was built from another documents folder.
+
+    Syncing would replace that folder's files with this one's (or, for an unmounted
+    drive, delete them all): refused unless asked for (``allow_new_folder``, ``--force``).
+    """
+
+    def __init__(self, indexed: Path, given: Path) -> None:
+        super().__init__(
+            f"this index was built from {indexed}, not {given}: use --force to index "
+            f"{given} into it instead, or use another --index folder"
+        )
+        self.indexed = indexed
+        self.given = given
+
+
+class IndexFolderRefused(IngestError):
+    """A folder cannot be used as an index: it is not ours, or it overlaps the documents."""

@@ -9,14 +9,23 @@ can delete whatever is not committed: no duplicates, no half-indexed file.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["FileRecord", "FailureRecord", "Manifest"]
+__all__ = ["FileRecord", "FailureRecord", "IndexFingerprint", "Manifest"]
+
+# Keys of the ``meta`` table; only this module spells them.
+_EMBEDDING_MODEL = "embedding_model"
+_CHUNKING = "chunking"
+_LAST_SYNC = "last_sync"
+_KEYWORDS = "keywords"  # "current" once the keyword index matches the committed chunks
+_DOCUMENTS = "documents_folder"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -57,16 +66,42 @@ class FailureRecord:
     reason: str
 
 
+@dataclass(frozen=True)
+class IndexFingerprint:
+    """What the stored vectors depend on.
+
+    Another embedding model makes them useless; other chunking settings make them stale
+    (everything is chunked again).
+    """
+
+    embedding_model: str
+    chunking: str
+
+    @classmethod
+    def of(cls, value: IndexFingerprint | dict[str, str]) -> IndexFingerprint:
+        """Accept the dict form (``{"embedding_model": ..., "chunking": ...}``) too."""
+        if isinstance(value, IndexFingerprint):
+            return value
+        return cls(value["embedding_model"], value["chunking"])
+
+
 class Manifest:
-    """SQLite file beside the store; WAL mode so readers never wait on an ingest."""
+    """SQLite file beside the store; WAL mode so readers never wait on an ingest.
+
+    The file and its folder are created readable by their owner only: they list the
+    user's documents.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        _owner_only(path)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -125,9 +160,56 @@ class Manifest:
         return found
 
     def get_meta(self, key: str) -> str | None:
-        """A value of the index's own metadata."""
+        """A value of the index's own metadata (prefer the typed properties below)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    # --- typed metadata --------------------------------------------------------
+    @property
+    def fingerprint(self) -> IndexFingerprint | None:
+        """The embedding model and chunking the index was built with (None before a sync)."""
+        model, chunking = self.get_meta(_EMBEDDING_MODEL), self.get_meta(_CHUNKING)
+        if model is None or chunking is None:
+            return None
+        return IndexFingerprint(model, chunking)
+
+    @fingerprint.setter
+    def fingerprint(self, value: IndexFingerprint) -> None:
+        self._set_metas({_EMBEDDING_MODEL: value.embedding_model, _CHUNKING: value.chunking})
+
+    @property
+    def embedding_model(self) -> str | None:
+        """The embedding model of the stored vectors, even if chunking was never recorded."""
+        return self.get_meta(_EMBEDDING_MODEL)
+
+    @property
+    def last_sync(self) -> datetime | None:
+        """When the last sync ended (UTC), written by the syncing writer under its lock."""
+        value = self.get_meta(_LAST_SYNC)
+        return None if value is None else datetime.fromisoformat(value)
+
+    @last_sync.setter
+    def last_sync(self, when: datetime) -> None:
+        self.set_meta(_LAST_SYNC, when.astimezone(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def keywords_current(self) -> bool:
+        """Whether the keyword index matches the committed chunks."""
+        return self.get_meta(_KEYWORDS) == "current"
+
+    @keywords_current.setter
+    def keywords_current(self, current: bool) -> None:
+        self.set_meta(_KEYWORDS, "current" if current else "stale")
+
+    @property
+    def documents_folder(self) -> Path | None:
+        """The (resolved) documents folder this index was built from; None for old indexes."""
+        value = self.get_meta(_DOCUMENTS)
+        return None if value is None else Path(value)
+
+    @documents_folder.setter
+    def documents_folder(self, folder: Path) -> None:
+        self.set_meta(_DOCUMENTS, str(folder.resolve()))
 
     # --- writes ----------------------------------------------------------
     def mark_dirty(self, ids: Iterable[str]) -> None:
@@ -194,12 +276,24 @@ class Manifest:
             db.execute("DELETE FROM dirty")
 
     def set_meta(self, key: str, value: str) -> None:
-        """Store a value of the index's own metadata."""
+        """Store a value of the index's own metadata (prefer the typed properties)."""
+        self._set_metas({key: value})
+
+    def _set_metas(self, values: dict[str, str]) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
 
     def clear(self) -> None:
         """Forget everything (used by reset)."""
         with self.transaction() as db:
             for table in ("files", "chunks", "dirty", "failures", "meta"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+def _owner_only(path: Path) -> None:
+    """Make the database and its WAL files readable by their owner only (best effort)."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        try:
+            path.with_name(name).chmod(0o600)
+        except OSError:
+            continue

@@ -1,50 +1,46 @@
 """Incremental sync of a documents folder into the vector store.
 
-One run compares the folder with the manifest and does the least work that
-brings the index up to date: unchanged files are not parsed, a moved or copied
-file reuses its stored vectors, a changed file's chunks are replaced, a deleted
-file's chunks are removed. Parsing and chunking run one file ahead, on a
-thread, while the previous batch is embedded.
+One run compares the folder with the manifest (``ingest.plan``) and does the least work
+that brings the index up to date: unchanged files are not parsed, a moved or copied file
+reuses its stored vectors (``ingest.reuse``), a changed file's chunks are replaced, a
+deleted file's chunks are removed. Files are parsed one ahead, on a thread, in a worker
+process (``ingest.loaders.isolated``), while the previous batch is embedded. Every write
+goes through one ``ChunkWriter`` (``ingest.writer``), which keeps it crash-safe.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from ingest.chunking import Chunk, TokenChunker, chunk_id_for
-from ingest.errors import DocumentLoadError, IndexLocked, IndexMismatch
-from ingest.loaders import Page, load_file, stream_file
-from ingest.manifest import FailureRecord, FileRecord, Manifest
+from ingest.chunking import Chunk, TokenChunker
+from ingest.errors import DocumentLoadError, FolderMismatch, IndexMismatch
+from ingest.loaders.isolated import IsolatedLoader, ParseLimits
+from ingest.lock import WriterLock
+from ingest.manifest import FailureRecord, FileRecord, IndexFingerprint, Manifest
+from ingest.plan import Candidate, SyncPlan, plan_sync
+from ingest.prepare import Loader, Prepared, Preparer, chunk_metadata, prefetch
+from ingest.reuse import reuse_stored
 from ingest.scan import FileStat, hash_file, scan_folder
+from ingest.timer import StageTimer
+from ingest.writer import ChunkStore, ChunkWriter, KeywordRebuilder
+from vectorstore.schema import ChunkRecord
 
-__all__ = ["Indexer", "ProgressEvent", "SyncReport", "ChunkStore", "KeywordRebuilder"]
+__all__ = [
+    "ChunkStore",
+    "Embedder",
+    "Indexer",
+    "KeywordRebuilder",
+    "ProgressCallback",
+    "ProgressEvent",
+    "SyncReport",
+]
 
-
-_KEYWORDS = "keywords"  # manifest meta: "current" once the keyword index matches the chunks
-
-
-class ChunkStore(Protocol):
-    """What the pipeline needs of a vector store (``vectorstore.chroma.ChromaStore``)."""
-
-    def upsert(self, ids: Any, embeddings: Any, texts: Any, metadatas: Any) -> None:
-        """Write chunks by id (idempotent)."""
-
-    def delete(self, ids: Any) -> None:
-        """Delete chunks by id."""
-
-    def get(self, ids: Any, with_embeddings: bool = False) -> list[Any]:
-        """Fetch chunks by id."""
-
-    def publish(self) -> None:
-        """Make the writes so far visible to other processes (they are complete)."""
+STAGES = ("scan", "parse", "chunk", "embed", "write", "keyword")
 
 
 class Embedder(Protocol):
@@ -52,22 +48,6 @@ class Embedder(Protocol):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One unit vector per text."""
-
-
-class KeywordRebuilder(Protocol):
-    """A keyword index brought up to date after a change (``vectorstore.keyword``)."""
-
-    def stage(self, ids: Any, texts: Any, metadatas: Any) -> None:
-        """Take note of chunks just written."""
-
-    def discard_staged(self) -> None:
-        """Forget chunks taken note of and not committed."""
-
-    def commit(self, ids: Any, fetch: Any) -> None:
-        """Index exactly ``ids``; ``fetch(ids)`` reads chunks it has no tokens for."""
-
-    def exists(self) -> bool:
-        """Whether an index was built."""
 
 
 @dataclass
@@ -86,11 +66,7 @@ class SyncReport:
     chunks_total: int = 0
     pages: int = 0
     seconds: float = 0.0
-    stages: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("scan", "parse", "chunk", "embed", "write", "keyword"), 0.0
-        )
-    )
+    stages: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @property
     def changed(self) -> bool:
@@ -129,36 +105,6 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-@dataclass
-class _Prepared:
-    """A parsed and chunked file, or the reason it failed."""
-
-    stat: FileStat
-    content_hash: str
-    pages: int = 0
-    chunks: list[Chunk] = field(default_factory=list)
-    error: str | None = None
-    streamed: bool = False  # too big to prepare whole: chunked while it is written
-    parse_s: float = 0.0
-    chunk_s: float = 0.0
-
-    def chunk_id(self, chunk: Chunk) -> str:
-        """The deterministic id of one of this file's chunks."""
-        return chunk_id_for(self.stat.path, self.content_hash, chunk.index)
-
-
-@dataclass
-class _Plan:
-    """What a sync has to do, decided before any parsing."""
-
-    candidates: list[tuple[FileStat, str]] = field(default_factory=list)
-    vanished: dict[str, FileRecord] = field(default_factory=dict)
-    moved_away: list[str] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
-    indexed_before: set[str] = field(default_factory=set)
-    rechunk: bool = False  # chunking settings changed: stored vectors cannot be reused
-
-
 class Indexer:
     """Keeps a store and its manifest in step with a documents folder.
 
@@ -173,6 +119,9 @@ class Indexer:
         stream_file_bytes: larger files are chunked, embedded and written piece by piece
             (``stream_file``), in the main thread, instead of being prepared whole.
         flush_chunks: chunks gathered before one embedding call and one write.
+        parse_limits: memory, time and size limits of the parser worker process.
+        loader: reads a file into pages; default: ``load_file`` in a worker process
+            within ``parse_limits``. ``load_file`` itself parses in this process.
     """
 
     def __init__(
@@ -181,45 +130,62 @@ class Indexer:
         embedder: Embedder,
         chunker: TokenChunker,
         manifest: Manifest,
-        fingerprint: dict[str, str],
+        fingerprint: IndexFingerprint | dict[str, str],
         keyword_index: KeywordRebuilder | None = None,
         max_file_bytes: int = 256 << 20,
         stream_file_bytes: int = 16 << 20,
         flush_chunks: int = 256,
+        parse_limits: ParseLimits | None = None,
+        loader: Loader | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.manifest = manifest
-        self.fingerprint = fingerprint
+        self.fingerprint = IndexFingerprint.of(fingerprint)
         self.keyword_index = keyword_index
-        self.max_file_bytes = max_file_bytes
-        self.stream_file_bytes = stream_file_bytes
         self.flush_chunks = flush_chunks
+        self.loader = loader or IsolatedLoader.shared(parse_limits)
+        self.preparer = Preparer(self.loader, chunker, max_file_bytes, stream_file_bytes)
 
     # --- public ------------------------------------------------------------
-    def sync(self, folder: Path, progress: ProgressCallback | None = None) -> SyncReport:
-        """Bring the index up to date with ``folder``; one bad file never stops the run."""
+    def sync(
+        self,
+        folder: Path,
+        progress: ProgressCallback | None = None,
+        *,
+        allow_new_folder: bool = False,
+    ) -> SyncReport:
+        """Bring the index up to date with ``folder``; one bad file never stops the run.
+
+        Args:
+            folder: the documents folder.
+            progress: told of each file parsed, and of each slice of a streamed file.
+            allow_new_folder: index ``folder`` although the index was built from another
+                one (the folder was moved, or the user said ``--force``).
+
+        Raises:
+            DocumentLoadError: ``folder`` is missing or not a folder (never read as empty,
+                which would delete every indexed file).
+            FolderMismatch: the index was built from another folder.
+            IndexMismatch: the index was built with another embedding model.
+            IndexLocked: another process is writing to the index.
+        """
         started = time.perf_counter()
         report = SyncReport()
+        timer = StageTimer(report.stages)
         with self._writer_lock():
-            self.repair()
-            if self.keyword_index is not None:
-                self.keyword_index.discard_staged()
-            force = self._check_fingerprint()
-            scan = scan_folder(folder)
-            report.skipped = scan.skipped
-            plan = self._plan(scan.files, report, force)
-            if plan.candidates or plan.vanished:
-                self.manifest.set_meta(_KEYWORDS, "stale")  # until _refresh_keywords
-            report.stages["scan"] = time.perf_counter() - started
-            remaining = self._reuse_stored(plan, report)
-            self._index_new(remaining, plan, report, progress)
-            self._delete_vanished(plan, report)
-            self.manifest.forget_failures(keep=plan.seen)
-            self._save_fingerprint()
-            self.store.publish()  # before the keyword rebuild: its ids must be readable
-            self._refresh_keywords(report)
+            writer = self._writer(timer)
+            with timer("scan"):
+                writer.start()
+                plan = self._plan(folder, allow_new_folder, report, writer)
+            if plan.changes_chunks:
+                self.manifest.keywords_current = False  # until the keyword commit
+            with timer("write"):
+                remaining = self._reuse(plan, report, writer)
+            _Batches(self, writer, report, timer).run(remaining, progress)
+            self._delete_vanished(plan, report, writer)
+            self._finish(folder, plan, report, writer, timer)
         report.chunks_total = self.manifest.chunk_count()
         report.failed.sort()
         report.seconds = time.perf_counter() - started
@@ -227,191 +193,158 @@ class Indexer:
 
     def repair(self) -> int:
         """Delete chunks a killed run wrote without committing; returns how many."""
-        stale = self.manifest.stale_ids()
-        self.store.delete(stale)
-        self.manifest.clear_dirty()
-        return len(stale)
+        return self._writer(StageTimer()).repair()
 
     def remove(self, path: str) -> int:
         """Remove one file's chunks (the file itself is the caller's); returns how many."""
         with self._writer_lock():
+            writer = self._writer(StageTimer())
             count = len(self.manifest.chunk_ids(path))
-            self.manifest.remove_file(path)
-            self.repair()
+            writer.remove(path)
+            writer.repair()
             self.store.publish()
             if count:
-                self._commit_keywords()
+                writer.commit_keywords()
         return count
 
-    # --- locking and fingerprint ----------------------------------------------
-    def _writer_lock(self) -> Any:
-        return _FileLock(self.manifest.path.with_name("ingest.lock"))
+    # --- steps of a sync ---------------------------------------------------------
+    def _writer_lock(self) -> WriterLock:
+        return WriterLock.for_index(self.manifest.path.parent)
+
+    def _writer(self, timer: StageTimer) -> ChunkWriter:
+        return ChunkWriter(self.store, self.manifest, self.keyword_index, timer)
+
+    def _plan(
+        self, folder: Path, allow_new_folder: bool, report: SyncReport, writer: ChunkWriter
+    ) -> SyncPlan:
+        rechunk = self._check_fingerprint()
+        self._check_folder(folder, allow_new_folder)
+        scan = scan_folder(folder)
+        report.skipped = scan.skipped
+        plan = plan_sync(
+            scan.files, self.manifest.files(), _hash, self.manifest.failures(), rechunk
+        )
+        for stat in plan.touched:
+            self.manifest.touch(stat.path, stat.size, stat.mtime_ns)
+        for stat, reason in plan.unreadable:
+            self._fail(stat, reason, report)
+        report.failed.extend(plan.known_failures)
+        report.unchanged = plan.unchanged
+        return plan
 
     def _check_fingerprint(self) -> bool:
         """Refuse another embedding model; re-chunk everything if chunking changed."""
-        stored_model = self.manifest.get_meta("embedding_model")
-        if stored_model and stored_model != self.fingerprint["embedding_model"]:
+        stored_model = self.manifest.embedding_model
+        if stored_model and stored_model != self.fingerprint.embedding_model:
             raise IndexMismatch(
                 f"this index was built with the embedding model {stored_model!r}, not "
-                f"{self.fingerprint['embedding_model']!r}: run `gpt4all-rag reset --yes` "
+                f"{self.fingerprint.embedding_model!r}: run `gpt4all-rag reset --yes` "
                 "or use another --index folder"
             )
-        stored_chunking = self.manifest.get_meta("chunking")
-        return stored_chunking is not None and stored_chunking != self.fingerprint["chunking"]
+        stored = self.manifest.fingerprint
+        return stored is not None and stored.chunking != self.fingerprint.chunking
 
-    def _save_fingerprint(self) -> None:
-        for key, value in self.fingerprint.items():
-            self.manifest.set_meta(key, value)
+    def _check_folder(self, folder: Path, allow_new_folder: bool) -> None:
+        """Refuse a missing folder, and a folder other than the one the index was built from.
 
-    # --- planning ---------------------------------------------------------
-    def _plan(self, files: list[FileStat], report: SyncReport, force: bool) -> _Plan:
-        indexed = self.manifest.files()
-        failures = self.manifest.failures()
-        plan = _Plan(indexed_before=set(indexed), rechunk=force)
-        for stat in files:
-            plan.seen.add(stat.path)
-            self._plan_file(
-                stat, indexed.get(stat.path), failures.get(stat.path), force, plan, report
-            )
-        plan.vanished = {p: r for p, r in indexed.items() if p not in plan.seen}
-        return plan
+        A missing folder (an unmounted drive) would read as empty and delete every file
+        from the index; another folder would replace the index's files with its own.
+        """
+        if not folder.is_dir():
+            raise DocumentLoadError(folder, "not a folder (create it and put documents in it)")
+        stored = self.manifest.documents_folder
+        if stored is not None and stored != folder.resolve() and not allow_new_folder:
+            raise FolderMismatch(stored, folder.resolve())
 
-    def _plan_file(
-        self,
-        stat: FileStat,
-        record: FileRecord | None,
-        failure: FailureRecord | None,
-        force: bool,
-        plan: _Plan,
-        report: SyncReport,
-    ) -> None:
-        if not force and record and (record.size, record.mtime_ns) == (stat.size, stat.mtime_ns):
-            report.unchanged += 1
-            return
-        if failure and (failure.size, failure.mtime_ns) == (stat.size, stat.mtime_ns):
-            report.failed.append((stat.path, failure.reason))
-            return
-        try:
-            content_hash = hash_file(stat.abs_path)
-        except OSError as exc:
-            self._fail(stat, _os_reason(exc), report)
-            return
-        if not force and record and record.content_hash == content_hash:
-            self.manifest.touch(stat.path, stat.size, stat.mtime_ns)
-            report.unchanged += 1
-            return
-        plan.candidates.append((stat, content_hash))
-
-    # --- reuse of stored vectors (moves and copies) ---------------------------
-    def _reuse_stored(self, plan: _Plan, report: SyncReport) -> list[tuple[FileStat, str]]:
+    def _reuse(self, plan: SyncPlan, report: SyncReport, writer: ChunkWriter) -> list[Candidate]:
         """Index files whose content is already stored by copying vectors; return the rest."""
-        if plan.rechunk:
-            return plan.candidates
-        by_hash = {r.content_hash: r for r in self.manifest.files().values()}
-        by_hash.update({r.content_hash: r for r in plan.vanished.values()})
         remaining = []
-        for stat, content_hash in plan.candidates:
-            source = by_hash.get(content_hash)
-            if source is None or not self._copy_chunks(source, stat, content_hash, report):
-                remaining.append((stat, content_hash))
+        for candidate in plan.candidates:
+            reused = None if plan.rechunk else reuse_stored(candidate, writer)
+            if reused is None:
+                if candidate.moves and candidate.source is not None:  # not moved after all
+                    plan.vanished[candidate.source.path] = candidate.source
+                remaining.append(candidate)
                 continue
-            self._classify_reuse(stat, source, plan, report)
+            report.chunks_reused += reused
+            _report_reuse(candidate, report)
         return remaining
 
-    def _classify_reuse(
-        self, stat: FileStat, source: FileRecord, plan: _Plan, report: SyncReport
-    ) -> None:
-        if stat.path in plan.indexed_before:
-            report.updated.append(stat.path)
-        elif plan.vanished.pop(source.path, None) is not None:
-            plan.moved_away.append(source.path)
-            report.moved.append((source.path, stat.path))
-        else:
-            report.added.append(stat.path)
+    def _delete_vanished(self, plan: SyncPlan, report: SyncReport, writer: ChunkWriter) -> None:
+        for candidate in plan.candidates:
+            source = candidate.source
+            if candidate.moves and source is not None and source.path not in plan.vanished:
+                writer.remove(source.path)  # moved: its chunks now belong to the new path
+        for path in sorted(plan.vanished):
+            writer.remove(path)
+            report.deleted.append(path)
+        writer.repair()
 
-    def _copy_chunks(
-        self, source: FileRecord, stat: FileStat, content_hash: str, report: SyncReport
-    ) -> bool:
-        started = time.perf_counter()
-        old_ids = self.manifest.chunk_ids(source.path)
-        stored = self.store.get(old_ids, with_embeddings=True)
-        if not old_ids or len(stored) != len(old_ids):
-            return False  # the store lost some: parse the file again instead
-        new_ids = [chunk_id_for(stat.path, content_hash, n) for n in range(len(stored))]
-        metadatas = [_relabel(c.metadata, stat.path) for c in stored]
-        self.manifest.mark_dirty(new_ids)
-        texts = [c.text for c in stored]
-        self.store.upsert(new_ids, [c.embedding for c in stored], texts, metadatas)
-        if self.keyword_index is not None:
-            self.keyword_index.stage(new_ids, texts, metadatas)
-        record = FileRecord(
-            stat.path, stat.size, stat.mtime_ns, content_hash, source.pages, len(new_ids)
-        )
-        self.manifest.commit_file(record, new_ids)
-        report.chunks_reused += len(new_ids)
-        report.stages["write"] += time.perf_counter() - started
-        return True
-
-    # --- new content --------------------------------------------------------
-    def _index_new(
+    def _finish(
         self,
-        candidates: list[tuple[FileStat, str]],
-        plan: _Plan,
+        folder: Path,
+        plan: SyncPlan,
         report: SyncReport,
-        progress: ProgressCallback | None,
+        writer: ChunkWriter,
+        timer: StageTimer,
     ) -> None:
-        batch: list[_Prepared] = []
-        for done, prepared in enumerate(_prefetch(self._prepare_all(candidates)), start=1):
-            report.stages["parse"] += prepared.parse_s
-            report.stages["chunk"] += prepared.chunk_s
+        """Record what the index now is, publish it, rebuild keywords, stamp the sync."""
+        self.manifest.forget_failures(keep=plan.seen)
+        self.manifest.fingerprint = self.fingerprint
+        self.manifest.documents_folder = folder
+        self.store.publish()  # before the keyword rebuild: its ids must be readable
+        if self.keyword_index is not None and (
+            report.changed or not self.manifest.keywords_current or not self.keyword_index.exists()
+        ):
+            with timer("keyword"):
+                writer.commit_keywords()
+        self.manifest.last_sync = datetime.now(timezone.utc)
+
+    def _fail(self, stat: FileStat, reason: str, report: SyncReport) -> None:
+        _record_failure(self.manifest, stat, reason, report)
+
+
+class _Batches:
+    """Writes the files that need parsing: batched, or streamed slice by slice if big."""
+
+    def __init__(
+        self, indexer: Indexer, writer: ChunkWriter, report: SyncReport, timer: StageTimer
+    ) -> None:
+        self.indexer = indexer
+        self.writer = writer
+        self.report = report
+        self.timer = timer
+        self.flush = indexer.flush_chunks
+
+    def fail(self, prepared: Prepared, reason: str, report: SyncReport) -> None:
+        """Record a file that could not be indexed; the next sync skips it until it changes."""
+        _record_failure(self.indexer.manifest, prepared.candidate.stat, reason, report)
+
+    def run(self, candidates: list[Candidate], progress: ProgressCallback | None) -> None:
+        batch: list[Prepared] = []
+        preparer = self.indexer.preparer
+        total = len(candidates)
+        for done, prepared in enumerate(prefetch(preparer.prepare_all(candidates)), start=1):
+            for stage, seconds in prepared.stages.items():
+                self.report.stages[stage] += seconds
             if prepared.error is not None:
-                self._fail(prepared.stat, prepared.error, report)
+                self.fail(prepared, prepared.error, self.report)
             elif prepared.streamed:
-                self._write_batch(batch, plan, report)
+                self._write_batch(batch)
                 batch = []
-                tell = _slice_progress(progress, done - 1, len(candidates), prepared.stat.path)
-                self._write_streamed(prepared, plan, report, tell)
+                self._write_streamed(
+                    prepared, _slice_progress(progress, done - 1, total, prepared.path)
+                )
             else:
                 batch.append(prepared)
-            if sum(len(p.chunks) for p in batch) >= self.flush_chunks:
-                self._write_batch(batch, plan, report)
+            if sum(len(p.chunks) for p in batch) >= self.flush:
+                self._write_batch(batch)
                 batch = []
             if progress is not None:
-                progress(
-                    ProgressEvent(done, len(candidates), report.chunks_added, prepared.stat.path)
-                )
-        self._write_batch(batch, plan, report)
+                progress(ProgressEvent(done, total, self.report.chunks_added, prepared.path))
+        self._write_batch(batch)
 
-    def _prepare_all(self, candidates: list[tuple[FileStat, str]]) -> Iterator[_Prepared]:
-        for stat, content_hash in candidates:
-            yield self._prepare(stat, content_hash)
-
-    def _prepare(self, stat: FileStat, content_hash: str) -> _Prepared:
-        prepared = _Prepared(stat, content_hash)
-        if stat.size > self.max_file_bytes:
-            limit_mb = self.max_file_bytes / (1 << 20)
-            prepared.error = f"file too large ({stat.size / (1 << 20):.0f} MB > {limit_mb:.0f} MB)"
-            return prepared
-        if stat.size > self.stream_file_bytes:
-            prepared.streamed = True
-            return prepared
-        started = time.perf_counter()
-        try:
-            pages: list[Page] = load_file(stat.abs_path)
-        except DocumentLoadError as exc:
-            prepared.error = exc.reason
-            return prepared
-        finally:
-            prepared.parse_s = time.perf_counter() - started
-        started = time.perf_counter()
-        prepared.pages = len(pages)
-        prepared.chunks = self.chunker.split(pages)
-        prepared.chunk_s = time.perf_counter() - started
-        if not prepared.chunks:
-            prepared.error = "no extractable text"
-        return prepared
-
-    def _write_batch(self, batch: list[_Prepared], plan: _Plan, report: SyncReport) -> None:
+    def _write_batch(self, batch: list[Prepared]) -> None:
         """Embed and store a batch in slices, then commit its files.
 
         Slicing bounds memory for one huge file: only ``flush_chunks`` vectors
@@ -420,110 +353,86 @@ class Indexer:
         if not batch:
             return
         pairs = [(p, c) for p in batch for c in p.chunks]
-        for start in range(0, len(pairs), self.flush_chunks):
-            self._write_slice(pairs[start : start + self.flush_chunks], report)
-        started = time.perf_counter()
+        for start in range(0, len(pairs), self.flush):
+            self._write_slice(pairs[start : start + self.flush])
         for prepared in batch:
-            self._commit(prepared, [prepared.chunk_id(c) for c in prepared.chunks], plan, report)
-        self.repair()
-        report.stages["write"] += time.perf_counter() - started
+            self._commit(prepared, [prepared.chunk_id(c) for c in prepared.chunks])
+        self.writer.repair()
 
-    def _write_streamed(
-        self,
-        prepared: _Prepared,
-        plan: _Plan,
-        report: SyncReport,
-        tell: Callable[[int], None] = lambda _chunks: None,
-    ) -> None:
+    def _write_streamed(self, prepared: Prepared, tell: Callable[[int], None]) -> None:
         """Chunk, embed and write a big file slice by slice, then commit it as a whole.
 
         Only one slice of chunks and vectors exists at a time. If the file turns out to
         be bad part-way, the slices already written are removed (they are marked dirty).
         ``tell(chunks)`` hears of each slice written, for a progress display.
         """
-        started = time.perf_counter()
-        before = report.stages["embed"] + report.stages["write"]
-        pairs: list[tuple[_Prepared, Chunk]] = []
+        pairs: list[tuple[Prepared, Chunk]] = []
         ids: list[str] = []
         pages: set[int | None] = set()
         try:
-            for chunk in self.chunker.iter_chunks(stream_file(prepared.stat.abs_path)):
-                pairs.append((prepared, chunk))
-                ids.append(prepared.chunk_id(chunk))
-                pages.add(chunk.page)
-                if len(pairs) >= self.flush_chunks:
-                    self._write_slice(pairs, report)
-                    pairs = []
-                    tell(report.chunks_added + len(ids))
-            self._write_slice(pairs, report)
-        except DocumentLoadError as exc:
-            self._fail(prepared.stat, exc.reason, report)
-            self.repair()
+            with self.timer("chunk"):
+                for chunk in self.indexer.preparer.stream_chunks(prepared):
+                    pairs.append((prepared, chunk))
+                    ids.append(prepared.chunk_id(chunk))
+                    pages.add(chunk.page)
+                    if len(pairs) >= self.flush:
+                        self._write_slice(pairs)
+                        pairs = []
+                        tell(self.report.chunks_added + len(ids))
+                self._write_slice(pairs)
+        except (DocumentLoadError, MemoryError) as exc:
+            reason = exc.reason if isinstance(exc, DocumentLoadError) else "out of memory"
+            self.fail(prepared, reason, self.report)
+            self.writer.repair()
             return
-        finally:
-            spent = report.stages["embed"] + report.stages["write"] - before
-            report.stages["chunk"] += time.perf_counter() - started - spent
         if not ids:
-            self._fail(prepared.stat, "no extractable text", report)
+            self.fail(prepared, "no extractable text", self.report)
             return
         prepared.pages = len(pages)
-        self._commit(prepared, ids, plan, report)
-        self.repair()
+        self._commit(prepared, ids)
+        self.writer.repair()
 
-    def _write_slice(self, pairs: list[tuple[_Prepared, Chunk]], report: SyncReport) -> None:
+    def _write_slice(self, pairs: Sequence[tuple[Prepared, Chunk]]) -> None:
         if not pairs:
             return
         texts = [c.text for _, c in pairs]
-        started = time.perf_counter()
-        vectors = self.embedder.embed_documents(texts)
-        report.stages["embed"] += time.perf_counter() - started
-        started = time.perf_counter()
-        ids = [p.chunk_id(c) for p, c in pairs]
-        metadatas = [_metadata(p, c) for p, c in pairs]
-        self.manifest.mark_dirty(ids)
-        self.store.upsert(ids, vectors, texts, metadatas)
-        if self.keyword_index is not None:
-            self.keyword_index.stage(ids, texts, metadatas)
-        report.stages["write"] += time.perf_counter() - started
-
-    def _commit(self, prepared: _Prepared, ids: list[str], plan: _Plan, report: SyncReport) -> None:
-        stat = prepared.stat
-        (report.updated if stat.path in plan.indexed_before else report.added).append(stat.path)
-        record = FileRecord(
-            stat.path, stat.size, stat.mtime_ns, prepared.content_hash, prepared.pages, len(ids)
+        with self.timer("embed"):
+            vectors = self.indexer.embedder.embed_documents(texts)
+        self.writer.write(
+            [
+                ChunkRecord(p.chunk_id(c), c.text, chunk_metadata(p, c), vector)
+                for (p, c), vector in zip(pairs, vectors, strict=True)
+            ]
         )
-        self.manifest.commit_file(record, ids)
-        report.chunks_added += len(ids)
-        report.pages += prepared.pages
 
-    # --- deletions, failures, keywords ----------------------------------------
-    def _delete_vanished(self, plan: _Plan, report: SyncReport) -> None:
-        for path in plan.moved_away:
-            self.manifest.remove_file(path)
-        for path in sorted(plan.vanished):
-            self.manifest.remove_file(path)
-            report.deleted.append(path)
-        self.repair()
+    def _commit(self, prepared: Prepared, ids: list[str]) -> None:
+        candidate = prepared.candidate
+        stat = candidate.stat
+        (self.report.updated if candidate.replaces else self.report.added).append(stat.path)
+        self.writer.commit(
+            _file_record(stat, candidate.content_hash, prepared.pages, len(ids)), ids
+        )
+        self.report.chunks_added += len(ids)
+        self.report.pages += prepared.pages
 
-    def _fail(self, stat: FileStat, reason: str, report: SyncReport) -> None:
-        self.manifest.record_failure(FailureRecord(stat.path, stat.size, stat.mtime_ns, reason))
-        report.failed.append((stat.path, reason))
 
-    def _refresh_keywords(self, report: SyncReport) -> None:
-        if self.keyword_index is None:
-            return
-        current = self.manifest.get_meta(_KEYWORDS) == "current"
-        if report.changed or not current or not self.keyword_index.exists():
-            started = time.perf_counter()
-            self._commit_keywords()
-            report.stages["keyword"] = time.perf_counter() - started
+def _file_record(stat: FileStat, content_hash: str, pages: int, chunks: int) -> FileRecord:
+    return FileRecord(stat.path, stat.size, stat.mtime_ns, content_hash, pages, chunks)
 
-    def _commit_keywords(self) -> None:
-        """Index the committed chunks: staged tokens, saved ones, else read from the store."""
-        if self.keyword_index is None:
-            return
-        self.keyword_index.commit(self.manifest.all_chunk_ids(), self.store.get)
-        self.manifest.set_meta(_KEYWORDS, "current")
+
+def _record_failure(manifest: Manifest, stat: FileStat, reason: str, report: SyncReport) -> None:
+    manifest.record_failure(FailureRecord(stat.path, stat.size, stat.mtime_ns, reason))
+    report.failed.append((stat.path, reason))
+
+
+def _report_reuse(candidate: Candidate, report: SyncReport) -> None:
+    path = candidate.stat.path
+    if candidate.replaces:
+        report.updated.append(path)
+    elif candidate.moves and candidate.source is not None:
+        report.moved.append((candidate.source.path, path))
+    else:
+        report.added.append(path)
 
 
 def _slice_progress(
@@ -538,95 +447,5 @@ def _slice_progress(
     return tell
 
 
-def _path_fields(path: str) -> dict[str, str]:
-    """The metadata that follows a file's path (and changes when it moves)."""
-    return {
-        "path": path,
-        "source": Path(path).name,
-        "folder": Path(path).parent.as_posix() if "/" in path else "",
-        "ext": Path(path).suffix.lower(),
-    }
-
-
-def _metadata(prepared: _Prepared, chunk: Chunk) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {
-        **_path_fields(prepared.stat.path),
-        "hash": prepared.content_hash,
-        "chunk": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-    }
-    if chunk.page is not None:
-        meta["page"] = chunk.page
-    return meta
-
-
-def _relabel(metadata: dict[str, Any], path: str) -> dict[str, Any]:
-    return {**metadata, **_path_fields(path)}
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return f"cannot read file: {exc.strerror or exc}"
-
-
-_DONE = object()
-
-
-def _prefetch(items: Iterator[_Prepared], depth: int = 4) -> Iterator[_Prepared]:
-    """Run a generator on a thread, a few items ahead of its consumer."""
-    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                box.put(item)
-            box.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            box.put(exc)
-
-    worker = threading.Thread(target=produce, name="ingest-parse", daemon=True)
-    worker.start()
-    try:
-        while (item := box.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                box.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
-
-
-class _FileLock:
-    """An exclusive, non-blocking lock: a second ingest on one index is refused."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def __enter__(self) -> _FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise IndexLocked(
-                f"another ingest is writing to {self.path.parent}; try again later"
-            ) from exc
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+def _hash(stat: FileStat) -> str:
+    return hash_file(stat.abs_path)

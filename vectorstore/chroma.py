@@ -20,25 +20,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vectorstore.errors import StoreUnavailable
+from vectorstore.schema import ChunkMetadata, ChunkRecord
 
 __all__ = ["ChromaStore", "StoredChunk", "VectorHit", "open_chroma_client"]
 
 PUBLICATION_FILE = "gpt4all-rag.published"
 
-Metadata = dict[str, str | int | float | bool]
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """One chunk as stored: id, text, metadata and (when asked for) its vector."""
-
-    id: str
-    text: str
-    metadata: Metadata
-    embedding: list[float] | None = None
+StoredChunk = ChunkRecord
+"""One chunk as stored (the typed record of ``vectorstore.schema``); the old name."""
 
 
 @dataclass(frozen=True)
@@ -47,30 +39,92 @@ class VectorHit:
 
     id: str
     text: str
-    metadata: Metadata
+    metadata: ChunkMetadata
     similarity: float
 
 
 def open_chroma_client(
-    persist_dir: Path | None = None, host: str | None = None, port: int = 8000
+    persist_dir: Path | None = None,
+    host: str | None = None,
+    port: int = 8000,
+    *,
+    token: str | None = None,
+    ssl: bool = False,
 ) -> Any:
-    """Open an embedded (``persist_dir``) or a server (``host``) Chroma client, telemetry off."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    """Open an embedded (``persist_dir``) or a server (``host``) Chroma client, telemetry off.
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    A server is reached directly, never through a proxy named by the environment
+    (``_direct_connections``), over HTTPS when ``ssl``, with ``token`` sent as a bearer
+    token when given.
+    """
+    import chromadb
+
     try:
         if host:
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            with _direct_connections():
+                return chromadb.HttpClient(
+                    host=host, port=port, ssl=ssl, settings=_settings(**_token_auth(token))
+                )
         if persist_dir is None:
             raise StoreUnavailable("either a persist folder or a Chroma host is needed")
-        persist_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(persist_dir), settings=chroma_settings)
+        persist_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(persist_dir), settings=_settings())
     except StoreUnavailable:
         raise
     except Exception as exc:  # chromadb raises many types; one readable error for the user
         where = f"{host}:{port}" if host else str(persist_dir)
-        raise StoreUnavailable(f"cannot open Chroma at {where}: {exc}") from exc
+        raise StoreUnavailable(f"cannot open Chroma at {where}: {_without(exc, token)}") from exc
+
+
+def _settings(**values: Any) -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **values)
+
+
+def _token_auth(token: str | None) -> dict[str, Any]:
+    """chromadb's own token client auth: ``Authorization: Bearer <token>``."""
+    if not token:
+        return {}
+    return {
+        "chroma_client_auth_provider": "chromadb.auth.token_authn.TokenAuthClientProvider",
+        "chroma_client_auth_credentials": token,
+    }
+
+
+_PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+_environment_lock = threading.Lock()
+
+
+@contextmanager
+def _direct_connections() -> Iterator[None]:
+    """Hide proxy variables while a Chroma HTTP client is built.
+
+    chromadb builds its ``httpx.Client`` with httpx's default ``trust_env=True`` and offers
+    no setting to change that (and rejects any ``chroma_api_impl`` but its own), so
+    ``HTTP(S)_PROXY`` would route every chunk and query, even to 127.0.0.1, through a
+    proxy. httpx reads those variables once, when the client is built: hiding them then
+    makes the client direct for its whole life. The variables are restored at once.
+    """
+    with _environment_lock:
+        hidden = {name: os.environ.pop(name) for name in _PROXY_VARIABLES if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(hidden)
+
+
+def _without(exc: BaseException, secret: str | None) -> str:
+    """An error message with the token blanked out, should a library echo it."""
+    message = str(exc)
+    return message.replace(secret, "***") if secret else message
 
 
 @contextmanager
@@ -212,9 +266,21 @@ class ChromaStore:
         return store
 
     @classmethod
-    def server(cls, host: str, port: int, collection_name: str) -> ChromaStore:
-        """A store on a Chroma server (plain HTTP)."""
-        return cls(open_chroma_client(host=host, port=port), collection_name)
+    def server(
+        cls,
+        host: str,
+        port: int,
+        collection_name: str,
+        *,
+        token: str | None = None,
+        ssl: bool = False,
+    ) -> ChromaStore:
+        """A store on a Chroma server: HTTPS when ``ssl``, token auth when ``token``.
+
+        The connection never goes through a proxy from ``HTTP(S)_PROXY``.
+        """
+        client = open_chroma_client(host=host, port=port, token=token, ssl=ssl)
+        return cls(client, collection_name)
 
     def _setup(self, connection: _Connection, collection_name: str) -> None:
         self._connection = connection
@@ -279,7 +345,7 @@ class ChromaStore:
         ids: Sequence[str],
         embeddings: Sequence[Sequence[float]],
         texts: Sequence[str],
-        metadatas: Sequence[Metadata],
+        metadatas: Sequence[ChunkMetadata],
     ) -> None:
         """Write chunks; ids are deterministic, so writing twice is harmless."""
         with self._writing("write chunks"):
@@ -297,7 +363,7 @@ class ChromaStore:
             for part in self._batches(len(ids)):
                 self.collection.delete(ids=list(ids[part]))
 
-    def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[StoredChunk]:
+    def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[ChunkRecord]:
         """Fetch chunks by id, in the order asked; missing ids are left out."""
         try:
             found = self._get_all(ids, with_embeddings)
@@ -309,16 +375,16 @@ class ChromaStore:
             found = self._get_all(ids, with_embeddings)
         return [found[i] for i in ids if i in found]
 
-    def _get_all(self, ids: Sequence[str], with_embeddings: bool) -> dict[str, StoredChunk]:
+    def _get_all(self, ids: Sequence[str], with_embeddings: bool) -> dict[str, ChunkRecord]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
-        found: dict[str, StoredChunk] = {}
+        found: dict[str, ChunkRecord] = {}
         with self._reading("read chunks"):
             for part in self._batches(len(ids)):
                 got = self.collection.get(ids=list(ids[part]), include=include)
                 found.update((c.id, c) for c in _stored_chunks(got, with_embeddings))
         return found
 
-    def iter_all(self, page_size: int = 5000) -> Iterator[StoredChunk]:
+    def iter_all(self, page_size: int = 5000) -> Iterator[ChunkRecord]:
         """Every stored chunk (text and metadata), page by page."""
         offset = 0
         page = min(page_size, self.max_batch)
@@ -352,7 +418,7 @@ class ChromaStore:
                 include=["documents", "metadatas", "distances"],
             )
         return [
-            VectorHit(id=i, text=t, metadata=dict(m or {}), similarity=1.0 - float(d))
+            VectorHit(id=i, text=t, metadata=_metadata(m), similarity=1.0 - float(d))
             for i, t, m, d in zip(
                 got["ids"][0],
                 got["documents"][0],
@@ -371,15 +437,20 @@ class ChromaStore:
         self.publish()
 
 
-def _stored_chunks(got: Any, with_embeddings: bool) -> Iterator[StoredChunk]:
+def _stored_chunks(got: Any, with_embeddings: bool) -> Iterator[ChunkRecord]:
     embeddings = got.get("embeddings") if with_embeddings else None
     for n, chunk_id in enumerate(got["ids"]):
         vector = None
         if embeddings is not None:
             vector = [float(x) for x in embeddings[n]]
-        yield StoredChunk(
+        yield ChunkRecord(
             id=chunk_id,
             text=got["documents"][n] or "",
-            metadata=dict(got["metadatas"][n] or {}),
+            metadata=_metadata(got["metadatas"][n]),
             embedding=vector,
         )
+
+
+def _metadata(stored: Any) -> ChunkMetadata:
+    """A chunk's metadata as Chroma returns it: the dict the pipeline wrote."""
+    return cast(ChunkMetadata, dict(stored or {}))

@@ -18,15 +18,17 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vectorstore.ownership import is_marked, mark, remove_own_folder
+from vectorstore.schema import ChunkMetadata, ChunkRecord
 
 __all__ = ["FILTER_FIELDS", "KeywordHit", "KeywordIndex"]
 
@@ -37,9 +39,11 @@ _BATCH = 2000
 # chunk, so the index holds one small dict per file, whatever the number of chunks.
 FILTER_FIELDS = ("path", "ext")
 _EMPTY = ""  # the token of a chunk with no words (id 0), so that every chunk has one
+_KIND = "keyword-index"  # the ownership marker of every folder this index writes
 
 FileKey = tuple[Any, ...]
-Fetch = Callable[[list[str]], Iterable[Any]]
+Allowed = Callable[[Mapping[str, Any]], bool]
+Fetch = Callable[[list[str]], Iterable[ChunkRecord]]
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class _Tokens:
     by_id: dict[str, tuple[array[int], FileKey]]
 
     def add(
-        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[ChunkMetadata]
     ) -> None:
         """Tokenize chunks, in batches."""
         for start in range(0, len(ids), _BATCH):
@@ -70,11 +74,12 @@ class _Tokens:
             stems = _stems(list(texts[part]))
             for chunk_id, words, metadata in zip(ids[part], stems, metadatas[part], strict=True):
                 doc = array("I", (self.vocab.setdefault(w, len(self.vocab)) for w in words))
-                key = tuple(metadata.get(name) for name in FILTER_FIELDS)
+                fields: Mapping[str, object] = metadata
+                key = tuple(fields.get(name) for name in FILTER_FIELDS)
                 self.by_id[chunk_id] = (doc or array("I", [0]), key)
 
-    def add_chunks(self, chunks: Iterable[Any]) -> None:
-        """Tokenize chunk objects (with ``id``, ``text``, ``metadata``)."""
+    def add_chunks(self, chunks: Iterable[ChunkRecord]) -> None:
+        """Tokenize stored chunks."""
         for batch in _batched(chunks, _BATCH):
             self.add([c.id for c in batch], [c.text for c in batch], [c.metadata for c in batch])
 
@@ -103,7 +108,7 @@ class KeywordIndex:
 
     # --- writing ---------------------------------------------------------------------
     def stage(
-        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[ChunkMetadata]
     ) -> None:
         """Tokenize chunks just written to the store, for the next ``commit``."""
         if self._staged is None:
@@ -128,8 +133,9 @@ class KeywordIndex:
         for batch in _batched(missing, _BATCH):
             tokens.add_chunks(fetch(batch))
         tmp = self.folder.with_name(self.folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        self._remove(tmp)
+        tmp.mkdir(mode=0o700, parents=True)
+        mark(tmp, _KIND)
         kept = [i for i in ids if i in tokens.by_id or i in saved]
         self._write(tmp, kept, tokens, saved)
         self._swap_in(tmp)
@@ -201,11 +207,31 @@ class KeywordIndex:
 
     def _swap_in(self, tmp: Path) -> None:
         old = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
+        self._remove(old)
+        if self.folder.exists() or self.folder.is_symlink():
+            self._check_own(self.folder)
             os.replace(self.folder, old)
         os.replace(tmp, self.folder)
-        shutil.rmtree(old, ignore_errors=True)
+        self._remove(old)
+
+    def clear(self) -> None:
+        """Delete the index (a reset); refuses a folder this index did not write."""
+        for folder in (self.folder, *self._siblings()):
+            self._remove(folder)
+
+    def _siblings(self) -> tuple[Path, Path]:
+        return (
+            self.folder.with_name(self.folder.name + ".tmp"),
+            self.folder.with_name(self.folder.name + ".old"),
+        )
+
+    def _remove(self, folder: Path) -> None:
+        """Delete a folder this index wrote (marked, or the layout of an older version)."""
+        remove_own_folder(folder, _KIND, legacy=_legacy_layout(folder))
+
+    def _check_own(self, folder: Path) -> None:
+        if folder.is_symlink() or not (is_marked(folder, _KIND) or _legacy_layout(folder)):
+            remove_own_folder(folder, _KIND)  # raises NotOurFolder, deletes nothing
 
     # --- searching -------------------------------------------------------------------
     def _ensure_loaded(self) -> bool:
@@ -231,7 +257,7 @@ class KeywordIndex:
         self._files, self._file_of = files, np.asarray(file_of, dtype=np.int32)
         self._bm25 = bm25s.BM25.load(str(bm25_dir))
 
-    def search(self, query: str, k: int, allowed: Any = None) -> list[KeywordHit]:
+    def search(self, query: str, k: int, allowed: Allowed | None = None) -> list[KeywordHit]:
         """Top-``k`` chunks by BM25.
 
         ``allowed(fields) -> bool``, given a file's ``FILTER_FIELDS``, filters before ranking.
@@ -257,6 +283,18 @@ class KeywordIndex:
         return [
             KeywordHit(self._ids[i], self._files[self._file_of[i]], float(scores[i])) for i in best
         ]
+
+
+_OWN_FILES = frozenset({"bm25", "tokens.npy", "lengths.npy", "vocab.json", _SIDECAR})
+
+
+def _legacy_layout(folder: Path) -> bool:
+    """A keyword folder written before ownership markers: nothing in it but what we write."""
+    try:
+        names = {entry.name for entry in folder.iterdir()}
+    except OSError:
+        return False
+    return names <= _OWN_FILES
 
 
 def _stems(texts: list[str]) -> list[list[str]]:

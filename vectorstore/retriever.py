@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.chroma import ChromaStore
 from vectorstore.keyword import KeywordIndex
-from vectorstore.schema import SEARCH_MODES, SearchMode
+from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
 
 __all__ = [
     "Filters",
@@ -48,7 +48,7 @@ class Filters:
         """Extensions, lower-case and with their dot."""
         return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in self.extensions)
 
-    def allows(self, metadata: dict[str, Any]) -> bool:
+    def allows(self, metadata: Mapping[str, Any]) -> bool:
         """Whether a chunk with this metadata passes the filters.
 
         Only ``path`` and ``ext`` are read: the keyword index keeps just those
@@ -90,14 +90,14 @@ class Passage:
 
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: ChunkMetadata
     score: float
     similarity: float
 
     @property
     def file(self) -> str:
         """Path of the source file, relative to the documents folder."""
-        return str(self.metadata.get("path", ""))
+        return self.metadata.get("path", "")
 
     @property
     def page(self) -> int | None:
@@ -164,7 +164,7 @@ class Retriever:
         elif mode == "hybrid":
             passages = self._hybrid(query, query_vector, filters)
         else:
-            raise ValueError(f"unknown search mode {mode!r}: use vector, keyword or hybrid")
+            raise ValueError(f"unknown search mode {mode!r}: use {', '.join(SEARCH_MODES)}")
         if floor is not None:
             passages = [p for p in passages if p.similarity >= floor]
         return passages[:k]

@@ -1,0 +1,200 @@
+"""What every loader shares: pages, limits, text cleaning and one error type.
+
+The ``Page``, the limits a file must stay within, and the translation of any parser
+failure into one ``DocumentLoadError``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import DocumentLoadError
+
+__all__ = [
+    "LoadLimits",
+    "Page",
+    "PageBudget",
+    "check_regular_nonempty",
+    "clean",
+    "clean_pages",
+    "current_limits",
+    "limits_in_force",
+    "load_errors_as",
+    "no_text_reason",
+    "quiet_logger",
+    "short",
+]
+
+_MAX_DETAIL_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Page:
+    """The text of one page of a document.
+
+    Attributes:
+        text: Plain text, cleaned by ``load_file``.
+        page: 1-based page number for PDF pages and PPTX slides; None for unpaged formats.
+        offset: where ``text`` starts in the whole document's text: non-zero only for
+            the segments of a streamed text file (``stream_file``).
+    """
+
+    text: str
+    page: int | None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """How much one file may expand to while it is read (hostile or runaway documents).
+
+    Attributes:
+        max_pages: pages (PDF pages, slides) read from one file.
+        max_chars: characters of text extracted from one file.
+        max_unzipped_bytes: total uncompressed size of a zip-based file (docx, pptx, epub).
+        max_zip_ratio: uncompressed / compressed size of such a file, checked once it
+            unzips to more than ``ratio_floor_bytes`` (small files may compress well).
+        ratio_floor_bytes: see ``max_zip_ratio``.
+    """
+
+    max_pages: int = 20_000
+    max_chars: int = 64_000_000
+    max_unzipped_bytes: int = 512 << 20
+    max_zip_ratio: float = 100.0
+    ratio_floor_bytes: int = 16 << 20
+
+
+_DEFAULT_LIMITS = LoadLimits()
+_LIMITS: contextvars.ContextVar[LoadLimits | None] = contextvars.ContextVar(
+    "load_limits", default=None
+)
+
+
+def current_limits() -> LoadLimits:
+    """The limits of the file being loaded (set by ``load_file``), for the loaders to check."""
+    return _LIMITS.get() or _DEFAULT_LIMITS
+
+
+@contextmanager
+def limits_in_force(limits: LoadLimits) -> Iterator[None]:
+    """Let the loaders called in the block see ``limits`` (loaders keep a one-argument API)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+class PageBudget:
+    """Counts a file's pages and characters as a loader produces them; raises past the limits.
+
+    A loader that produces pages one by one (PDF, PPTX) adds each as it comes, so a file
+    whose thousand pages all point at one huge stream stops at the cap, not at the end.
+    """
+
+    def __init__(self, path: Path, limits: LoadLimits | None = None) -> None:
+        self.path = path
+        self.limits = limits or current_limits()
+        self.pages = 0
+        self.chars = 0
+
+    def add(self, text: str) -> None:
+        """Count one page of ``text``; raise ``DocumentLoadError`` past a limit."""
+        self.pages += 1
+        self.chars += len(text)
+        if self.pages > self.limits.max_pages:
+            raise DocumentLoadError(self.path, f"too many pages (over {self.limits.max_pages:,})")
+        if self.chars > self.limits.max_chars:
+            raise DocumentLoadError(
+                self.path, f"too much text (over {self.limits.max_chars:,} characters)"
+            )
+
+
+def check_regular_nonempty(path: Path) -> None:
+    """Refuse a directory (office formats would read it as an unzipped package) or 0 bytes."""
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise DocumentLoadError(path, "is a directory")
+    if info.st_size == 0:
+        raise DocumentLoadError(path, "empty file")
+
+
+@contextmanager
+def load_errors_as(path: Path) -> Iterator[None]:
+    """Turn any failure inside the block into ``DocumentLoadError`` for ``path``.
+
+    Parsers for these formats raise all kinds of exceptions on malformed input (zip, XML,
+    key and type errors); callers should only have to handle one. ``MemoryError`` passes
+    through: the isolated loader (``ingest.loaders.isolated``) reports it as a reason.
+    """
+    try:
+        yield
+    except (DocumentLoadError, MemoryError):
+        raise
+    except OSError as exc:
+        raise DocumentLoadError(path, os_error_reason(exc)) from exc
+    except RecursionError as exc:
+        raise DocumentLoadError(path, "document nested too deeply") from exc
+    except Exception as exc:
+        format_name = path.suffix.lstrip(".").upper()
+        raise DocumentLoadError(path, f"not a valid {format_name}: {short(exc)}") from exc
+
+
+def os_error_reason(exc: OSError) -> str:
+    """Describe a file-system error as a short reason."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    return f"could not read file: {(exc.strerror or short(exc)).lower()}"
+
+
+def short(exc: BaseException) -> str:
+    """Return the first line of an exception's message, bounded in length."""
+    # str(KeyError) is the repr of its argument, quotes included; use the argument itself.
+    message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    lines = message.strip().splitlines()
+    detail = lines[0] if lines else type(exc).__name__
+    if len(detail) > _MAX_DETAIL_CHARS:
+        return detail[: _MAX_DETAIL_CHARS - 3] + "..."
+    return detail
+
+
+def no_text_reason(path: Path) -> str:
+    """Explain an empty result; for PDFs the usual cause is a scan without OCR."""
+    if path.suffix.lower() == ".pdf":
+        return "no extractable text (scanned PDF without a text layer?)"
+    return "no extractable text"
+
+
+def clean_pages(pages: list[Page]) -> list[Page]:
+    """Normalize line endings, remove NULs and trailing whitespace, drop blank pages."""
+    cleaned = [Page(clean(page.text).rstrip(), page.page) for page in pages]
+    return [page for page in cleaned if page.text]  # no strip() copy of a huge text
+
+
+def clean(text: str) -> str:
+    """Unix line endings and no NUL characters."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+@contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Raise a library's logger level for the block, then restore it.
+
+    pypdf logs every recoverable defect of a malformed PDF; for the user the outcome (pages
+    or a ``DocumentLoadError``) is what matters, not the noise on stderr.
+    """
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

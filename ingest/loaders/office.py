@@ -1,0 +1,55 @@
+"""Office documents: Word (docx) and PowerPoint (pptx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import docx
+import pptx
+from docx.table import Table
+from pptx.shapes.base import BaseShape
+from pptx.shapes.group import GroupShape
+
+from ingest.loaders.archive import check_zip
+from ingest.loaders.base import Page, PageBudget
+
+__all__ = ["load_docx", "load_pptx"]
+
+
+def load_docx(path: Path) -> list[Page]:
+    """Load a Word document's paragraphs and tables, in document order, as one page."""
+    check_zip(path)
+    document = docx.Document(str(path))
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.extend(" | ".join(cell.text for cell in row.cells) for row in block.rows)
+        else:
+            lines.append(block.text)
+    return [Page("\n".join(lines), None)]
+
+
+def load_pptx(path: Path) -> list[Page]:
+    """Load a PowerPoint deck as one page per slide, numbered from 1."""
+    check_zip(path)
+    presentation = pptx.Presentation(str(path))
+    budget = PageBudget(path)
+    pages = []
+    for number, slide in enumerate(presentation.slides, start=1):
+        text = "\n".join(line for shape in slide.shapes for line in _shape_lines(shape))
+        budget.add(text)
+        pages.append(Page(text, number))
+    return pages
+
+
+def _shape_lines(shape: BaseShape) -> Iterator[str]:
+    """Yield the text of a slide shape: its text frame, table rows, or grouped shapes."""
+    if isinstance(shape, GroupShape):
+        for member in shape.shapes:
+            yield from _shape_lines(member)
+    elif shape.has_text_frame:
+        yield shape.text_frame.text  # type: ignore[attr-defined]
+    elif shape.has_table:
+        for row in shape.table.rows:  # type: ignore[attr-defined]
+            yield " | ".join(cell.text for cell in row.cells)

@@ -1,0 +1,146 @@
+"""Retriever, reciprocal rank fusion and Filters, on a real Chroma and BM25 index in tmp_path
+with the hand-computable hash embedder (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HashEmbedder
+from vectorstore.chroma import ChromaStore
+from vectorstore.keyword import KeywordIndex
+from vectorstore.retriever import SEARCH_MODES, Filters, Retriever, reciprocal_rank_fusion
+from vectorstore.schema import ChunkMetadata, path_fields
+
+CHUNKS = {
+    "otter": ("animals/otter.md", 1, "Otters juggle smooth pebbles in the river"),
+    "bees": ("animals/bees.txt", None, "Queen bees live for five years in the hive"),
+    "tea": ("kitchen/tea.pdf", 2, "Green tea should steep at eighty degrees"),
+    "venus": ("space.pdf", 3, "Venus is hotter than Mercury at four hundred degrees"),
+}
+
+
+def metadata(path: str, page: int | None) -> ChunkMetadata:
+    meta = ChunkMetadata(**path_fields(path), hash="h", chunk=0, start=0, end=10)
+    if page is not None:
+        meta["page"] = page
+    return meta
+
+
+@pytest.fixture
+def retriever(tmp_path: Path) -> Retriever:
+    embedder = HashEmbedder()
+    store = ChromaStore.embedded(tmp_path / "chroma", "test")
+    keywords = KeywordIndex(tmp_path / "keywords")
+    ids = list(CHUNKS)
+    texts = [CHUNKS[i][2] for i in ids]
+    metas = [metadata(CHUNKS[i][0], CHUNKS[i][1]) for i in ids]
+    store.upsert(ids, embedder.embed_documents(texts), texts, metas)
+    keywords.stage(ids, texts, metas)
+    keywords.commit(ids, store.get)
+    return Retriever(store, embedder, keywords, candidates=10)
+
+
+# --- reciprocal rank fusion ------------------------------------------------------------
+
+
+def test_rrf_sums_one_over_k_plus_rank_over_the_lists():
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60)
+    assert fused == pytest.approx({"a": 1 / 61, "b": 1 / 62 + 1 / 61, "c": 1 / 62})
+
+
+def test_rrf_prefers_an_id_both_lists_rank_over_one_ranked_first_once():
+    fused = reciprocal_rank_fusion([["x", "both"], ["y", "both"]])
+    assert max(fused, key=fused.__getitem__) == "both"
+
+
+def test_rrf_of_nothing_is_empty():
+    assert reciprocal_rank_fusion([[], []]) == {}
+
+
+# --- filters --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "filters, allowed",
+    [
+        (Filters(), ["animals/bees.txt", "animals/otter.md", "kitchen/tea.pdf", "space.pdf"]),
+        (Filters(files=("space.pdf",)), ["space.pdf"]),
+        (Filters(folder="animals"), ["animals/bees.txt", "animals/otter.md"]),
+        (Filters(folder="/animals/"), ["animals/bees.txt", "animals/otter.md"]),
+        (Filters(folder="anim"), []),  # a folder is a whole path part, not a prefix
+        (Filters(extensions=("PDF",)), ["kitchen/tea.pdf", "space.pdf"]),
+        (Filters(folder="kitchen", extensions=(".md",)), []),
+    ],
+)
+def test_filters_allow(filters, allowed):
+    paths = sorted(c[0] for c in CHUNKS.values())
+    assert [p for p in paths if filters.allows(path_fields(p))] == allowed
+
+
+def test_filters_as_a_chroma_where():
+    assert Filters().chroma_where() is None
+    assert Filters(files=("a.md",)).chroma_where() == {"path": {"$in": ["a.md"]}}
+    assert Filters(files=("a.md",), extensions=("md",)).chroma_where() == {
+        "$and": [{"path": {"$in": ["a.md"]}}, {"ext": {"$in": [".md"]}}]
+    }
+    assert Filters(folder="x").empty is False and Filters().empty is True
+
+
+# --- the retriever ---------------------------------------------------------------------
+
+
+def test_search_modes_are_the_three_the_retriever_accepts():
+    assert SEARCH_MODES == ("vector", "keyword", "hybrid")
+
+
+@pytest.mark.parametrize("mode", SEARCH_MODES)
+def test_each_mode_finds_the_chunk_that_shares_the_words(retriever, mode):
+    passages = retriever.search("otters juggle pebbles", k=1, mode=mode)
+    assert [(p.id, p.file, p.page) for p in passages] == [("otter", "animals/otter.md", 1)]
+
+
+def test_similarity_is_the_cosine_to_the_query_whatever_the_mode(retriever):
+    vector = retriever.search("green tea", k=1, mode="vector")[0]
+    hybrid = retriever.search("green tea", k=1, mode="hybrid")[0]
+    keyword = retriever.search("green tea", k=1, mode="keyword")[0]
+    assert vector.id == hybrid.id == keyword.id == "tea"
+    assert (
+        vector.similarity == pytest.approx(hybrid.similarity) == pytest.approx(keyword.similarity)
+    )
+    assert vector.similarity == pytest.approx(2 / (2**0.5 * 7**0.5), abs=1e-6)  # 2 of 7 words
+
+
+def test_hybrid_fuses_the_two_rankings(retriever):
+    passages = retriever.search("degrees", k=4, mode="hybrid")
+    fused = reciprocal_rank_fusion(
+        [
+            [p.id for p in retriever.search("degrees", k=10, mode="vector")],
+            [p.id for p in retriever.search("degrees", k=10, mode="keyword")],
+        ]
+    )
+    assert [p.id for p in passages] == sorted(fused, key=lambda i: (-fused[i], i))[:4]
+    assert passages[0].score == pytest.approx(max(fused.values()))
+
+
+def test_relevance_floor_drops_weak_passages(retriever):
+    assert retriever.search("otters", k=4, mode="vector", floor=0.99) == []
+    weak = retriever.search("otters river", k=4, mode="vector", floor=0.3)
+    assert [p.id for p in weak] == ["otter"]
+
+
+def test_filters_apply_in_every_mode(retriever):
+    for mode in SEARCH_MODES:
+        passages = retriever.search("degrees", k=4, mode=mode, filters=Filters(folder="kitchen"))
+        assert [p.id for p in passages] == ["tea"], mode
+
+
+def test_uncommitted_chunks_are_left_out(tmp_path, retriever):
+    retriever.uncommitted = lambda ids: {"tea"} & set(ids)
+    assert "tea" not in [p.id for p in retriever.search("green tea", k=4, mode="vector")]
+
+
+def test_an_unknown_mode_is_refused(retriever):
+    with pytest.raises(ValueError, match="vector, keyword, hybrid"):
+        retriever.search("tea", mode="fuzzy")  # type: ignore[arg-type]
