@@ -161,6 +161,16 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(384, ge=1, description="Most tokens generated per answer.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling: keep this mass.")
+    sampling_top_k: int = Field(
+        40, ge=0, description="Sample among this many likeliest tokens (0: all)."
+    )
+    min_p: float = Field(
+        0.05, ge=0.0, le=1.0, description="Drop tokens under this share of the likeliest one."
+    )
+    repeat_penalty: float = Field(
+        1.0, ge=0.5, le=2.0, description="Above 1, makes recently used tokens less likely."
+    )
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     gpu_layers: int = Field(0, ge=-1, description="Layers to offload to a GPU (-1: all).")
     openai_base_url: str = Field(

@@ -22,6 +22,7 @@ from typing import Any
 from gpt4all_rag.control_tokens import control_token_pattern, neutralize_control_tokens
 from gpt4all_rag.errors import LLMError, ModelNotFound
 from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
+from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
 
 __all__ = ["GGUF_MAGIC", "MODELS", "LlamaCppBackend", "ModelCache", "ModelKey", "checked_gguf"]
@@ -238,9 +239,11 @@ class LlamaCppBackend:
         gpu_layers: int = 0,
         seed: int = 42,
         chat_format: str | None = None,
+        sampling: Sampling | None = None,
         cache: ModelCache | None = None,
     ) -> None:
         self._path = checked_gguf(model_path)
+        self._sampling = sampling or Sampling()
         self._key = ModelKey(self._path, context_size, threads, gpu_layers, chat_format)
         self._seed = seed
         self._cache = cache or MODELS
@@ -303,6 +306,10 @@ class LlamaCppBackend:
                     temperature=temperature,
                     seed=self._seed,
                     stop=stop or [],
+                    top_p=self._sampling.top_p,
+                    top_k=self._sampling.top_k,
+                    min_p=self._sampling.min_p,
+                    repeat_penalty=self._sampling.repeat_penalty,
                 )
                 for chunk in chunks:
                     piece = chunk["choices"][0]["delta"].get("content")

@@ -13,12 +13,14 @@ import ipaddress
 import json
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
 from gpt4all_rag.errors import LLMError
+from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
 
 __all__ = ["OpenAICompatibleBackend", "is_loopback_host", "redact_url"]
@@ -122,7 +124,9 @@ class OpenAICompatibleBackend:
         api_key: SecretStr | str | None = None,
         context_size: int = 4096,
         timeout: float = 120.0,
+        sampling: Sampling | None = None,
     ) -> None:
+        self._sampling = sampling or Sampling()
         key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self._api_key = key if key is not None and key.get_secret_value() else None
         self._base_url = _checked_base_url(base_url, self._api_key is not None)
@@ -159,6 +163,9 @@ class OpenAICompatibleBackend:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stream": True,
+            # top_p is OpenAI's; the others are llama.cpp server extensions that
+            # Ollama and vLLM also read (a server ignores what it does not know).
+            **asdict(self._sampling),
         }
         if stop:
             body["stop"] = stop

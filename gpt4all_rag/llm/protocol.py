@@ -9,6 +9,7 @@ lazy imports, so that choosing the fake never imports llama.cpp or httpx.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from gpt4all_rag.errors import LLMError
@@ -17,7 +18,26 @@ from gpt4all_rag.types import Message
 if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
 
-__all__ = ["LLMBackend", "build_llm"]
+__all__ = ["LLMBackend", "Sampling", "build_llm"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a backend draws each token beyond the temperature, fixed when it is built.
+
+    The defaults are llama-cpp-python's own; small models loop less with a
+    repeat penalty above 1 (``Settings.repeat_penalty``).
+    """
+
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sampling:
+        """The sampling fields of ``settings``."""
+        return cls(settings.top_p, settings.sampling_top_k, settings.min_p, settings.repeat_penalty)
 
 
 @runtime_checkable
@@ -68,6 +88,7 @@ def build_llm(settings: Settings) -> LLMBackend:
                 gpu_layers=settings.gpu_layers,
                 seed=settings.seed,
                 chat_format=settings.chat_format,
+                sampling=Sampling.from_settings(settings),
             )
         case "openai":
             from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend
@@ -77,6 +98,7 @@ def build_llm(settings: Settings) -> LLMBackend:
                 settings.openai_model,
                 api_key=settings.openai_api_key,
                 context_size=settings.context_size,
+                sampling=Sampling.from_settings(settings),
             )
         case "scripted":
             from gpt4all_rag.testing import ScriptedLLM

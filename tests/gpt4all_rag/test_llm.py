@@ -312,10 +312,13 @@ def test_openai_name_and_errors_do_not_show_url_credentials() -> None:
     assert str(caught.value).startswith("cannot reach the model server at https://127.0.0.1:")
 
 
-def test_build_llm_openai_sends_no_key_by_default() -> None:
-    backend = build_llm(Settings(_env_file=None, llm_backend="openai"))
+def test_build_llm_openai_sends_no_key_by_default_and_the_sampling_settings() -> None:
+    settings = Settings(_env_file=None, llm_backend="openai", repeat_penalty=1.3, sampling_top_k=20)
+    backend = build_llm(settings)
     assert isinstance(backend, OpenAICompatibleBackend)
-    assert backend._request(QUESTION, 8, 0.0, None)[1] == {}
+    body, headers = backend._request(QUESTION, 8, 0.0, None)
+    assert headers == {}
+    assert (body["repeat_penalty"], body["top_k"], body["top_p"]) == (1.3, 20, 0.95)
 
 
 # --- the OpenAI-compatible client against a scripted HTTP server ----------
@@ -413,6 +416,10 @@ def test_openai_stream_parses_server_sent_events(scripted_server: str) -> None:
         "max_tokens": 8,
         "temperature": 0.0,
         "stream": True,
+        "top_p": 0.95,
+        "top_k": 40,
+        "min_p": 0.05,
+        "repeat_penalty": 1.0,
         "stop": ["\n"],
     }
 
