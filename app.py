@@ -8,7 +8,6 @@ each question, so changing them rebuilds nothing.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,11 +25,12 @@ from gpt4all_rag import (
     ProgressEvent,
     Settings,
     Source,
-    SyncReport,
     UploadRejected,
     save_upload,
 )
+from gpt4all_rag.highlight import highlight_html
 from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
+from gpt4all_rag.reporting import count, sync_summary
 from gpt4all_rag.settings import RetrievalMode
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "keyword")
@@ -39,21 +39,6 @@ MODE_LABELS = {
     "vector": "Meaning (vector search)",
     "keyword": "Keywords (BM25)",
 }
-# Question words not worth highlighting in a passage (words under 3 letters never are).
-# fmt: off
-STOP_WORDS = frozenset({
-    "about", "above", "after", "again", "all", "also", "and", "any", "are", "because", "been",
-    "before", "being", "below", "between", "both", "but", "can", "could", "did", "does", "doing",
-    "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",
-    "her", "here", "hers", "herself", "him", "himself", "his", "how", "into", "its", "itself",
-    "just", "more", "most", "myself", "nor", "not", "now", "off", "once", "only", "other", "our",
-    "ours", "out", "over", "own", "same", "she", "should", "some", "such", "than", "that", "the",
-    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through",
-    "too", "under", "until", "very", "was", "were", "what", "when", "where", "which", "while",
-    "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "tell", "please",
-    "give", "list", "show", "document", "documents",
-})
-# fmt: on
 FEEDBACK_FILE = "feedback.jsonl"
 FINETUNE_FILE = "finetune.jsonl"
 CURSOR = "▌"
@@ -72,44 +57,13 @@ class Choices:
 # --- small helpers ---------------------------------------------------------------
 
 
-def count(number: int, noun: str) -> str:
-    """``1 chunk``, ``3 chunks``."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
-def highlight_terms(question: str) -> list[str]:
-    """The question's words worth marking in a passage: 3+ letters, no stop words."""
-    words = {w for w in re.findall(r"\w+", question.lower()) if len(w) >= 3}
-    return sorted(words - STOP_WORDS, key=lambda w: (-len(w), w))
-
-
-def highlight(text: str, question: str) -> str:
-    """The passage as safe HTML, the question's words wrapped in ``<mark>``.
-
-    The passage is escaped piece by piece around the matches, so a word never
-    matches inside an escape sequence such as ``&amp;``.
-    """
-    terms = highlight_terms(question)
-    if not terms:
-        return html.escape(text)
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.IGNORECASE)
-    parts: list[str] = []
-    last = 0
-    for match in pattern.finditer(text):
-        parts.append(html.escape(text[last : match.start()]))
-        parts.append(f"<mark><b>{html.escape(match.group(0))}</b></mark>")
-        last = match.end()
-    parts.append(html.escape(text[last:]))
-    return "".join(parts)
-
-
 def passage_html(text: str, question: str) -> str:
     """A passage as one HTML block, so Markdown inside it is shown as written.
 
     Every line end (``\\r`` included) becomes ``<br>``: a blank line would end the
     HTML block, and the Markdown after it would be rendered, images included.
     """
-    body = _LINE_ENDS.sub("<br>", highlight(text.strip(), question))
+    body = _LINE_ENDS.sub("<br>", highlight_html(text.strip(), question))
     return f'<div class="passage">{body}</div>'
 
 
@@ -136,21 +90,6 @@ def document_file(folder: Path, relative: str) -> Path | None:
     root = folder.resolve()
     target = (root / relative).resolve()
     return target if target.is_relative_to(root) and target.is_file() else None
-
-
-def sync_summary(report: SyncReport) -> str | None:
-    """One line about what a sync changed, or None when nothing did."""
-    parts = [
-        f"{len(report.added)} added" if report.added else "",
-        f"{len(report.updated)} updated" if report.updated else "",
-        f"{len(report.moved)} moved" if report.moved else "",
-        f"{len(report.deleted)} removed" if report.deleted else "",
-        f"{len(report.failed)} failed" if report.failed else "",
-    ]
-    done = ", ".join(p for p in parts if p)
-    if not done:
-        return None
-    return f"Index updated: {done} ({count(report.chunks_total, 'chunk')} in total)."
 
 
 # --- state -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gpt4all_rag.prompts import SYSTEM_PROMPT
+from gpt4all_rag.prompts import build_answer_messages
 
 __all__ = ["FeedbackEntry", "FeedbackStore", "finetune_example"]
 
@@ -118,19 +118,14 @@ def _open_owner_only(path: Path, mode_flag: int) -> io.TextIOWrapper:
 
 
 def finetune_example(entry: FeedbackEntry) -> dict[str, list[dict[str, str]]]:
-    """One training conversation: the app's system prompt, passages and question, the answer."""
-    passages = [
-        f'<passage n="{number}">\n{text.strip()}\n</passage>'
-        for number, text in enumerate(entry.context, start=1)
-    ]
-    user = "\n\n".join([*passages, f"Question: {entry.question}"])
-    return {
-        "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": entry.answer},
-        ]
-    }
+    """One training conversation: the prompt the model got, then the answer it gave.
+
+    The prompt is built by the same function as the real one (passages numbered
+    and escaped, control tokens neutralized), so fine-tuning data cannot drift
+    from what the model sees when it answers.
+    """
+    messages = build_answer_messages(entry.question, entry.context)
+    return {"messages": [*messages, {"role": "assistant", "content": entry.answer}]}
 
 
 def _parse(line: str) -> FeedbackEntry | None:

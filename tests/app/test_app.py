@@ -1,33 +1,51 @@
-"""The Streamlit page through ``AppTest``, on the real bundled MiniLM and SmolLM2 models."""
+"""The Streamlit page through ``AppTest``.
+
+The fast tier runs the page on the predictable fakes, chosen by settings like
+any backend (the hash embedder and the scripted model, ``gpt4all_rag.testing``),
+so what the page does with an answer is known word for word. One slow test
+keeps the real path: the bundled MiniLM and SmolLM2 answering from a PDF.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gpt4all_rag import DocumentAssistant, Settings
+from tests.app.test_markdown import EXFILTRATION, assert_inert
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "tests" / "data" / "docs"
 QUESTION = "What is the core temperature of the Zorblax reactor?"
-TIMEOUT = 300  # the first run loads the embedding model; questions run the real GGUF
-
-pytestmark = pytest.mark.slow
+QUESTION_SHOWN = "What is the core temperature of the Zorblax reactor\\?"  # Markdown-escaped
+REPLY = "The core runs at 451 kelvin [1]."
+FAST_TIMEOUT = 60  # the first page of a process imports the app and reads the tokenizer
+SLOW_TIMEOUT = 300  # the real embedding model and GGUF
+MANUAL_SOURCES = ["\\[1\\] manual\\.pdf · page 2", "\\[2\\] manual\\.pdf · page 1"]
 
 
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """Empty documents and index folders, handed to the page through the environment."""
+    """Empty documents and index folders, and the fakes, handed to the page by environment."""
     docs, index = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
     monkeypatch.setenv("GPT4ALL_RAG_DOCUMENTS_DIR", str(docs))
     monkeypatch.setenv("GPT4ALL_RAG_INDEX_DIR", str(index))
+    monkeypatch.setenv("GPT4ALL_RAG_EMBEDDING_BACKEND", "hash")
+    monkeypatch.setenv("GPT4ALL_RAG_LLM_BACKEND", "scripted")
+    replies(monkeypatch, REPLY)
     monkeypatch.delenv("GPT4ALL_RAG_MODEL_PATH", raising=False)
     return docs, index
+
+
+def replies(monkeypatch: pytest.MonkeyPatch, *texts: str) -> None:
+    """What the scripted model answers, in order (the last one repeats)."""
+    monkeypatch.setenv("GPT4ALL_RAG_SCRIPTED_REPLIES", json.dumps(list(texts)))
 
 
 def add(docs: Path, *names: str) -> None:
@@ -35,8 +53,8 @@ def add(docs: Path, *names: str) -> None:
         shutil.copy(DOCS / name, docs / name)
 
 
-def open_page() -> AppTest:
-    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+def open_page(timeout: int = FAST_TIMEOUT) -> AppTest:
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout).run()
     assert not page.exception, page.exception
     return page
 
@@ -49,6 +67,18 @@ def ask(page: AppTest, question: str = QUESTION) -> AppTest:
     page.chat_input(key="question").set_value(question).run()
     assert not page.exception, page.exception
     return page
+
+
+def shown_markdown(page: AppTest) -> Iterator[str]:
+    """Every piece of Markdown the page shows, labels included."""
+    for kind in ("markdown", "caption", "error", "warning", "success", "info", "subheader"):
+        yield from (element.value for element in page.get(kind))
+    for kind in ("expander", "button", "download_button", "toggle", "selectbox", "slider"):
+        yield from (element.label for element in page.get(kind))
+
+
+def answer_texts(page: AppTest) -> list[str]:
+    return [m.markdown[0].value for m in page.chat_message if m.name == "assistant"]
 
 
 def test_empty_folder_explains_how_to_add_documents(folders: tuple[Path, Path]) -> None:
@@ -79,17 +109,19 @@ def test_a_missing_documents_folder_is_created(
     assert [i.value for i in page.info][0].startswith("**No documents yet.**")
 
 
-def test_invalid_settings_are_an_error_box(
+def test_invalid_settings_are_an_escaped_error_box(
     folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GPT4ALL_RAG_TOP_K", "many")
+    monkeypatch.setenv("GPT4ALL_RAG_TOP_K", "![x](http://evil.example/i.png)")
 
     page = open_page()
 
     errors = [e.value for e in page.error]
     assert len(errors) == 1
-    assert errors[0].startswith("The settings in the environment or `.env` are not valid:")
-    assert "top_k" in errors[0]
+    assert errors[0].startswith("The settings in the environment or `.env` are not valid:\n\n")
+    assert "top\\_k" in errors[0]
+    assert "\\!\\[x\\]" in errors[0]
+    assert_inert(errors[0])
 
 
 def test_indexed_document_is_listed_with_its_chunk_count(folders: tuple[Path, Path]) -> None:
@@ -99,12 +131,13 @@ def test_indexed_document_is_listed_with_its_chunk_count(folders: tuple[Path, Pa
     page = open_page()
 
     assert page.sidebar.subheader[0].value == "Indexed (1)"
-    assert "**manual.pdf**  \n3 chunks" in sidebar_texts(page)
+    assert sidebar_texts(page) == ["**manual\\.pdf**  \n3 chunks"]
     assert [s.value for s in page.sidebar.success] == [
         "Index updated: 1 added (3 chunks in total)."
     ]
     assert [i.value for i in page.info] == []
     assert not page.chat_input(key="question").proto.disabled
+    assert page.sidebar.caption[-1].value == "Model: `scripted`  \nEmbeddings: `hash-embedder`"
 
 
 def test_files_added_outside_the_app_are_picked_up(folders: tuple[Path, Path]) -> None:
@@ -113,13 +146,14 @@ def test_files_added_outside_the_app_are_picked_up(folders: tuple[Path, Path]) -
     add(docs, "manual.pdf")
 
     page.button(key="rescan").click().run()
-    assert "**manual.pdf**  \n3 chunks" in sidebar_texts(page)
+    assert sidebar_texts(page) == ["**manual\\.pdf**  \n3 chunks"]
 
     add(docs, "notes.md")
     new_session = open_page()  # a new browser tab or reload syncs once at its start
-    texts = sidebar_texts(new_session)
-    assert "**manual.pdf**  \n3 chunks" in texts
-    assert "**notes.md**  \n4 chunks" in texts
+    assert sidebar_texts(new_session) == [
+        "**manual\\.pdf**  \n3 chunks",
+        "**notes\\.md**  \n4 chunks",
+    ]
 
 
 def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path]) -> None:
@@ -128,62 +162,68 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
     page = ask(open_page())
 
     user, assistant = page.chat_message
-    assert (user.name, user.markdown[0].value) == ("user", QUESTION)
+    assert (user.name, user.markdown[0].value) == ("user", QUESTION_SHOWN)
     assert assistant.name == "assistant"
-    assert "451" in assistant.markdown[0].value
+    assert assistant.markdown[0].value == "The core runs at 451 kelvin \\[1\\]\\."
     labels = [e.label for e in assistant.expander]
-    assert labels[0] == "[1] manual.pdf · page 2"
-    assert labels == [
-        "[1] manual.pdf · page 2",
-        "[2] manual.pdf · page 1",
-        "[3] manual.pdf · page 3",
-    ]
+    assert labels == [*MANUAL_SOURCES, "\\[3\\] manual\\.pdf · page 3"]
     passage = assistant.expander[0].markdown[0].value
     marked = "operates at a <mark><b>core</b></mark> <mark><b>temperature</b></mark> of 451"
     assert marked in passage
     assert [b.label for b in assistant.expander[0].get("download_button")] == [
-        "Download manual.pdf"
+        "Download manual\\.pdf"
     ]
+    assert page.session_state["messages"][1]["content"] == REPLY
 
     page.button(key="new_chat").click().run()
     assert len(page.chat_message) == 0
 
 
-def test_settings_change_top_k_mode_and_temperature(
+def test_top_k_and_mode_change_nothing_but_temperature_rebuilds(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scripted model answers "one", then "two", ...: a rebuilt assistant (a new
+    # model) starts again at "one", the same one goes on.
+    docs, _ = folders
+    add(docs, "manual.pdf")
+    replies(monkeypatch, "one", "two", "three")
+    page = ask(open_page())
+    page.button(key="new_chat").click().run()  # no history: one model call per question
+
+    page.slider(key="k").set_value(1).run()
+    page.selectbox(key="mode").set_value("keyword").run()
+    ask(page)
+    assert answer_texts(page) == ["two"]  # the same assistant
+    assert [e.label for e in page.chat_message[1].expander] == MANUAL_SOURCES[:1]
+
+    page.button(key="new_chat").click().run()
+    page.slider(key="temperature").set_value(0.0).run()
+    ask(page)
+    assert answer_texts(page) == ["one"]  # a new assistant, with a new model
+
+
+def test_a_follow_up_keeps_the_conversation(
     folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs, _ = folders
     add(docs, "manual.pdf")
-    built: list[float] = []
-    original = DocumentAssistant.from_settings.__func__  # type: ignore[attr-defined]
-
-    def counting(cls: type, settings: Settings, *args: object) -> DocumentAssistant:
-        built.append(settings.temperature)
-        return original(cls, settings, *args)  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(DocumentAssistant, "from_settings", classmethod(counting))
-    page = open_page()
-    page.slider(key="k").set_value(1).run()
-    page.selectbox(key="mode").set_value("keyword").run()
-    assert built == [0.2]  # top-k and mode are per-question: no rebuild
-
-    page.slider(key="temperature").set_value(0.0).run()
-    assert built == [0.2, 0.0]
-    ask(page)
-
-    assert [e.label for e in page.chat_message[1].expander] == ["[1] manual.pdf · page 2"]
-
-
-def test_a_follow_up_keeps_the_conversation(folders: tuple[Path, Path]) -> None:
-    docs, _ = folders
-    add(docs, "manual.pdf")
+    replies(monkeypatch, REPLY, "Zorblax reactor maintenance interval?", "Every 17 days [1].")
     page = ask(open_page())
 
-    ask(page, "How often is maintenance of the Zorblax reactor required?")
+    ask(page, "And how often is its maintenance?")
 
     assert [m.name for m in page.chat_message] == ["user", "assistant", "user", "assistant"]
-    assert page.chat_message[0].markdown[0].value == QUESTION
-    assert len(page.session_state["messages"]) == 4
+    assert page.chat_message[0].markdown[0].value == QUESTION_SHOWN
+    assert answer_texts(page) == [
+        "The core runs at 451 kelvin \\[1\\]\\.",
+        "Every 17 days \\[1\\]\\.",
+    ]
+    assert [m.get("content") for m in page.session_state["messages"]] == [
+        QUESTION,
+        REPLY,
+        "And how often is its maintenance?",
+        "Every 17 days [1].",
+    ]
 
 
 def test_unrelated_question_is_answered_without_sources(folders: tuple[Path, Path]) -> None:
@@ -194,7 +234,8 @@ def test_unrelated_question_is_answered_without_sources(folders: tuple[Path, Pat
 
     assistant = page.chat_message[1]
     assert assistant.markdown[0].value == (
-        "I could not find anything about that in your documents, so I cannot answer it from them."
+        "I could not find anything about that in your documents\\, so I cannot answer it from "
+        "them\\."
     )
     assert len(assistant.expander) == 0
 
@@ -204,6 +245,7 @@ def test_missing_model_file_is_an_error_box(
 ) -> None:
     docs, _ = folders
     add(docs, "manual.pdf")
+    monkeypatch.setenv("GPT4ALL_RAG_LLM_BACKEND", "llama-cpp")
     monkeypatch.setenv("GPT4ALL_RAG_MODEL_PATH", "/nonexistent.gguf")
 
     page = open_page()
@@ -214,8 +256,8 @@ def test_missing_model_file_is_an_error_box(
 
     ask(page)
     assert [e.value for e in page.chat_message[1].error] == [
-        "Cannot load the model: model file /nonexistent.gguf: no such file. Choose another "
-        "model under **Settings** in the sidebar, or set `GPT4ALL_RAG_MODEL_PATH`."
+        "Cannot load the model: model file \\/nonexistent\\.gguf\\: no such file. Choose "
+        "another model under **Settings** in the sidebar, or set `GPT4ALL_RAG_MODEL_PATH`."
     ]
 
 
@@ -228,8 +270,8 @@ def test_failed_file_is_listed_with_its_reason(folders: tuple[Path, Path]) -> No
     labels = [e.label for e in page.sidebar.expander]
     assert labels == ["2 files could not be indexed", "Settings"]
     failures = [m.value for m in page.sidebar.expander[0].markdown]
-    assert failures[0].startswith("**corrupt.pdf**: not a valid PDF: ")
-    assert failures[1] == "**empty.txt**: empty file"
+    assert failures[0].startswith("**corrupt\\.pdf**: not a valid PDF\\: ")
+    assert failures[1] == "**empty\\.txt**: empty file"
     assert [s.value for s in page.sidebar.success] == [
         "Index updated: 1 added, 2 failed (3 chunks in total)."
     ]
@@ -242,29 +284,80 @@ def test_uploads_are_saved_indexed_and_never_overwrite(folders: tuple[Path, Path
 
     page.sidebar.file_uploader[0].upload("manual.pdf", pdf, "application/pdf").run()
     assert (docs / "manual.pdf").read_bytes() == pdf
-    assert "**manual.pdf**  \n3 chunks" in sidebar_texts(page)
+    assert sidebar_texts(page) == ["**manual\\.pdf**  \n3 chunks"]
 
     uploader = page.sidebar.file_uploader[0]  # a fresh, empty uploader after each batch
     uploader.upload("manual.pdf", pdf, "application/pdf")
     uploader.upload("manual.pdf", (DOCS / "corrupt.pdf").read_bytes(), "application/pdf")
     uploader.upload("tool.exe", b"MZ", "application/octet-stream")
-    uploader.upload(".hidden.md", b"# hidden", "text/markdown").run()
+    uploader.upload(".hidden.md", b"# hidden", "text/markdown")
+    uploader.upload("pay\u200broll.md", b"# pay", "text/markdown").run()
 
     assert sorted(p.name for p in docs.iterdir()) == ["manual (1).pdf", "manual.pdf"]
     assert [w.value for w in page.sidebar.warning] == [
-        "A different file named manual.pdf is already in the folder; the upload was saved "
-        "as manual (1).pdf."
+        "A different file named manual\\.pdf is already in the folder; the upload was saved "
+        "as manual \\(1\\)\\.pdf."
     ]
     assert [e.value for e in page.sidebar.error] == [
-        "tool.exe was not added: unsupported file type .exe.",
-        ".hidden.md was not added: hidden files (names starting with a dot) are not accepted.",
+        "tool\\.exe was not added: unsupported file type \\.exe.",
+        "\\.hidden\\.md was not added: hidden files \\(names starting with a dot\\) are not "
+        "accepted.",
+        "pay\u200broll\\.md was not added: the file name contains control or invisible characters.",
     ]
     assert [s.value for s in page.sidebar.success] == [
         "Index updated: 1 failed (3 chunks in total)."
     ]
     failures = [m.value for m in page.sidebar.expander[0].markdown]
-    assert [f.split(": ")[0] for f in failures] == ["**manual (1).pdf**"]
+    assert [f.split(": ")[0] for f in failures] == ["**manual \\(1\\)\\.pdf**"]
     assert not page.exception
+
+
+def test_hostile_file_names_are_shown_as_text(folders: tuple[Path, Path]) -> None:
+    # Issue 10, item 9: a name (or the reason quoting its extension) that is Markdown
+    # for an image must not make the page fetch it.
+    docs, _ = folders
+    (docs / "x.![](http:evil.example?q=1).md").write_text("# Zorblax\n\nThe reactor.\n")
+    (docs / "y.![](http:evil.example?q=2)").write_text("text")
+    page = open_page()
+
+    upload = page.sidebar.file_uploader[0]
+    upload.upload("z.![](http:evil?q=3)", b"x", "text/plain").run()
+    assert [e.value for e in page.sidebar.error] == [
+        "z\\.\\!\\[\\]\\(http\\:evil\\?q\\=3\\) was not added: unsupported file type "
+        "\\.\\!\\[\\]\\(http\\:evil\\?q\\=3\\)."
+    ]
+    shown = list(shown_markdown(page))
+    ask(page, "Zorblax reactor?")
+
+    shown += list(shown_markdown(page))
+    passages = [m for m in shown if m.startswith('<div class="passage">')]  # HTML on purpose
+    assert len(passages) == 1
+    assert set(re.findall(r"</?(\w+)", passages[0])) == {"div", "br", "mark", "b"}
+    for markdown in shown:
+        if markdown not in passages:
+            assert_inert(markdown)
+    assert "**x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md**  \n1 chunk" in shown
+    assert "\\[1\\] x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md" in shown
+
+
+def test_an_answer_that_tries_to_load_images_shows_only_text(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, _ = folders
+    add(docs, "manual.pdf")
+    hostile = "\n\n".join(EXFILTRATION.values())
+    replies(monkeypatch, hostile)
+    page = ask(open_page())
+
+    shown = answer_texts(page)[0]
+    assert_inert(shown)
+    assert "SECRET" in shown  # shown as text, for the reader to see
+    assert page.session_state["messages"][1]["content"].strip() == hostile.strip()
+
+    page.button(key="new_chat").click().run()
+    ask(page, "Again: " + QUESTION)
+    page.run()  # the conversation shown again from the history
+    assert_inert(answer_texts(page)[0])
 
 
 def test_deleting_a_document_removes_file_and_chunks(folders: tuple[Path, Path]) -> None:
@@ -278,8 +371,8 @@ def test_deleting_a_document_removes_file_and_chunks(folders: tuple[Path, Path])
 
     assert sorted(p.name for p in docs.iterdir()) == ["notes.md"]
     assert page.sidebar.subheader[0].value == "Indexed (1)"
-    assert "**manual.pdf**  \n3 chunks" not in sidebar_texts(page)
-    assert [s.value for s in page.sidebar.success][-1] == "Deleted manual.pdf."
+    assert sidebar_texts(page) == ["**notes\\.md**  \n4 chunks"]
+    assert [s.value for s in page.sidebar.success][-1] == "Deleted manual\\.pdf."
 
 
 def test_feedback_is_off_until_turned_on_and_exports_jsonl(folders: tuple[Path, Path]) -> None:
@@ -292,17 +385,40 @@ def test_feedback_is_off_until_turned_on_and_exports_jsonl(folders: tuple[Path, 
     assert len(page.chat_message[1].get("feedback")) == 1
     page.feedback[0].set_value(1).run()
 
-    answer = page.session_state["messages"][1]["content"]
     entries = [json.loads(line) for line in (index / "feedback.jsonl").read_text().splitlines()]
-    assert [(e["question"], e["answer"], e["rating"]) for e in entries] == [(QUESTION, answer, 1)]
+    assert [(e["question"], e["answer"], e["rating"]) for e in entries] == [(QUESTION, REPLY, 1)]
     assert len(entries[0]["context"]) == 3
+    assert (index / "feedback.jsonl").stat().st_mode & 0o777 == 0o600
 
     page.button(key="export").click().run()
     lines = (index / "finetune.jsonl").read_text().splitlines()
     assert [json.loads(line)["messages"][2] for line in lines] == [
-        {"role": "assistant", "content": answer}
+        {"role": "assistant", "content": REPLY}
     ]
     assert [s.value for s in page.sidebar.success][-1] == (
         f"Exported 1 liked answer to `{index / 'finetune.jsonl'}`."
     )
     assert [b.label for b in page.sidebar.get("download_button")] == ["Download the JSONL"]
+
+
+@pytest.mark.slow
+def test_the_real_models_answer_from_the_pdf(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, _ = folders
+    monkeypatch.delenv("GPT4ALL_RAG_EMBEDDING_BACKEND")
+    monkeypatch.delenv("GPT4ALL_RAG_LLM_BACKEND")
+    add(docs, "manual.pdf")
+
+    page = ask(open_page(SLOW_TIMEOUT))
+
+    assistant = page.chat_message[1]
+    assert "451" in assistant.markdown[0].value
+    assert [e.label for e in assistant.expander] == [
+        *MANUAL_SOURCES,
+        "\\[3\\] manual\\.pdf · page 3",
+    ]
+    passage = assistant.expander[0].markdown[0].value
+    assert (
+        "operates at a <mark><b>core</b></mark> <mark><b>temperature</b></mark> of 451" in passage
+    )

@@ -26,31 +26,6 @@ def page() -> ModuleType:
     return module
 
 
-def test_highlight_terms_skip_stop_words_and_short_words(page: ModuleType) -> None:
-    terms = page.highlight_terms("What is the core temperature of the Zorblax reactor?")
-
-    assert terms == ["temperature", "reactor", "zorblax", "core"]
-
-
-def test_highlight_escapes_the_passage_then_marks_the_words(page: ModuleType) -> None:
-    text = "The <b>Zorblax</b> core & the reactor's cores."
-
-    marked = page.highlight(text, "Zorblax core?")
-
-    assert marked == (
-        "The &lt;b&gt;<mark><b>Zorblax</b></mark>&lt;/b&gt; <mark><b>core</b></mark> &amp; "
-        "the reactor&#x27;s <mark><b>cores</b></mark>."
-    )
-
-
-def test_highlight_never_matches_inside_an_escape(page: ModuleType) -> None:
-    assert page.highlight("fish & chips", "amp chips") == "fish &amp; <mark><b>chips</b></mark>"
-
-
-def test_highlight_without_useful_words_only_escapes(page: ModuleType) -> None:
-    assert page.highlight("a < b", "is it?") == "a &lt; b"
-
-
 def test_passage_html_keeps_lines_and_markdown_literal(page: ModuleType) -> None:
     html = page.passage_html("# Title\n*not bold* kelvin\n", "kelvin")
 
