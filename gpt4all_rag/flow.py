@@ -227,7 +227,7 @@ class QuestionFlow:
             yield EvidenceEvent(evidence)
         prompt = self.prompt(retrieval)
         pieces: list[str] = []
-        for token in self.generate(prompt):
+        for token in self.generate(retrieval, prompt):
             pieces.append(token)
             yield TokenEvent(token)
         yield self.answer(retrieval, "".join(pieces), evidence)
@@ -279,12 +279,17 @@ class QuestionFlow:
             llm.context_size - self.config.max_new_tokens,
         )
 
-    def generate(self, prompt: BuiltPrompt | None) -> Iterator[str]:
-        """The answer's tokens through the stream guard; the fixed text when nothing fits."""
-        if prompt is None:
-            return
-        if not prompt.passages:
+    def generate(self, retrieval: Retrieval, prompt: BuiltPrompt | None) -> Iterator[str]:
+        """The answer's tokens through the stream guard.
+
+        Nothing found (or no passage fits the budget) streams the fixed "not in
+        your documents" text, so a reader of the stream sees it like any answer;
+        an evidence-only flow (no prompt) streams nothing.
+        """
+        if not retrieval.sources or (prompt is not None and not prompt.passages):
             yield NOT_FOUND_ANSWER
+            return
+        if prompt is None:
             return
         tokens = self.llm().stream_chat(
             prompt.messages,

@@ -15,6 +15,7 @@ import pytest
 
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.cli import main
+from gpt4all_rag.prompts import NOT_FOUND_ANSWER
 from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY, Settings
 from tests.conftest import DATA, DOCS, DOCS_GOOD
 
@@ -38,11 +39,14 @@ FAILED = ["binary.txt", "corrupt.pdf", "empty.txt", "encrypted.pdf"]
 REACTOR = "Zorblax reactor core temperature kelvin"
 
 
-def fakes(*replies: str) -> Callable[[Settings], DocumentAssistant]:
-    """An assistant factory that runs the command's settings on the hash embedder and a script."""
+def fakes(*replies: str, floor: float = 0.1) -> Callable[[Settings], DocumentAssistant]:
+    """An assistant factory that runs the command's settings on the hash embedder and a script.
+
+    Bag-of-words vectors of long chunks score low against short questions: a low floor.
+    """
 
     def make(settings: Settings) -> DocumentAssistant:
-        update = {"embedding_backend": "hash", "llm_backend": "scripted", "relevance_floor": 0.1}
+        update = {"embedding_backend": "hash", "llm_backend": "scripted", "relevance_floor": floor}
         if replies:
             update["scripted_replies"] = list(replies)
         return DocumentAssistant.from_settings(settings.model_copy(update=update))
@@ -125,6 +129,14 @@ def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
     code, out, _ = cli("ask", REACTOR, "--index", index)
     lines = out.splitlines()
     assert lines[0].strip() == DEFAULT_SCRIPTED_REPLY and lines[1] == "*[1] manual.pdf:2"
+
+
+def test_ask_with_nothing_found_prints_the_not_found_answer(
+    indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["ask", "quokka xylophone zeppelin", "--index", str(indexed[1])]
+    assert main(argv, assistant_factory=fakes(floor=0.25)) == 0
+    assert capsys.readouterr().out == NOT_FOUND_ANSWER + "\n"
 
 
 def test_chat_keeps_history_for_follow_ups(

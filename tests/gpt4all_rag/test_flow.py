@@ -8,7 +8,14 @@ import pytest
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from gpt4all_rag import Answer, Filters
-from gpt4all_rag.flow import EvidenceEvent, FlowHooks, SourcesEvent, TokenEvent
+from gpt4all_rag.flow import (
+    EvidenceEvent,
+    FlowConfig,
+    FlowHooks,
+    QuestionFlow,
+    SourcesEvent,
+    TokenEvent,
+)
 from gpt4all_rag.prompts import NOT_FOUND_ANSWER
 from tests.conftest import HashEmbedder, ScriptedLLM
 
@@ -173,9 +180,22 @@ def test_nothing_found_never_builds_the_model(docs_copy, make_assistant):
     built: list[object] = []
     assistant.flow.llm = lambda: built.append(1) or pytest.fail("the model was asked for")
     events = list(assistant.events("quokka xylophone zeppelin"))
-    assert events[0] == SourcesEvent(())
-    assert isinstance(events[-1], Answer) and events[-1].text == NOT_FOUND_ANSWER
-    assert len(events) == 2 and built == []
+    assert events[:2] == [SourcesEvent(()), TokenEvent(NOT_FOUND_ANSWER)]  # shown as it streams
+    assert isinstance(events[2], Answer) and events[2].text == NOT_FOUND_ANSWER
+    assert len(events) == 3 and built == []
+
+
+def test_an_evidence_only_flow_never_builds_the_model(docs_copy, make_assistant):
+    assistant = ready(docs_copy, make_assistant, ScriptedLLM())
+    assistant.flow = QuestionFlow(
+        assistant.retriever,
+        lambda: pytest.fail("the model was asked for"),
+        FlowConfig(generate=False),
+        FlowHooks(evidence=lambda question, sources: [sources[0].file]),
+    )
+    events = list(assistant.events("How long can queen bees live?"))
+    assert [type(e).__name__ for e in events] == ["SourcesEvent", "EvidenceEvent", "Answer"]
+    assert (events[-1].text, events[-1].evidence, events[-1].found) == ("", ("notes.md",), True)
 
 
 def test_an_empty_question_is_refused(docs_copy, make_assistant):
