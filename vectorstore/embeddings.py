@@ -1,4 +1,12 @@
-"""Sentence-transformers embeddings from a local model folder, never from a hub."""
+"""Sentence-transformers embeddings from a local model folder, never from a hub.
+
+Queries and documents take different runtimes. A query is one short text, and the
+CLI embeds one per process: numpy runs the MiniLM forward pass in a few milliseconds
+(``vectorstore.numpy_minilm``), where importing torch and sentence-transformers alone
+takes about 8 s on 2 cores. Documents come in thousands, where torch's batched kernels
+pay: sentence-transformers is imported the first time a document is embedded, never at
+import time. Both give the same vectors (cosine >= 0.999, tests/vectorstore).
+"""
 
 from __future__ import annotations
 
@@ -33,15 +41,32 @@ def offline_environment() -> None:
 class SentenceTransformerEmbedder(Embeddings):
     """Normalized sentence-transformers vectors, loaded lazily on first use.
 
-    Lazy loading matters: a re-sync with nothing new must not pay the model's
-    load time, so the model is only read when a text is actually embedded.
+    Lazy loading matters: a re-sync with nothing new must not pay the model's load
+    time, and a search must not pay torch's import. Queries run on numpy when the model
+    is a BERT with mean pooling (all-MiniLM-L6-v2 is), else on sentence-transformers.
+
+    Args:
+        model_dir: a local sentence-transformers folder.
+        batch_size: texts per forward pass when embedding documents.
+        device: the torch device for documents.
+        numpy_queries: embed queries with numpy where the model allows it; False
+            embeds them with sentence-transformers, like the documents.
     """
 
-    def __init__(self, model_dir: Path, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        batch_size: int = 64,
+        device: str = "cpu",
+        numpy_queries: bool = True,
+    ) -> None:
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
         self.device = device
+        self.numpy_queries = numpy_queries
         self._model: Any = None
+        self._query_model: Any = None
+        self._query_checked = False
         self._lock = threading.Lock()
 
     @property
@@ -52,14 +77,18 @@ class SentenceTransformerEmbedder(Embeddings):
 
     @property
     def loaded(self) -> bool:
-        """Whether the model weights are in memory."""
-        return self._model is not None
+        """Whether model weights are in memory (torch's, or numpy's for queries)."""
+        return self._model is not None or self._query_model is not None
+
+    def _check_folder(self) -> None:
+        if not (self.model_dir / "config.json").is_file():
+            raise EmbeddingModelNotFound(self.model_dir, "no config.json in that folder")
 
     def _load(self) -> Any:
+        """The sentence-transformers model, imported and read on first use."""
         with self._lock:
             if self._model is None:
-                if not (self.model_dir / "config.json").is_file():
-                    raise EmbeddingModelNotFound(self.model_dir, "no config.json in that folder")
+                self._check_folder()
                 offline_environment()
                 from sentence_transformers import SentenceTransformer
 
@@ -68,8 +97,19 @@ class SentenceTransformerEmbedder(Embeddings):
                 )
         return self._model
 
+    def _numpy_model(self) -> Any:
+        """The numpy query model, or None when this model needs sentence-transformers."""
+        with self._lock:
+            if not self._query_checked:
+                self._check_folder()
+                self._query_model = _try_numpy_model(self.model_dir)
+                self._query_checked = True
+        return self._query_model
+
     def max_tokens(self) -> int:
         """Word pieces the model reads before truncating."""
+        if self.numpy_queries and (model := self._numpy_model()) is not None:
+            return int(model.max_seq_length)
         return int(self._load().max_seq_length)
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
@@ -86,5 +126,18 @@ class SentenceTransformerEmbedder(Embeddings):
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed one query the same way as the passages."""
+        """Embed one query the same way as the passages (numpy where it can, no torch)."""
+        if self.numpy_queries and (model := self._numpy_model()) is not None:
+            vector: list[float] = model.encode([text])[0].tolist()
+            return vector
         return self.embed_documents([text])[0]
+
+
+def _try_numpy_model(model_dir: Path) -> Any:
+    """A ``NumpyMiniLM`` for the folder, or None for a model it cannot run."""
+    from vectorstore.numpy_minilm import NumpyMiniLM, UnsupportedModel
+
+    try:
+        return NumpyMiniLM(model_dir)
+    except UnsupportedModel:
+        return None
