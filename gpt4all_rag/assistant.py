@@ -23,6 +23,7 @@ from gpt4all_rag.types import Message
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.manifest import Manifest
+from ingest.paths import inside
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
@@ -191,7 +192,7 @@ class DocumentAssistant:
 
         A symbolic link is deleted itself, never the file it points to.
         """
-        target = _inside(self.settings.documents_dir, path)
+        target = inside(self.settings.documents_dir, path, follow_symlinks=False)
         removed = self.indexer.remove(path)
         if target.is_symlink() or target.is_file():
             target.unlink()
@@ -319,20 +320,6 @@ def _embedder_name(embedder: Embeddings) -> str:
 def _fingerprint(settings: Settings, embedder: Embeddings) -> dict[str, str]:
     chunking = f"{settings.chunk_size}/{settings.chunk_overlap}/v{CHUNKER_VERSION}"
     return {"embedding_model": _embedder_name(embedder), "chunking": chunking}
-
-
-def _inside(folder: Path, relative: str) -> Path:
-    """``folder/relative`` with only its parent resolved, refusing anything outside the folder.
-
-    The last part is not resolved: a link inside the folder names the link, so
-    deleting it cannot reach the file it points to (inside the folder or not).
-    """
-    root = folder.resolve()
-    joined = root / relative
-    parent = joined.parent.resolve()
-    if joined.name in ("", ".", "..") or not parent.is_relative_to(root):
-        raise DocumentLoadError(relative, "path outside the documents folder")
-    return parent / joined.name
 
 
 def _folder_size(folder: Path) -> int:
