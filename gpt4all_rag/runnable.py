@@ -75,7 +75,6 @@ class FlowRunnable(Runnable[QuestionInput, FlowEvent]):
     def _answer(self, inputs: QuestionInput) -> Answer:
         return self.flow.ask(question_from(inputs))
 
-
     def _events(self, inputs: Iterator[QuestionInput]) -> Iterator[FlowEvent]:
         last: QuestionInput | None = None
         for last in inputs:  # noqa: B007 - only the last input counts
