@@ -83,7 +83,7 @@ def _settings(**values: Any) -> Any:
 
 
 def _token_auth(token: str | None) -> dict[str, Any]:
-    """chromadb's own token client auth: ``Authorization: Bearer <token>``."""
+    """Token auth by chromadb's own client provider: ``Authorization: Bearer <token>``."""
     if not token:
         return {}
     return {

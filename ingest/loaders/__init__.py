@@ -96,9 +96,10 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> list[Page]:
     with load_errors_as(path), limits_in_force(limits):
         check_regular_nonempty(path)
         pages = clean_pages(loader(path))
-    budget = PageBudget(path, limits)
-    for page in pages:
-        budget.add(page.text)
+    if loader is not load_text:  # a text file has no more characters than bytes
+        budget = PageBudget(path, limits)
+        for page in pages:
+            budget.add(page.text)
     if not pages:
         raise DocumentLoadError(path, no_text_reason(path))
     return pages

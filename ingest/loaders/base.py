@@ -107,9 +107,13 @@ class PageBudget:
     def add(self, text: str) -> None:
         """Count one page of ``text``; raise ``DocumentLoadError`` past a limit."""
         self.pages += 1
-        self.chars += len(text)
         if self.pages > self.limits.max_pages:
             raise DocumentLoadError(self.path, f"too many pages (over {self.limits.max_pages:,})")
+        self.add_text(text)
+
+    def add_text(self, text: str) -> None:
+        """Count characters that are not a page of their own (a line, a cell)."""
+        self.chars += len(text)
         if self.chars > self.limits.max_chars:
             raise DocumentLoadError(
                 self.path, f"too much text (over {self.limits.max_chars:,} characters)"

@@ -5,24 +5,34 @@ stream, a parser stuck in a loop) must cost one failed file, never the ingest. T
 parser runs in a child process that limits its own address space (``RLIMIT_AS``): an
 allocation past the limit raises ``MemoryError`` there, or kills the child, and the
 parent, which waits at most ``timeout_s``, turns either into a ``DocumentLoadError``
-with the reason. The child is started once (forkserver, else spawn: never a fork of a
-process that holds threads and a Chroma client) and reused for file after file.
+with the reason. The child is started once and reused for file after file.
+
+The child is a fresh interpreter running ``python -m ingest.loaders.worker``, not a
+``multiprocessing`` process: spawn and forkserver run the parent's main module again
+in the child, which breaks (or re-runs) any script without a ``__main__`` guard, and
+fork copies a parent that holds threads and a Chroma client.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import os
 import signal
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import ingest
 from ingest.errors import DocumentLoadError
 from ingest.loaders.base import LoadLimits, Page
 
 __all__ = ["IsolatedLoader", "ParseLimits"]
+
+_START_TIMEOUT_S = 120.0  # imports of every parser on a slow, busy machine
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,9 @@ class IsolatedLoader:
 
     def __init__(self, limits: ParseLimits | None = None) -> None:
         self.limits = limits or ParseLimits()
-        self._lock = threading.Lock()
-        self._process: Any = None
-        self._conn: Connection | None = None
         self.peak_rss_mb = 0.0  # the worker's peak resident memory, as of its last reply
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
 
     @classmethod
     def shared(cls, limits: ParseLimits | None = None) -> IsolatedLoader:
@@ -66,21 +75,9 @@ class IsolatedLoader:
         """Load ``path`` in the worker; every failure is a ``DocumentLoadError``."""
         path = Path(path)
         with self._lock:
-            conn = self._ensure_worker()
-            conn.send(str(path))
-            if not conn.poll(self.limits.timeout_s):
-                self._stop()
-                raise DocumentLoadError(
-                    path, f"parsing timed out after {self.limits.timeout_s:g} s"
-                )
-            try:
-                kind, value, self.peak_rss_mb = conn.recv()
-            except (EOFError, OSError):
-                raise DocumentLoadError(path, self._crash_reason()) from None
+            kind, value = self._ask(path)
         if kind == "pages":
             return list(value)
-        if kind == "memory":
-            self._stop_locked()
         raise DocumentLoadError(path, str(value))
 
     def close(self) -> None:
@@ -91,29 +88,31 @@ class IsolatedLoader:
     def __del__(self) -> None:
         self._stop()
 
-    # --- the worker ----------------------------------------------------------------
-    def _ensure_worker(self) -> Connection:
-        if self._process is not None and self._process.is_alive() and self._conn is not None:
-            return self._conn
+    def _ask(self, path: Path) -> tuple[str, Any]:
+        worker = self._worker if self._worker and self._worker.alive() else self._start(path)
+        worker.send(str(path))
+        if not worker.poll(self.limits.timeout_s):
+            self._stop()
+            return "error", f"parsing timed out after {self.limits.timeout_s:g} s"
+        try:
+            kind, value, self.peak_rss_mb = worker.recv()
+        except (EOFError, OSError):
+            return "error", self._crash_reason()
+        if kind == "memory":
+            self._stop()  # a process that ran out of memory is not trusted with another file
+        return kind, value
+
+    def _start(self, path: Path) -> _Worker:
         self._stop()
-        context = _context()
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_serve,
-            args=(child, self.limits),
-            name="ingest-parser",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-        return parent
+        worker = _Worker(self.limits)
+        if not worker.poll(_START_TIMEOUT_S) or worker.recv()[0] != "ready":
+            worker.stop()
+            raise DocumentLoadError(path, "the parser process did not start")
+        self._worker = worker
+        return worker
 
     def _crash_reason(self) -> str:
-        process = self._process
-        if process is not None:
-            process.join(timeout=5)
-        code = None if process is None else process.exitcode
+        code = self._worker.wait() if self._worker else None
         self._stop()
         if code is not None and code < 0:
             try:
@@ -123,84 +122,72 @@ class IsolatedLoader:
             return f"the parser crashed ({name})"
         return f"the parser crashed (exit code {code})"
 
-    def _stop_locked(self) -> None:
-        with self._lock:
-            self._stop()
-
     def _stop(self) -> None:
-        process, conn = self._process, self._conn
-        self._process = self._conn = None
-        if conn is not None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
+
+
+class _Worker:
+    """The child process and the two pipes to it (requests in, replies out)."""
+
+    def __init__(self, limits: ParseLimits) -> None:
+        root = str(Path(ingest.__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.loaders.worker", repr(_limits_args(limits))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._requests = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self._replies = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: str) -> None:
+        with contextlib.suppress(OSError):  # it died: the reply poll sees the closed pipe
+            self._requests.send(message)
+
+    def poll(self, timeout: float) -> bool:
+        return self._replies.poll(timeout)
+
+    def recv(self) -> Any:
+        return self._replies.recv()
+
+    def wait(self) -> int | None:
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        for conn in (self._requests, self._replies):
             conn.close()
-        if process is not None and process.is_alive():
-            process.kill()
-            process.join(timeout=5)
+        if self.process.poll() is None:
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+
+def _limits_args(limits: ParseLimits) -> dict[str, Any]:
+    """The limits as a literal the worker reads back (``ast.literal_eval``)."""
+    load = limits.load
+    return {
+        "memory_bytes": limits.memory_bytes,
+        "max_pages": load.max_pages,
+        "max_chars": load.max_chars,
+        "max_unzipped_bytes": load.max_unzipped_bytes,
+        "max_zip_ratio": load.max_zip_ratio,
+        "ratio_floor_bytes": load.ratio_floor_bytes,
+    }
 
 
 _shared: dict[ParseLimits, IsolatedLoader] = {}
 _shared_lock = threading.Lock()
-
-
-def _context() -> Any:
-    """Forkserver where there is one (Linux): no fork of a threaded parent; else spawn.
-
-    The fork server imports the loaders once, so each worker starts with them loaded.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ingest.loaders"])
-    return context
-
-
-def _serve(conn: Connection, limits: ParseLimits) -> None:
-    """The worker's loop: a path in, ``("pages", [...])`` or ``(kind, reason)`` out."""
-    _limit_memory(limits.memory_bytes)
-    from ingest.loaders import load_file  # preloaded by the fork server, else imported now
-
-    while True:
-        try:
-            path = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply: tuple[str, Any] = ("pages", load_file(Path(path), limits.load))
-        except DocumentLoadError as exc:
-            reply = ("error", exc.reason)
-        except MemoryError:
-            reply = ("memory", _memory_reason(limits.memory_bytes))
-        except Exception as exc:  # load_file turns parser errors into DocumentLoadError
-            reply = ("error", f"the parser failed: {type(exc).__name__}")
-        try:
-            conn.send((*reply, _peak_rss_mb()))
-        except MemoryError:
-            reply = ("memory", _memory_reason(limits.memory_bytes))
-            conn.send((*reply, _peak_rss_mb()))
-        if reply[0] == "memory":
-            return  # a process that ran out of memory is not trusted with the next file
-
-
-def _limit_memory(memory_bytes: int) -> None:
-    if memory_bytes <= 0:
-        return
-    import resource
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MB; 0 where /proc is missing."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return 0.0
-
-
-def _memory_reason(memory_bytes: int) -> str:
-    return f"out of memory while parsing (limit {memory_bytes / (1 << 20):,.0f} MB)"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import Page
+from ingest.loaders.base import Page, PageBudget
 from ingest.loaders.text import BINARY_SNIFF_BYTES, decode_text
 
 __all__ = ["load_csv", "load_json", "load_tsv"]
@@ -64,7 +64,14 @@ def load_json(path: Path) -> list[Page]:
         raise DocumentLoadError(
             path, f"invalid JSON: line {exc.lineno} column {exc.colno}"
         ) from exc
-    return [Page("\n".join(_flatten_json(data, "")), None)]
+    budget = PageBudget(path)  # every line repeats its key path: a small file can explode
+    return [Page("\n".join(_counted(_flatten_json(data, ""), budget)), None)]
+
+
+def _counted(lines: Iterator[str], budget: PageBudget) -> Iterator[str]:
+    for line in lines:
+        budget.add_text(line)
+        yield line
 
 
 def _flatten_json(value: Any, prefix: str) -> Iterator[str]:

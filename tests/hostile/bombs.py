@@ -1,0 +1,79 @@
+"""Decompression bombs and runaway documents, built by the tests (nothing large committed)."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+from tests.conftest import DOCS
+from tests.hostile import pdf_bytes
+
+# The member of each zip-based sample that its parser reads first.
+MAIN_MEMBER = {
+    "report.docx": "word/document.xml",
+    "slides.pptx": "ppt/slides/slide1.xml",
+}
+
+
+def zip_bomb(sample: Path, target: Path, member: str | None, padding_mb: int) -> None:
+    """``sample`` with one member grown by ``padding_mb`` MB of spaces (valid, after the XML).
+
+    Spaces deflate about a thousand to one: a few tens of kilobytes on disk.
+    """
+    with zipfile.ZipFile(sample) as source, zipfile.ZipFile(target, "w") as out:
+        names = source.namelist()
+        grown = member or next(n for n in names if n.endswith((".xhtml", ".html")))
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == grown:
+                grown_info = zipfile.ZipInfo(info.filename, info.date_time)
+                grown_info.compress_type = zipfile.ZIP_DEFLATED
+                with out.open(grown_info, "w", force_zip64=True) as handle:
+                    handle.write(data)
+                    block = b" " * (1 << 20)
+                    for _ in range(padding_mb):
+                        handle.write(block)
+            else:
+                out.writestr(info, data, compress_type=info.compress_type)
+
+
+def unzipped_ratio(path: Path) -> tuple[int, float]:
+    """(total uncompressed bytes, that over the file's size), as the loader computes them."""
+    with zipfile.ZipFile(path) as archive:
+        total = sum(i.file_size for i in archive.infolist())
+    return total, total / path.stat().st_size
+
+
+def pdf_pages_sharing_one_stream(pages: int, text_kb: int) -> bytes:
+    """``pages`` pages whose content is one and the same Flate stream of ``text_kb`` KB of text."""
+    line = b"BT /F1 12 Tf 72 720 Td (Shared otters hold the whole river again.) Tj ET\n"
+    content = zlib.compress(line * (text_kb * 1024 // len(line)), 9)
+    kids = b" ".join(b"%d 0 R" % (6 + n) for n in range(pages))
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>"
+    )
+    return pdf_bytes.pdf(
+        [
+            pdf_bytes.CATALOG,
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+            b"<< /Type /Pages /Kids [] /Count 0 >>",  # unused: keeps the numbering simple
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
+            % (len(content), content),
+            pdf_bytes.FONT,
+            *([page] * pages),
+        ]
+    )
+
+
+def json_with_a_huge_key(path: Path, key_mb: int, values: int) -> None:
+    """``{"kkk…": [0, 0, …]}``: each value becomes a line that repeats the whole key."""
+    with path.open("wb") as out:
+        out.write(b'{"' + b"k" * (key_mb << 20) + b'": [')
+        out.write(b"0," * (values - 1))
+        out.write(b"0]}")
+
+
+def sample(name: str) -> Path:
+    return DOCS / name
