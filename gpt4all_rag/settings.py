@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     )
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     gpu_layers: int = Field(0, ge=-1, description="Layers to offload to a GPU (-1: all).")
+    llama_extra_buffers: bool = Field(
+        False,
+        description="llama.cpp's extra CPU buffer types (AMX, weight repacking). Off: a "
+        "native build crashes on its first decode in virtual machines whose CPUs report AMX.",
+    )
     openai_base_url: str = Field(
         "http://127.0.0.1:8080/v1", description="Base URL of an OpenAI-compatible server."
     )

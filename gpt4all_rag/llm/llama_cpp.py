@@ -39,6 +39,7 @@ class ModelKey:
     threads: int | None
     gpu_layers: int
     chat_format: str | None
+    extra_buffers: bool = False
 
 
 @dataclass(eq=False)
@@ -183,13 +184,14 @@ def load_model(key: ModelKey) -> LoadedModel:
 
     checked_gguf(key.path)  # again: the file may have changed since the backend was built
     try:
-        llm = llama_cpp.Llama(
-            model_path=str(key.path),
-            n_ctx=key.context_size,
-            n_threads=key.threads or os.cpu_count(),  # llama-cpp defaults to half the cores
-            n_gpu_layers=key.gpu_layers,
-            verbose=False,
-        )
+        with _extra_buffer_types(key.extra_buffers):
+            llm = llama_cpp.Llama(
+                model_path=str(key.path),
+                n_ctx=key.context_size,
+                n_threads=key.threads or os.cpu_count(),  # llama-cpp defaults to half the cores
+                n_gpu_layers=key.gpu_layers,
+                verbose=False,
+            )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelNotFound(key.path, f"llama.cpp could not load it ({exc})") from exc
     try:
@@ -201,6 +203,38 @@ def load_model(key: ModelKey) -> LoadedModel:
         llm.close()
         raise
     return LoadedModel(key, llm, control)
+
+
+_params_lock = threading.Lock()
+
+
+@contextmanager
+def _extra_buffer_types(enabled: bool) -> Iterator[None]:
+    """Load with llama.cpp's extra CPU buffer types (AMX, weight repacking) on or off.
+
+    A native build on a CPU that reports AMX crashes on its first decode in some
+    virtual machines (seen on this project's CI kind), so they are off unless the
+    settings turn them on. ``Llama()`` takes no parameter for it: its default
+    model parameters are swapped for the duration of the load, under a lock.
+    """
+    import llama_cpp.llama_cpp as low
+
+    if enabled:
+        yield
+        return
+    with _params_lock:
+        default = low.llama_model_default_params
+
+        def without_extra_buffers() -> Any:
+            params = default()
+            params.use_extra_bufts = False
+            return params
+
+        low.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = default
 
 
 def control_token_strings(llm: Any) -> list[str]:
@@ -241,10 +275,13 @@ class LlamaCppBackend:
         chat_format: str | None = None,
         sampling: Sampling | None = None,
         cache: ModelCache | None = None,
+        extra_buffers: bool = False,
     ) -> None:
         self._path = checked_gguf(model_path)
         self._sampling = sampling or Sampling()
-        self._key = ModelKey(self._path, context_size, threads, gpu_layers, chat_format)
+        self._key = ModelKey(
+            self._path, context_size, threads, gpu_layers, chat_format, extra_buffers
+        )
         self._seed = seed
         self._cache = cache or MODELS
 

@@ -89,6 +89,7 @@ def build_llm(settings: Settings) -> LLMBackend:
                 seed=settings.seed,
                 chat_format=settings.chat_format,
                 sampling=Sampling.from_settings(settings),
+                extra_buffers=settings.llama_extra_buffers,
             )
         case "openai":
             from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend
