@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_markdown import EXFILTRATION, assert_inert
+from tests.app.test_markdown import assert_inert, hostile_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "tests" / "data" / "docs"
@@ -345,7 +345,7 @@ def test_an_answer_that_tries_to_load_images_shows_only_text(
 ) -> None:
     docs, _ = folders
     add(docs, "manual.pdf")
-    hostile = "\n\n".join(EXFILTRATION.values())
+    hostile = hostile_answer()
     replies(monkeypatch, hostile)
     page = ask(open_page())
 

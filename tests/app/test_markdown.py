@@ -54,6 +54,18 @@ EXFILTRATION = {
     "math": "$\\href{https://evil.example/}{x}$ and $$\\includegraphics{https://evil.example}$$",
     "streamlit directive": ":red[x] :material/home: ![x](https://evil.example/q)",
 }
+
+
+def hostile_answer() -> str:
+    """Every variant in one answer, each with its own secret.
+
+    Distinct secrets keep any run of words from repeating, which the
+    repetition guard would take for a loop and cut.
+    """
+    variants = EXFILTRATION.values()
+    return "\n\n".join(text.replace(SECRET, f"{SECRET}{n}") for n, text in enumerate(variants))
+
+
 # A web address in the rendered HTML: the thing a browser would fetch or follow.
 ADDRESS_ATTRIBUTE = re.compile(
     r"<(?:img|a|script|iframe|svg|source|video|audio|link|object|embed)\b"

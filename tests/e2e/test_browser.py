@@ -31,7 +31,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.app.test_markdown import EXFILTRATION
+from tests.app.test_markdown import hostile_answer
 from tests.processes import LOOPBACK, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +232,7 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
 ) -> None:
     # Issue 10, item 1: the scripted model writes every variant at once; issue 10, item 9:
     # a document's name is Markdown for an image. The browser must fetch none of them.
-    hostile = "\n\n".join(EXFILTRATION.values())
+    hostile = hostile_answer()
     (tmp_path / "docs").mkdir()
     shutil.copy(MANUAL, tmp_path / "docs" / "manual.pdf")
     (tmp_path / "docs" / HOSTILE_NAME).write_text("# Zorblax\n\nThe Zorblax core temperature.\n")
