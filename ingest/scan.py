@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
+from ingest.errors import DocumentLoadError
 from ingest.loaders import supported_extensions
+from ingest.paths import inside
 
 __all__ = ["FileStat", "ScanResult", "scan_folder", "hash_file"]
 
@@ -59,11 +61,13 @@ def _consider(root: Path, path: Path, extensions: frozenset[str], result: ScanRe
     rel = path.relative_to(root).as_posix()
     if path.is_symlink():
         try:
-            target = path.resolve(strict=True)
+            path.resolve(strict=True)
         except (OSError, RuntimeError):  # a loop or a dangling link
             result.skipped.append((rel, "broken or looping symlink"))
             return
-        if not target.is_relative_to(root):
+        try:
+            inside(root, rel)
+        except DocumentLoadError:
             result.skipped.append((rel, "symlink pointing outside the documents folder"))
             return
     if path.suffix.lower() not in extensions:
