@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -383,15 +384,16 @@ def disable_llama_extra_buffers() -> None:
 
 def setup(args: argparse.Namespace) -> tuple[DocumentAssistant, dict[str, Any]]:
     """Build the assistant, ingest, load the model; return it with the setup figures."""
-    if not args.llama_extra_buffers:
-        disable_llama_extra_buffers()
+    if not args.llama_extra_buffers and "llama_extra_buffers" not in Settings.model_fields:
+        disable_llama_extra_buffers()  # code older than Settings.llama_extra_buffers
     settings = Settings(documents_dir=args.docs, index_dir=args.index)
     started = time.perf_counter()
     assistant = DocumentAssistant.from_settings(settings)
     report = assistant.ingest()
     ingest_s = time.perf_counter() - started
     started = time.perf_counter()
-    _ = assistant.llm  # load once, so the first question's times are not the load's
+    if getattr(settings, "answer_style", "generate") != "evidence":
+        _ = assistant.llm  # load once, so the first question's times are not the load's
     meta = {
         "code": str(Path(gpt4all_rag.__file__).resolve().parent),
         "model": assistant.model_name,
@@ -401,6 +403,7 @@ def setup(args: argparse.Namespace) -> tuple[DocumentAssistant, dict[str, Any]]:
         "ingest_added": list(getattr(report, "added", [])),
         "model_load_s": round(time.perf_counter() - started, 2),
         "llama_extra_buffers": args.llama_extra_buffers,
+        "load_average": list(os.getloadavg()),
     }
     return assistant, meta
 
