@@ -12,18 +12,22 @@ for support by those passages (``gpt4all_rag.grounding``):
 - positives, true of the sources: a source sentence as written (``verbatim``); a
   source sentence compressed as a model would (parentheses and lead-ins dropped,
   first clause kept, a few words swapped for synonyms: ``paraphrase``); the same
-  for the source sentence that holds the key fact (``key_fact``).
+  for the source sentence that holds the key fact (``key_fact``); a right answer
+  in a model's words, written by hand for 31 questions (``answer``).
 - negatives, not in the sources: a sentence from another R manual (R-admin,
   R-intro, R-data, R-FAQ: ``other_manual``); the key-fact sentence with its
   identifiers or numbers changed (``altered``); a plausible invented answer to
-  each out-of-scope question, over the passages retrieved for it (``invented``).
+  each out-of-scope question, over the passages retrieved for it (``invented``);
+  a wrong answer on the right topic, by hand, for the same 31 (``wrong_answer``).
 
 It prints the flagging precision and recall (a negative flagged is a hit, a
-positive flagged a false alarm) at each threshold, for the similarity with and
-without neighbouring-sentence pairs and several overlap weights, on the even and
-odd questions separately (choose on one half, check on the other), and saves
-everything as JSON. It also measures the evidence: key fact in the evidence,
-evidence from a right page, and the time select_evidence takes.
+positive flagged a false alarm) for several overlap weights, the best-F1
+threshold on the even questions checked on the odd ones, then the choice: the
+weight and threshold that flag the most negatives while flagging at most 5% of
+each kind of true sentence, with its figures on all questions and each half. It
+saves everything as JSON (``--rescore FILE`` chooses again from that file).
+It also measures the evidence: key fact in the evidence, evidence from a right
+page, and the time select_evidence takes.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from devset_common import Question, contains_facts, load_devset, page_matches  #
 
 from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
 from gpt4all_rag.answer import Source  # noqa: E402
-from gpt4all_rag.evidence import select_evidence, sentence_candidates  # noqa: E402
+from gpt4all_rag.evidence import CachedEmbedder, select_evidence, sentence_candidates  # noqa: E402
 from gpt4all_rag.grounding import similarity_and_overlap  # noqa: E402
 from gpt4all_rag.text import word_count  # noqa: E402
 
@@ -96,6 +100,139 @@ INVENTED = [
     "Mix milk with a spoonful of lemon juice and let it stand to replace buttermilk.",
 ]
 
+# Answers in a model's words to some answerable questions: one right (a positive) and one
+# that names the wrong thing (a negative, the hardest kind: right topic, wrong fact).
+ANSWERS = {
+    "exts-01": (
+        "The DESCRIPTION file must contain the Package, Version, License, Description, "
+        "Title, Author and Maintainer fields.",
+        "The DESCRIPTION file must contain the Homepage, Keywords and BugReports fields.",
+    ),
+    "exts-02": (
+        "Packages whose functions you use through the NAMESPACE without attaching them "
+        "belong in the Imports field.",
+        "Packages whose functions you use without attaching them belong in the Enhances field.",
+    ),
+    "exts-03": (
+        "Set LazyData: true in the DESCRIPTION file so that the datasets are lazy-loaded.",
+        "Set LazyDatasets: yes in the NAMESPACE file so that the datasets load lazily.",
+    ),
+    "exts-04": (
+        "Add -I/usr/local/include to PKG_CPPFLAGS in the src/Makevars file.",
+        "Add the include path to PKG_LIBS in the configure.ac file.",
+    ),
+    "exts-05": (
+        "List the files to leave out in a .Rbuildignore file, one Perl regular expression "
+        "per line.",
+        "List the files to leave out in a .Rinstignore file in the data directory.",
+    ),
+    "exts-06": (
+        "Run R CMD build on the package source directory to make the tarball.",
+        "Run R CMD tarball --release on the package directory to make the release.",
+    ),
+    "exts-07": (
+        "Add VignetteBuilder: knitr to DESCRIPTION and use the knitr vignette engine.",
+        "Add Vignettes: knitr-only to the NAMESPACE file and delete the Sweave files.",
+    ),
+    "exts-08": (
+        "Add S3method(print, foo) to the NAMESPACE file to register the method.",
+        "Call registerMethod(print.foo) in the R code of the package to register it.",
+    ),
+    "exts-09": (
+        "Put that code in a .onLoad function, which runs when the namespace is loaded.",
+        "Put that code in a .Rprofile file at the top of the package sources.",
+    ),
+    "exts-11": (
+        "By default Rprof samples the call stack every 20 milliseconds.",
+        "By default Rprof records the call stack every 5 seconds.",
+    ),
+    "exts-13": (
+        "Start R with R -d gdb and then run it inside the debugger.",
+        "Start R with R --debug-segfault and it prints the crashing line.",
+    ),
+    "exts-14": (
+        "Call GetRNGstate before drawing random numbers and PutRNGstate afterwards.",
+        "Call set.seed before drawing random numbers and RNGkind afterwards.",
+    ),
+    "exts-15": (
+        "Call R_CheckUserInterrupt regularly inside the loop so the user can interrupt it.",
+        "Call R_AllowInterrupts once before the loop so the user can interrupt it.",
+    ),
+    "exts-17": (
+        "Call R_registerRoutines in the package's initialization routine R_init_pkg.",
+        "Call dyn.register in the package's .onAttach function.",
+    ),
+    "exts-19": (
+        "The entries in a CITATION file should be created with bibentry.",
+        "The entries in a CITATION file should be created with toBibtex and citEntry2.",
+    ),
+    "lang-01": (
+        "The function typeof returns the internal type of an object, such as integer or double.",
+        "The function storage.kind returns the internal type of an object.",
+    ),
+    "lang-02": (
+        "R has six basic atomic vector types.",
+        "R has eleven basic atomic vector types.",
+    ),
+    "lang-05": (
+        "Use break to leave a repeat loop.",
+        "Use exit() to leave a repeat loop.",
+    ),
+    "lang-08": (
+        "R uses lexical scoping: free variables are looked up in the environment where "
+        "the function was created.",
+        "R uses dynamic scoping: free variables are looked up in the calling function.",
+    ),
+    "lang-11": (
+        "Call NextMethod to dispatch to the method for the next class.",
+        "Call callSuper to dispatch to the method for the parent class.",
+    ),
+    "lang-13": (
+        "Use substitute on the argument to get the unevaluated expression.",
+        "Use eval.promise on the argument to get the unevaluated expression.",
+    ),
+    "lang-14": (
+        "Register the cleanup code with on.exit so it runs when the function exits.",
+        "Register the cleanup code with finally.exit so it runs at the end.",
+    ),
+    "lang-16": (
+        "Call traceback after the error to print the calls that were active.",
+        "Call lastError after the error to print the calls that were active.",
+    ),
+    "lang-19": (
+        "Use the system function to run a shell command from R.",
+        "Use the shell.exec.command function to run a shell command from R.",
+    ),
+    "ints-01": (
+        "A closure, an ordinary R function, has the SEXPTYPE CLOSXP.",
+        "An ordinary R function has the SEXPTYPE FUNSXP.",
+    ),
+    "ints-02": (
+        "On a 64-bit platform a node takes 56 bytes.",
+        "On a 64-bit platform a node takes 128 bytes.",
+    ),
+    "ints-06": (
+        "R uses a generational garbage collector with three levels of collection.",
+        "R uses a reference-counting garbage collector with five levels of collection.",
+    ),
+    "ints-07": (
+        "save and saveRDS write serialization format version 3 by default.",
+        "save and saveRDS write serialization format version 7 by default.",
+    ),
+    "ints-08": (
+        "A lazy-loading database is made of an .rdb file and an .rdx file.",
+        "A lazy-loading database is made of a .lzd file and a .idx file.",
+    ),
+    "ints-13": (
+        "R Core recommends an indentation of 4 spaces for R and C code.",
+        "R Core recommends an indentation of 8 spaces with tabs for R and C code.",
+    ),
+    "ints-18": (
+        "The C function mkChar creates the cached CHARSXP strings.",
+        "The C function makeCachedString creates the cached CHARSXP strings.",
+    ),
+}
+
 _SYNONYMS = {
     "should": "ought to",
     "must": "has to",
@@ -120,8 +257,10 @@ _LEAD_INS = re.compile(
 _IDENTIFIER = re.compile(
     r"\b(?:[A-Za-z]\w*(?:[._:$]+\w+)+|[A-Z]{2,}\w*|[a-z]+[A-Z]\w*|\w+(?=\(\)))\b|\b\d+(?:\.\d+)?\b"
 )
-_THRESHOLDS = [round(t, 2) for t in np.arange(0.3, 1.31, 0.05)]
+_THRESHOLDS = [round(t, 2) for t in np.arange(0.3, 1.61, 0.05)]
 _WEIGHTS = [0.0, 0.25, 0.5, 0.75, 1.0]
+POSITIVE_KINDS = ("verbatim", "paraphrase", "key_fact", "answer")
+MAX_FALSE_ALARMS = 0.05
 
 
 @dataclass
@@ -190,8 +329,7 @@ def open_assistant(docs: Path, index: Path) -> DocumentAssistant:
 
 
 def sources_for(assistant: DocumentAssistant, question: str) -> list[Source]:
-    passages = assistant.search(question, k=4)
-    return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+    return list(assistant.search(question, k=4))  # numbered [1]..[4], best first
 
 
 def fact_sentence(question: Question, sources: list[Source]) -> str | None:
@@ -243,6 +381,9 @@ def cases_for(
         *(("other_manual", False, s) for s in rng.sample(others, 2)),
         ("altered", False, alter(paraphrase(fact or picks[0], rng), vocabulary, rng)),
     ]
+    if question.id in ANSWERS:
+        right, wrong = ANSWERS[question.id]
+        found += [("answer", True, right), ("wrong_answer", False, wrong)]
     return [(kind, positive, s) for kind, positive, s in found if s]
 
 
@@ -264,11 +405,13 @@ def support(sims: np.ndarray, overlaps: np.ndarray, weight: float) -> np.ndarray
     return np.asarray([float(np.max(s + weight * o)) for s, o in zip(sims, overlaps, strict=True)])
 
 
-def table(cases: list[Case], scores: np.ndarray, half: int | None) -> list[dict[str, Any]]:
-    """Flagging precision/recall and false alarms by threshold (one half, or all)."""
+def table(
+    cases: list[Case], scores: np.ndarray, half: int | None, thresholds: list[float] | None = None
+) -> list[dict[str, Any]]:
+    """Flagging precision/recall, and the share flagged of each kind, by threshold."""
     keep = [i for i, c in enumerate(cases) if half is None or c.half == half]
     rows = []
-    for threshold in _THRESHOLDS:
+    for threshold in thresholds or _THRESHOLDS:
         flagged = [i for i in keep if scores[i] < threshold]
         negatives = [i for i in keep if not cases[i].positive]
         hits = sum(1 for i in flagged if not cases[i].positive)
@@ -314,6 +457,30 @@ def evidence_figures(
     }
 
 
+def choose(configs: list[dict[str, Any]]) -> tuple[float, float]:
+    """The weight and threshold that flag the most negatives while flagging at most
+    ``MAX_FALSE_ALARMS`` of each kind of true sentence (a false flag costs trust too)."""
+    best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
+    for config in configs:
+        for row in config["all"]:
+            alarms = max(row[kind] for kind in POSITIVE_KINDS if kind in row)
+            if alarms <= MAX_FALSE_ALARMS and row["recall"] > best[0]:
+                best = (row["recall"], config["overlap_weight"], row["threshold"])
+    return best[1], best[2]
+
+
+def print_chosen(cases: list[Case], config: dict[str, Any], threshold: float) -> None:
+    """The chosen configuration: figures on all questions and each half, score spread."""
+    print(f"chosen: overlap_weight={config['overlap_weight']} threshold={threshold}")
+    scores = np.asarray(config["scores"])
+    for name, half in (("all", None), ("even", 0), ("odd", 1)):
+        print(f"  {name:4}", json.dumps(table(cases, scores, half, [threshold])[0]))
+    for kind in sorted({c.kind for c in cases}):
+        mine = sorted(float(scores[i]) for i, c in enumerate(cases) if c.kind == kind)
+        p10, p50, p90 = (mine[int(q * (len(mine) - 1))] for q in (0.1, 0.5, 0.9))
+        print(f"  {kind:13} n={len(mine):3}  p10 {p10:.2f}  median {p50:.2f}  p90 {p90:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=ROOT / "bench-data/rdev-docs")
@@ -321,18 +488,26 @@ def main() -> None:
     parser.add_argument("--other", type=Path, default=ROOT / "bench-data/r-4")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results/calibrate_grounding.json")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--pairs", action="store_true", help="also try sentence pairs as units")
+    parser.add_argument(
+        "--rescore", type=Path, help="choose again from a saved JSON, without any model"
+    )
     args = parser.parse_args()
+    if args.rescore:
+        saved = json.loads(args.rescore.read_text())
+        finish(saved, [Case(**c) for c in saved["cases"]], args.out)
+        return
 
     rng = random.Random(args.seed)
     questions = load_devset()
     assistant = open_assistant(args.docs, args.index)
-    embedder = assistant.embedder
+    embedder = CachedEmbedder(assistant.embedder)  # each source sentence embedded once
     sources = {q.id: sources_for(assistant, q.question) for q in questions}
     others = other_manual_sentences(args.other)
     vocabulary = sorted({m.group(0) for s in others for m in _IDENTIFIER.finditer(s)} - {""})
     vocabulary = [v for v in vocabulary if not v.replace(".", "").isdigit()]
 
-    result: dict[str, Any] = {"evidence": evidence_figures(questions, sources, embedder)}
+    result: dict[str, Any] = {"evidence": evidence_figures(questions, sources, assistant.embedder)}
     print("evidence:", json.dumps(result["evidence"]))
 
     cases = build_cases(questions, sources, others, vocabulary, rng)
@@ -340,7 +515,7 @@ def main() -> None:
     print("cases:", json.dumps(counts))
     result["cases"] = [c.__dict__ for c in cases]
     result["configs"] = []
-    for pairs in (True, False):
+    for pairs in (False, True) if args.pairs else (False,):
         sims, overlaps = features(cases, sources, embedder, pairs)
         for weight in _WEIGHTS:
             scores = support(sims, overlaps, weight)
@@ -361,9 +536,25 @@ def main() -> None:
                 f"even P {best['precision']:.3f} R {best['recall']:.3f} F1 {f1(best):.3f} | "
                 f"odd P {check['precision']:.3f} R {check['recall']:.3f} F1 {f1(check):.3f}"
             )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
-    print(f"saved {args.out}")
+    finish(result, cases, args.out)
+
+
+def finish(result: dict[str, Any], cases: list[Case], out: Path) -> None:
+    """Choose the weight and threshold, print them with their figures, save everything."""
+    weight, threshold = choose(result["configs"])
+    config = next(c for c in result["configs"] if c["overlap_weight"] == weight)
+    print_chosen(cases, config, threshold)
+    scores = np.asarray(config["scores"])
+    result["chosen"] = {
+        "overlap_weight": weight,
+        "threshold": threshold,
+        "all": table(cases, scores, None, [threshold])[0],
+        "even": table(cases, scores, 0, [threshold])[0],
+        "odd": table(cases, scores, 1, [threshold])[0],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"saved {out}")
 
 
 if __name__ == "__main__":

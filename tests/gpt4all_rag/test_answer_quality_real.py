@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +64,28 @@ def test_an_answer_about_another_topic_is_not_supported(minilm, manual):
     assert result[0].supported is False
 
 
-def test_evidence_for_four_chunk_sized_sources_takes_well_under_a_second(minilm):
+class CountingEmbedder:
+    """MiniLM, counting its forward passes."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.batches: list[int] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(len(texts))
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.batches.append(1)
+        return self.inner.embed_query(text)
+
+
+def test_evidence_for_four_chunk_sized_sources_is_one_forward_pass(minilm):
+    """One batch for the question and every candidate: the time is one MiniLM call.
+
+    (Wall time is measured by scripts/calibrate_grounding.py; under the CI's shared
+    cores a time limit here would test the neighbours, not this code.)
+    """
     text = (DOCS / "notes.md").read_text(encoding="utf-8")
     words = text.split()
     quarter = len(words) // 4
@@ -73,8 +93,8 @@ def test_evidence_for_four_chunk_sized_sources_takes_well_under_a_second(minilm)
         Source(n + 1, "notes.md", None, " ".join(words[n * quarter : (n + 1) * quarter]), 1.0, 0.5)
         for n in range(4)
     ]
-    start = time.perf_counter()
-    evidence = select_evidence("How long can queen bees live?", sources, minilm)
-    elapsed = time.perf_counter() - start
+    counting = CountingEmbedder(minilm)
+    evidence = select_evidence("How long can queen bees live?", sources, counting)
     assert any("five years" in e.text for e in evidence)
-    assert elapsed < 0.5
+    assert len(counting.batches) == 1
+    assert counting.batches[0] > 10  # the question and the candidate sentences
