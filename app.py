@@ -3,7 +3,14 @@
 The page talks to ``gpt4all_rag``'s public API only. The assistant (embedding
 model, index and language model) is built once per process by a cached factory
 and shared by every browser tab; top-k and the retrieval mode are arguments of
-each question, so changing them rebuilds nothing.
+each question, so changing them rebuilds nothing. The factory is
+``DocumentAssistant.from_settings``, so the settings choose the backends: with
+``GPT4ALL_RAG_EMBEDDING_BACKEND=hash`` and ``GPT4ALL_RAG_LLM_BACKEND=scripted``
+the page runs on the predictable fakes, which is how its tests run it.
+
+Everything shown as Markdown that the page did not write itself (answers,
+questions, file names, error messages) goes through ``gpt4all_rag.markdown``,
+so none of it can make the browser load an address.
 """
 
 from __future__ import annotations
