@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.grounding import SentenceSupport
 from vectorstore.retriever import Passage
 
 __all__ = ["Answer", "Source"]
@@ -77,18 +79,27 @@ class Answer:
     cited: tuple[int, ...] = ()
     standalone_question: str = ""
     found: bool = True
-    evidence: tuple[object, ...] = ()
-    sentences: tuple[object, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    sentences: tuple[SentenceSupport, ...] = ()
 
     @property
     def cited_sources(self) -> list[Source]:
         """The sources the answer cites with ``[n]``."""
         return [s for s in self.sources if s.number in self.cited]
 
+    @property
+    def unsupported(self) -> list[SentenceSupport]:
+        """The answer's claims that no source supports (shown, flagged, never hidden)."""
+        return [s for s in self.sentences if not s.supported]
+
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``ask --json`` shape."""
         return {
             "answer": self.text,
+            "found": self.found,
+            "evidence": [e.to_json() for e in self.evidence],
+            "sentences": [s.to_json() for s in self.sentences],
+            "unsupported": [s.text for s in self.unsupported],
             "sources": [s.to_json() for s in self.sources],
             "cited": list(self.cited),
         }

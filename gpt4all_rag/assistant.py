@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.checks import answer_hooks
 from gpt4all_rag.flow import FlowConfig, FlowEvent, FlowHooks, Question, QuestionFlow, TokenEvent
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
@@ -140,6 +141,13 @@ class DocumentAssistant:
         chunker = TokenChunker(
             _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )
+        if hooks is None:
+            hooks = answer_hooks(
+                embedder,
+                evidence=settings.answer_style != "generate",
+                evidence_words=settings.evidence_words,
+                support_threshold=settings.support_threshold,
+            )
         return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks)
 
     # --- the model ------------------------------------------------------------

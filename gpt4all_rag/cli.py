@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from gpt4all_rag.answer import Answer
     from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.flow import EvidenceEvent
     from gpt4all_rag.settings import Settings
     from gpt4all_rag.types import Message
     from ingest.pipeline import ProgressEvent
@@ -217,22 +218,45 @@ def _stream_answer(
     filters: Filters | None,
     quiet: bool,
 ) -> Answer:
-    """Print the answer as it streams (unless quiet), then its sources; return it."""
+    """Print the evidence, then the answer as it streams, then its checks and sources.
+
+    Unless ``quiet``; the finished answer is returned either way.
+    """
     from gpt4all_rag.answer import Answer
+    from gpt4all_rag.flow import EvidenceEvent, TokenEvent
 
     answer = None
-    for piece in assistant.stream(question, history=history, filters=filters):
-        if isinstance(piece, Answer):
-            answer = piece
-        elif not quiet:
-            print(terminal_text(piece), end="", flush=True)
-    assert answer is not None  # stream() always ends with the Answer
+    for event in assistant.events(question, history=history, filters=filters):
+        if isinstance(event, Answer):
+            answer = event
+        elif quiet:
+            continue
+        elif isinstance(event, EvidenceEvent):
+            _print_evidence(event)
+        elif isinstance(event, TokenEvent):
+            print(terminal_text(event.text), end="", flush=True)
+    assert answer is not None  # events() always ends with the Answer
     if not quiet:
-        print()
-        for source in answer.sources:
-            mark = "*" if source.number in answer.cited else " "
-            print(terminal_text(f"{mark}[{source.number}] {source.label}"))
+        _print_checks(answer)
     return answer
+
+
+def _print_evidence(event: EvidenceEvent) -> None:
+    """The quoted source sentences, before any model runs."""
+    print("Evidence:")
+    for item in event.evidence:
+        print(terminal_text(f'  "{item.text}" [{item.source}]'))
+    print()
+
+
+def _print_checks(answer: Answer) -> None:
+    """What the answer's sentences do not stand on, then the sources (* = cited)."""
+    print()
+    for sentence in answer.unsupported:
+        print(terminal_text(f"! not found in your sources: {sentence.text.strip()}"))
+    for source in answer.sources:
+        mark = "*" if source.number in answer.cited else " "
+        print(terminal_text(f"{mark}[{source.number}] {source.label}"))
 
 
 def cmd_chat(args: argparse.Namespace, make: AssistantFactory) -> int:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.grounding import SentenceSupport, with_markers
 from gpt4all_rag.llm.protocol import LLMBackend
 from gpt4all_rag.prompts import (
     NOT_FOUND_ANSWER,
@@ -68,7 +70,7 @@ class Searcher(Protocol):
 class EvidenceStep(Protocol):
     """Hook: the source sentences that answer the question (``gpt4all_rag.evidence``)."""
 
-    def __call__(self, question: str, sources: Sequence[Source]) -> Sequence[object]:
+    def __call__(self, question: str, sources: Sequence[Source]) -> Sequence[Evidence]:
         """Quotes from ``sources``, best first; run before any model."""
         ...
 
@@ -76,7 +78,7 @@ class EvidenceStep(Protocol):
 class AttributionStep(Protocol):
     """Hook: each answer sentence with the sources that support it (``gpt4all_rag.grounding``)."""
 
-    def __call__(self, text: str, sources: Sequence[Source]) -> Sequence[object]:
+    def __call__(self, text: str, sources: Sequence[Source]) -> Sequence[SentenceSupport]:
         """Per-sentence attribution of a finished answer."""
         ...
 
@@ -121,6 +123,7 @@ class FlowConfig:
             mode=settings.retrieval_mode,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
+            generate=settings.answer_style != "evidence",
         )
 
 
@@ -163,7 +166,7 @@ class SourcesEvent:
 class EvidenceEvent:
     """The evidence hook's quotes, before any model runs."""
 
-    evidence: tuple[object, ...]
+    evidence: tuple[Evidence, ...]
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,7 @@ class QuestionFlow:
         sources = tuple(Source.from_passage(n, p) for n, p in enumerate(passages, start=1))
         return Retrieval(question, standalone, tuple(passages), sources)
 
-    def evidence(self, retrieval: Retrieval) -> tuple[object, ...]:
+    def evidence(self, retrieval: Retrieval) -> tuple[Evidence, ...]:
         """The evidence hook's quotes, or none (no hook, or nothing found)."""
         if self.hooks.evidence is None or not retrieval.sources:
             return ()
@@ -298,13 +301,21 @@ class QuestionFlow:
         )
         yield from self.hooks.guard(tokens)
 
-    def answer(self, retrieval: Retrieval, text: str, evidence: tuple[object, ...]) -> Answer:
-        """The finished answer: citations parsed, attribution hook applied."""
+    def answer(self, retrieval: Retrieval, text: str, evidence: tuple[Evidence, ...]) -> Answer:
+        """The finished answer: attribution applied, its inferred markers added, citations parsed.
+
+        An evidence-only answer is the evidence itself, each quote with its marker.
+        """
         sources = retrieval.sources
         if not sources:
             text = NOT_FOUND_ANSWER
+        elif not self.config.generate:
+            text = evidence_text(evidence)
         text = text.strip()
-        sentences = self.hooks.attribution(text, sources) if self.hooks.attribution else ()
+        sentences: tuple[SentenceSupport, ...] = ()
+        if self.hooks.attribution and self.config.generate and sources:
+            sentences = tuple(self.hooks.attribution(text, sources))
+            text = with_markers(sentences).strip() if sentences else text
         return Answer(
             question=retrieval.question.text,
             text=text,
@@ -315,3 +326,8 @@ class QuestionFlow:
             evidence=evidence,
             sentences=tuple(sentences),
         )
+
+
+def evidence_text(evidence: Sequence[Evidence]) -> str:
+    """The evidence as an answer: each quote followed by its source marker."""
+    return " ".join(f"{e.text.strip()} [{e.source}]" for e in evidence)

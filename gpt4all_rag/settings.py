@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 RetrievalMode = SearchMode
+AnswerStyle = Literal["evidence", "generate", "both"]
 """The search modes, as ``vectorstore.schema`` defines them (one definition)."""
 LLMBackendName = Literal["llama-cpp", "openai", "scripted"]
 EmbeddingBackendName = Literal["sentence-transformers", "hash"]
@@ -127,6 +128,19 @@ class Settings(BaseSettings):
 
     # --- retrieval -------------------------------------------------------
     top_k: int = Field(4, ge=1, le=100, description="Passages given to the model.")
+    answer_style: AnswerStyle = Field(
+        "both",
+        description="evidence: quoted source sentences only, no model; generate: the model's "
+        "answer only; both: the evidence at once, then the model's answer beneath it.",
+    )
+    evidence_words: int = Field(
+        60, ge=5, le=400, description="Word budget of the evidence quoted before the answer."
+    )
+    support_threshold: float = Field(
+        0.8,
+        description="Support under which an answer sentence is flagged as not found in the "
+        "sources (MiniLM similarity + 0.5 x word overlap; calibrated in docs/benchmarks.md).",
+    )
     retrieval_mode: RetrievalMode = Field("hybrid", description="vector, keyword or hybrid.")
     relevance_floor: float = Field(
         0.25,

@@ -123,12 +123,19 @@ def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
     code, out, err = cli("ask", REACTOR, "--index", index, "--json", replies=("451 K [1].",))
     assert code == 0, err
     answer = json.loads(out)
-    assert set(answer) == {"answer", "sources", "cited"}
-    assert (answer["answer"], answer["cited"]) == ("451 K [1].", [1])
+    assert set(answer) == {
+        "answer", "found", "evidence", "sentences", "unsupported", "sources", "cited"
+    }
+    assert (answer["answer"], answer["cited"], answer["found"]) == ("451 K [1].", [1], True)
     assert (answer["sources"][0]["file"], answer["sources"][0]["page"]) == ("manual.pdf", 2)
+    assert answer["evidence"] and {e["source"] for e in answer["evidence"]} <= {1, 2}
+    assert "451 kelvin" in " ".join(e["text"] for e in answer["evidence"]).lower()
     code, out, _ = cli("ask", REACTOR, "--index", index)
     lines = out.splitlines()
-    assert lines[0].strip() == DEFAULT_SCRIPTED_REPLY and lines[1] == "*[1] manual.pdf:2"
+    blank = lines.index("")
+    assert lines[0] == "Evidence:" and all(line.startswith('  "') for line in lines[1:blank])
+    assert lines[blank + 1].strip().startswith(DEFAULT_SCRIPTED_REPLY.split("[")[0].strip())
+    assert "*[1] manual.pdf:2" in lines
 
 
 def test_ask_with_nothing_found_prints_the_not_found_answer(

@@ -8,6 +8,7 @@ import pytest
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from gpt4all_rag import Answer, Filters
+from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.flow import (
     EvidenceEvent,
     FlowConfig,
@@ -16,6 +17,7 @@ from gpt4all_rag.flow import (
     SourcesEvent,
     TokenEvent,
 )
+from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.prompts import NOT_FOUND_ANSWER
 from tests.conftest import HashEmbedder, ScriptedLLM
 
@@ -112,7 +114,8 @@ def test_the_runnable_streams_events_and_pipes_the_answer(docs_copy, make_assist
     chain = assistant.as_runnable()
     events = list(chain.stream({"question": "Lyon France population city"}))
     assert isinstance(events[0], SourcesEvent) and events[0].sources[0].file == "table.csv"
-    assert [e.text for e in events[1:-1]] == ["Lyon ", "is ", "big ", "[1]. "]
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
+    assert len(tokens) == 4 and "".join(tokens).strip() == "Lyon is big [1]."  # streamed
     assert isinstance(events[-1], Answer) and events[-1].text == "Lyon is big [1]."
     piped = chain | RunnableLambda(lambda answer: answer.cited)
     assert piped.invoke({"question": "Lyon France population city"}) == (1,)
@@ -165,14 +168,25 @@ def test_the_guard_hook_sees_the_token_stream(docs_copy, make_assistant):
     assert [t.text for t in tokens] == ["One ", "two "]
 
 
-def test_the_attribution_hook_gets_the_finished_text(docs_copy, make_assistant):
+def test_the_attribution_hook_gets_the_finished_text_and_adds_its_markers(
+    docs_copy, make_assistant
+):
+    received: list[str] = []
+
     def attribution(text, sources):
-        return [(sentence, sources[0].number) for sentence in text.split(". ")]
+        received.append(text)
+        first, second = text.split(". ")
+        return [
+            SentenceSupport(first + ".", (sources[0].number,), 0.9, True, True),
+            SentenceSupport(second, (1,), 0.9, False, True),
+        ]
 
     llm = ScriptedLLM(["Bees live. Queens longer [1]."])
     assistant = ready(docs_copy, make_assistant, llm, hooks=FlowHooks(attribution=attribution))
     answer = assistant.ask("How long can queen bees live?")
-    assert answer.sentences == (("Bees live", 1), ("Queens longer [1].", 1))
+    assert received == ["Bees live. Queens longer [1]."]
+    assert [s.text for s in answer.sentences] == ["Bees live.", "Queens longer [1]."]
+    assert answer.text == "Bees live [1]. Queens longer [1]."  # the inferred marker added
 
 
 def test_nothing_found_never_builds_the_model(docs_copy, make_assistant):
@@ -191,11 +205,13 @@ def test_an_evidence_only_flow_never_builds_the_model(docs_copy, make_assistant)
         assistant.retriever,
         lambda: pytest.fail("the model was asked for"),
         FlowConfig(generate=False),
-        FlowHooks(evidence=lambda question, sources: [sources[0].file]),
+        FlowHooks(evidence=lambda question, sources: [Evidence("Queens live long.", 1)]),
     )
     events = list(assistant.events("How long can queen bees live?"))
     assert [type(e).__name__ for e in events] == ["SourcesEvent", "EvidenceEvent", "Answer"]
-    assert (events[-1].text, events[-1].evidence, events[-1].found) == ("", ("notes.md",), True)
+    answer = events[-1]
+    assert (answer.text, answer.cited, answer.found) == ("Queens live long. [1]", (1,), True)
+    assert answer.evidence == (Evidence("Queens live long.", 1),)
 
 
 def test_an_empty_question_is_refused(docs_copy, make_assistant):
