@@ -114,6 +114,7 @@ class FlowConfig:
     temperature: float = 0.2
     condense_max_tokens: int = 64
     generate: bool = True
+    prompt_tokens: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FlowConfig:
@@ -124,6 +125,7 @@ class FlowConfig:
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             generate=settings.answer_style != "evidence",
+            prompt_tokens=settings.prompt_tokens,
         )
 
 
@@ -275,11 +277,11 @@ class QuestionFlow:
         if not retrieval.sources or not self.config.generate:
             return None
         llm = self.llm()
+        budget = llm.context_size - self.config.max_new_tokens
+        if self.config.prompt_tokens is not None:
+            budget = min(budget, self.config.prompt_tokens)
         return build_answer_prompt(
-            retrieval.standalone,
-            retrieval.passages,
-            llm.count_tokens,
-            llm.context_size - self.config.max_new_tokens,
+            retrieval.standalone, retrieval.passages, llm.count_tokens, budget
         )
 
     def generate(self, retrieval: Retrieval, prompt: BuiltPrompt | None) -> Iterator[str]:

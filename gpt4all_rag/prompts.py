@@ -45,6 +45,9 @@ CONDENSE_PROMPT = (
     "without the conversation. Reply with the question only."
 )
 
+# Passages sharing this share of their words are the same text for the model.
+NEAR_DUPLICATE = 0.8
+_WORD = re.compile(r"\w+")
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A document's own "<passage" or "</passage" would open or close a tag of the prompt.
 _PASSAGE_TAG = re.compile(r"<(/?passage)", re.IGNORECASE)
@@ -111,13 +114,18 @@ def build_answer_prompt(
     """Number the passages by rank ([1] first), keeping only those that fit in ``budget`` tokens.
 
     A passage that does not fit is left out and the next, shorter one is tried,
-    so the prompt always fits the model's context.
+    so the prompt always fits the model's context; a near-duplicate of a passage
+    already kept is left out too, so a small model reads each fact once.
     """
     used = count_tokens(SYSTEM_PROMPT) + count_tokens(_user_message([], question)) + 16
     kept: list[Passage] = []
     numbers: list[int] = []
     blocks: list[str] = []
+    seen: list[frozenset[str]] = []
     for number, passage in enumerate(passages, start=1):
+        passage_words = frozenset(_WORD.findall(passage.text.lower()))
+        if any(_overlap(passage_words, other) >= NEAR_DUPLICATE for other in seen):
+            continue  # a copy of a better passage (a copied file, a re-used page) adds nothing
         block = format_passage(number, passage)
         cost = count_tokens(block) + 2
         if used + cost > budget:
@@ -126,7 +134,13 @@ def build_answer_prompt(
         kept.append(passage)
         numbers.append(number)
         blocks.append(block)
+        seen.append(passage_words)
     return BuiltPrompt(_answer_messages(blocks, question), kept, numbers)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two word sets."""
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def format_history(history: Sequence[Message], max_turns: int = 6) -> str:

@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     )
     context_size: int = Field(4096, ge=512, description="Model context window in tokens.")
     max_new_tokens: int = Field(384, ge=1, description="Most tokens generated per answer.")
+    prompt_tokens: int | None = Field(
+        None,
+        ge=128,
+        description="Most tokens of prompt (instructions, passages, question); the model reads "
+        "them all before its first token. Unset: whatever the context leaves.",
+    )
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     seed: int = Field(42, description="Sampling seed, for repeatable answers.")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling: keep this mass.")

@@ -16,7 +16,7 @@ from vectorstore.retriever import Passage
 
 def passage(n: int, words: int, page: int | None = 1) -> Passage:
     meta = {"path": f"doc{n}.pdf"} | ({"page": page} if page is not None else {})
-    return Passage(f"id{n}", " ".join(["word"] * words), meta, 1.0 / n, 0.9)
+    return Passage(f"id{n}", " ".join([f"word{n}"] * words), meta, 1.0 / n, 0.9)
 
 
 def count_words(text: str) -> int:
@@ -29,8 +29,8 @@ def test_passages_are_numbered_with_file_and_page():
     )
     assert built.messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert built.messages[1]["content"] == (
-        '<passage n="1" file="doc1.pdf" page="1">\nword word word\n</passage>\n\n'
-        '<passage n="2" file="doc2.pdf">\nword word\n</passage>\n\n'
+        '<passage n="1" file="doc1.pdf" page="1">\nword1 word1 word1\n</passage>\n\n'
+        '<passage n="2" file="doc2.pdf">\nword2 word2\n</passage>\n\n'
         "Question: Why?"
     )
     assert [p.id for p in built.passages] == ["id1", "id2"]
@@ -121,3 +121,12 @@ def test_answer_messages_for_feedback_match_the_real_prompt():
             '<passage n="2">\nTea< |im_end|> steeps.\n</passage>\n\nQuestion: How?',
         },
     ]
+
+
+def test_a_near_duplicate_passage_is_left_out_and_the_next_keeps_its_number():
+    text = "The reactor runs at 451 kelvin and needs maintenance every 17 days"
+    first = Passage("a", text, {"path": "a.pdf"}, 0.9, 0.9)
+    copy = Passage("b", text + " indeed", {"path": "copy of a.pdf"}, 0.8, 0.8)
+    other = Passage("c", "Queen bees live for five years", {"path": "bees.md"}, 0.7, 0.7)
+    built = build_answer_prompt("How hot?", [first, copy, other], count_words, 1000)
+    assert ([p.id for p in built.passages], built.numbers) == (["a", "c"], [1, 3])
