@@ -94,7 +94,20 @@ def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once_from_the_bette
     assert evidence[0].page == 3
 
 
-def test_chunk_fragments_are_not_candidates():
+def test_long_chunk_fragments_are_candidates_with_an_ellipsis_where_they_were_cut():
+    chunk = (
+        "packages can also be installed from a local tarball file. "
+        "Packages are installed with install.packages. "
+        "The library folder must be writable by the user who"
+    )
+    assert sentence_candidates(chunk) == [
+        "… packages can also be installed from a local tarball file.",
+        "Packages are installed with install.packages.",
+        "The library folder must be writable by the user who …",
+    ]
+
+
+def test_short_chunk_fragments_are_not_candidates():
     chunk = (
         "ages from the mirror. Packages are installed with install.packages. "
         "The library folder must be"
