@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from gpt4all_rag.evidence import CachedEmbedder, Embedder, Evidence, SourceText, select_evidence
 from gpt4all_rag.flow import FlowHooks
-from gpt4all_rag.grounding import SentenceSupport, attribute
+from gpt4all_rag.grounding import SUPPORT_THRESHOLD, SentenceSupport, attribute
 from gpt4all_rag.guard import RepetitionGuard
 
 __all__ = ["AnswerChecks", "answer_hooks"]
@@ -29,7 +29,7 @@ class AnswerChecks:
     """
 
     def __init__(
-        self, embedder: Embedder, *, evidence_words: int = 60, support_threshold: float = 0.8
+        self, embedder: Embedder, *, evidence_words: int = 60, support_threshold: float = SUPPORT_THRESHOLD
     ) -> None:
         self.embedder = embedder
         self.evidence_words = evidence_words
@@ -61,7 +61,7 @@ def answer_hooks(
     *,
     evidence: bool = True,
     evidence_words: int = 60,
-    support_threshold: float = 0.8,
+    support_threshold: float = SUPPORT_THRESHOLD,
 ) -> FlowHooks:
     """The flow's loop-guard and attribution steps over ``embedder``, and the evidence step."""
     checks = AnswerChecks(

@@ -137,9 +137,9 @@ class Settings(BaseSettings):
         60, ge=5, le=400, description="Word budget of the evidence quoted before the answer."
     )
     support_threshold: float = Field(
-        0.8,
+        0.75,
         description="Support under which an answer sentence is flagged as not found in the "
-        "sources (MiniLM similarity + 0.5 x word overlap; calibrated in docs/benchmarks.md).",
+        "sources (MiniLM similarity + 0.25 x word overlap; calibrated in docs/benchmarks.md).",
     )
     retrieval_mode: RetrievalMode = Field("hybrid", description="vector, keyword or hybrid.")
     relevance_floor: float = Field(
