@@ -29,7 +29,11 @@ class AnswerChecks:
     """
 
     def __init__(
-        self, embedder: Embedder, *, evidence_words: int = 60, support_threshold: float = SUPPORT_THRESHOLD
+        self,
+        embedder: Embedder,
+        *,
+        evidence_words: int = 60,
+        support_threshold: float = SUPPORT_THRESHOLD,
     ) -> None:
         self.embedder = embedder
         self.evidence_words = evidence_words

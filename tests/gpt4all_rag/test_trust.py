@@ -79,6 +79,7 @@ def test_answer_styles(docs_copy, make_assistant, style):
     has_evidence = any(isinstance(e, EvidenceEvent) for e in events)
     assert has_evidence == (style == "evidence")
     if style == "evidence":
-        assert answer.text.startswith(FACT) and answer.cited == (source_of(answer, FACT),)
+        assert answer.text.startswith(f"{FACT} [{source_of(answer, FACT)}]")
+        assert answer.cited == tuple(sorted({e.source for e in answer.evidence}))
     else:
         assert answer.text == "It is 451 kelvin [1]." and answer.evidence == ()
