@@ -15,6 +15,7 @@ fork copies a parent that holds threads and a Chroma client.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -67,6 +68,8 @@ class IsolatedLoader:
         """The process's one loader for these limits: one worker serves every index."""
         limits = limits or ParseLimits()
         with _shared_lock:
+            if not _shared:
+                atexit.register(_close_shared)
             if limits not in _shared:
                 _shared[limits] = cls(limits)
             return _shared[limits]
@@ -86,7 +89,8 @@ class IsolatedLoader:
             self._stop()
 
     def __del__(self) -> None:
-        self._stop()
+        with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone
+            self._stop()
 
     def _ask(self, path: Path) -> tuple[str, Any]:
         worker = self._worker if self._worker and self._worker.alive() else self._start(path)
@@ -191,3 +195,9 @@ def _limits_args(limits: ParseLimits) -> dict[str, Any]:
 
 _shared: dict[ParseLimits, IsolatedLoader] = {}
 _shared_lock = threading.Lock()
+
+
+def _close_shared() -> None:
+    """Stop the shared workers at exit, while the modules they use are still there."""
+    for loader in list(_shared.values()):
+        loader.close()
