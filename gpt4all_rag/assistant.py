@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,9 @@ from gpt4all_rag.settings import RetrievalMode, Settings, bundled_embedding_mode
 from gpt4all_rag.types import Message
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
+from ingest.index_folder import claim_index_folder
+from ingest.loaders import LoadLimits
+from ingest.loaders.isolated import ParseLimits
 from ingest.manifest import Manifest
 from ingest.paths import inside
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
@@ -107,6 +109,7 @@ class DocumentAssistant:
             max_file_bytes=int(settings.max_file_mb * (1 << 20)),
             stream_file_bytes=int(settings.stream_file_mb * (1 << 20)),
             flush_chunks=settings.ingest_batch_chunks,
+            parse_limits=parse_limits(settings),
         )
         self._llm = llm
         self._llm_lock = threading.Lock()
@@ -129,10 +132,16 @@ class DocumentAssistant:
         """
         offline_environment()
         settings = settings or Settings()
+        claim_index_folder(settings.index_dir, settings.documents_dir)
         embedder = embedder or build_embedder(settings)
         if settings.chroma_host:
+            token = settings.chroma_token
             store = ChromaStore.server(
-                settings.chroma_host, settings.chroma_port, settings.collection_name
+                settings.chroma_host,
+                settings.chroma_port,
+                settings.collection_name,
+                token=token.get_secret_value() if token else None,
+                ssl=settings.chroma_ssl,
             )
         else:
             store = ChromaStore.embedded(settings.chroma_dir, settings.collection_name)
@@ -172,17 +181,21 @@ class DocumentAssistant:
 
     # --- indexing ---------------------------------------------------------------
     def ingest(
-        self, path: Path | str | None = None, progress: ProgressCallback | None = None
+        self,
+        path: Path | str | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        force: bool = False,
     ) -> SyncReport:
-        """Sync the documents folder (or ``path``) into the index; see ``SyncReport``."""
+        """Sync the documents folder (or ``path``) into the index; see ``SyncReport``.
+
+        An index remembers the folder it was built from; syncing another one (an
+        unmounted drive, a typo) raises ``FolderMismatch`` unless ``force``.
+        """
         folder = Path(path) if path is not None else self.settings.documents_dir
         if not folder.is_dir():
             raise DocumentLoadError(folder, "not a folder (create it and put documents in it)")
-        report = self.indexer.sync(folder, progress)
-        self.manifest.set_meta(
-            "last_sync", datetime.now(timezone.utc).isoformat(timespec="seconds")
-        )
-        return report
+        return self.indexer.sync(folder, progress, allow_new_folder=force)
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed files, by path."""
@@ -219,14 +232,14 @@ class DocumentAssistant:
             size_bytes=_folder_size(s.index_dir),
             embedding_model=_embedder_name(self.embedder),
             store=store,
-            last_sync=self.manifest.get_meta("last_sync"),
+            last_sync=_iso(self.manifest.last_sync),
         )
 
     def reset(self) -> None:
         """Delete every chunk, the manifest entries and the keyword index."""
         self.store.reset()
         self.manifest.clear()
-        shutil.rmtree(self.keywords.folder, ignore_errors=True)
+        self.keywords.clear()
 
     # --- asking -------------------------------------------------------------------
     def as_runnable(self) -> FlowRunnable:
@@ -286,6 +299,24 @@ class DocumentAssistant:
             query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
         )
         return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    """The worker process's limits on parsing one file, from the settings."""
+    return ParseLimits(
+        memory_bytes=settings.parse_memory_mb << 20,
+        timeout_s=settings.parse_timeout_s,
+        load=LoadLimits(
+            max_pages=settings.max_pages_per_file,
+            max_chars=settings.max_chars_per_file,
+            max_unzipped_bytes=settings.max_unzipped_mb << 20,
+            max_zip_ratio=settings.max_zip_ratio,
+        ),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
 
 
 def build_embedder(settings: Settings) -> Embeddings:

@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     ingest = commands.add_parser("ingest", parents=[common], help="index a folder incrementally")
     ingest.add_argument("folder", nargs="?", type=Path, help="documents folder (default: settings)")
+    ingest.add_argument(
+        "--force",
+        action="store_true",
+        help="index this folder even though the index was built from another one "
+        "(its files then replace the other folder's)",
+    )
     commands.add_parser("status", parents=[common], help="show what the index holds")
     reset = commands.add_parser("reset", parents=[common], help="delete everything indexed")
     reset.add_argument("--yes", action="store_true", help="confirm the reset")
@@ -143,7 +149,9 @@ def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     assistant = make(_settings(args))
     with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
-        report = assistant.ingest(assistant.settings.documents_dir, progress=progress)
+        report = assistant.ingest(
+            assistant.settings.documents_dir, progress=progress, force=args.force
+        )
     _emit(args, report.to_json(), sync_report_text(report))
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
 

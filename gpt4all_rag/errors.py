@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ingest.errors import (
     DocumentLoadError,
+    FolderMismatch,
+    IndexFolderRefused,
     IndexLocked,
     IndexMismatch,
     IngestError,
@@ -20,16 +22,20 @@ from vectorstore.errors import (
     StoreUnavailable,
     VectorStoreError,
 )
+from vectorstore.ownership import NotOurFolder
 
 __all__ = [
     "AssistantError",
     "DocumentLoadError",
     "EmbeddingModelNotFound",
+    "FolderMismatch",
+    "IndexFolderRefused",
     "IndexLocked",
     "IndexMismatch",
     "IngestError",
     "LLMError",
     "ModelNotFound",
+    "NotOurFolder",
     "StoreUnavailable",
     "UnsupportedFileType",
     "VectorStoreError",

@@ -101,6 +101,24 @@ class Settings(BaseSettings):
         "a plain-text file is then never read whole.",
     )
 
+    parse_memory_mb: int = Field(
+        2048, ge=0, description="Memory limit of the process that parses files (0: none)."
+    )
+    parse_timeout_s: float = Field(
+        300.0, gt=0, description="Seconds one file may take to parse before it is recorded "
+        "as failed."
+    )
+    max_pages_per_file: int = Field(20_000, ge=1, description="Pages read from one file.")
+    max_chars_per_file: int = Field(
+        64_000_000, ge=1, description="Characters of text extracted from one file."
+    )
+    max_unzipped_mb: int = Field(
+        512, ge=1, description="Uncompressed size of a docx, pptx or epub (zip bombs)."
+    )
+    max_zip_ratio: float = Field(
+        100.0, gt=1, description="Compression ratio over which a large zip-based file is refused."
+    )
+
     # --- embeddings ------------------------------------------------------
     embedding_model_path: Path | None = Field(
         None,
@@ -122,6 +140,10 @@ class Settings(BaseSettings):
         None, description="Chroma server host; unset means an embedded store in index_dir."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_token: SecretStr | None = Field(
+        None, description="Bearer token for a Chroma server that requires one."
+    )
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS.")
     collection_name: str = Field(
         "documents", min_length=3, max_length=63, description="Chroma collection name."
     )

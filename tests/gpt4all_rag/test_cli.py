@@ -288,3 +288,30 @@ def test_python_dash_m_searches_with_the_real_embedder(tmp_path: Path) -> None:
     assert search.returncode == 0, search.stderr
     [hit] = json.loads(search.stdout)["results"]
     assert (hit["file"], hit["page"]) == ("manual.pdf", 2)
+
+
+def test_another_folder_is_refused_unless_forced(indexed: tuple[Path, Path], cli: Run) -> None:
+    docs, index = indexed
+    elsewhere = docs.parent / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(DOCS / "notes.md", elsewhere / "notes.md")
+    code, out, err = cli("ingest", str(elsewhere), "--index", str(index))
+    assert code == 2 and str(elsewhere.resolve()) in err and str(docs.resolve()) in err
+    code, out, _ = cli("status", "--index", str(index), "--json")
+    assert json.loads(out)["files"] == len(DOCS_GOOD)  # nothing was deleted
+    code, out, _ = cli("ingest", str(elsewhere), "--index", str(index), "--json", "--force")
+    forced = json.loads(out)
+    assert code == 0 and forced["deleted"] == [d for d in DOCS_GOOD if d != "notes.md"]
+    assert (forced["unchanged"], forced["chunks_total"]) == (1, 4)
+
+
+def test_a_folder_of_other_files_is_never_used_as_an_index(tmp_path: Path, cli: Run) -> None:
+    notes = tmp_path / "notes"
+    (notes / "keywords").mkdir(parents=True)
+    (notes / "keywords" / "mine.txt").write_text("a user's own file")
+    shutil.copytree(DOCS, tmp_path / "docs")
+    code, _, err = cli("ingest", str(tmp_path / "docs"), "--index", str(notes))
+    assert code == 2 and str(notes) in err and "Traceback" not in err
+    assert (notes / "keywords" / "mine.txt").read_text() == "a user's own file"
+    code, _, err = cli("ingest", str(tmp_path / "docs"), "--index", str(tmp_path / "docs" / "ix"))
+    assert code == 2 and not (tmp_path / "docs" / "ix").exists()
