@@ -9,10 +9,10 @@ hands a step the last chunk of a stream whose chunks cannot be added up.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Required
 
 from langchain_core.runnables import Runnable, RunnableConfig
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from gpt4all_rag.answer import Answer
 from gpt4all_rag.flow import FlowEvent, Question, QuestionFlow

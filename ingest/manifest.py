@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["FileRecord", "FailureRecord", "IndexFingerprint", "Manifest"]
@@ -190,7 +190,7 @@ class Manifest:
 
     @last_sync.setter
     def last_sync(self, when: datetime) -> None:
-        self.set_meta(_LAST_SYNC, when.astimezone(timezone.utc).isoformat(timespec="seconds"))
+        self.set_meta(_LAST_SYNC, when.astimezone(UTC).isoformat(timespec="seconds"))
 
     @property
     def keywords_current(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -298,7 +298,7 @@ class Indexer:
         ):
             with timer("keyword"):
                 writer.commit_keywords()
-        self.manifest.last_sync = datetime.now(timezone.utc)
+        self.manifest.last_sync = datetime.now(UTC)
 
     def _fail(self, stat: FileStat, reason: str, report: SyncReport) -> None:
         _record_failure(self.manifest, stat, reason, report)

@@ -25,7 +25,7 @@ from pypdf.generic import ArrayObject, ByteStringObject
 HERE = Path(__file__).resolve().parent
 DOCS = HERE / "docs"
 EXTRA = HERE / "extra"
-FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+FIXED_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 MANUAL_PAGES = [
     (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from ingest.manifest import IndexFingerprint, Manifest
 
@@ -25,7 +25,7 @@ def test_typed_properties_round_trip_through_the_database(tmp_path):
 
     again = Manifest(path)
     assert again.fingerprint == IndexFingerprint("minilm", "200/32/v1")
-    assert again.last_sync == datetime(2026, 1, 2, 2, 5, 6, tzinfo=timezone.utc)
+    assert again.last_sync == datetime(2026, 1, 2, 2, 5, 6, tzinfo=UTC)
     assert again.keywords_current is True
     assert again.documents_folder == (tmp_path / "docs").resolve()
     assert again.get_meta("last_sync") == "2026-01-02T02:05:06+00:00"  # the stored form
