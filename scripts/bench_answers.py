@@ -59,7 +59,7 @@ from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
 
 _CITATION = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"[a-z0-9_.]*[a-z0-9_]")
+_WORD = re.compile(r"[a-z0-9]+")  # identifiers split: a loop inside one name counts
 
 
 # --- repetition -----------------------------------------------------------------
@@ -72,7 +72,8 @@ def repeated_sentence(text: str, min_words: int = 5, ngram: int = 8, ngram_times
 
     True when a normalized sentence (lower case, citation markers and punctuation dropped)
     of at least ``min_words`` words occurs twice, or any run of ``ngram`` words occurs
-    ``ngram_times`` times or more (a loop that never ends a sentence).
+    ``ngram_times`` times or more (a loop that never ends a sentence). Words are split at
+    any non-alphanumeric character, so ``FLAG_ON_EXIT_ON_EXIT_ON_EXIT...`` is a loop too.
     """
     sentences = [" ".join(_words(s)) for s in _SENTENCE_END.split(text)]
     counted = Counter(s for s in sentences if len(s.split()) >= min_words)
@@ -247,6 +248,10 @@ def score_answerable(q: Question, answer: Any, evidence: list[Any] | None) -> di
         "fact_in_evidence": None
         if evidence is None
         else bool(contains_facts(q.facts, evidence_text(evidence))),
+        # what the person reads: the evidence above the answer, and the answer
+        "fact_shown": bool(
+            contains_facts(q.facts, evidence_text(evidence or []) + " " + answer.text)
+        ),
         "evidence_right_page": evidence_pages,
     }
 
@@ -283,6 +288,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "right_page_cited": _count(answerable, "right_page_cited"),
         "fact_in_answer": _count(answerable, "fact_in_answer"),
         "fact_in_evidence": _count(answerable, "fact_in_evidence"),
+        "fact_in_evidence_or_answer": _count(answerable, "fact_shown"),
         "evidence_right_page": _count(answerable, "evidence_right_page"),
         "repeated_sentence_answers": _count(generated, "repeated"),
         "unsupported_sentences": sum(unsupported) if unsupported else None,

@@ -69,6 +69,7 @@ def repeated_sentence() -> Callable[[str], bool]:
         ("Use install.packages() to get it [1]. Use install.packages() to get it [2].", True),
         ("the package is " * 8, True),
         ("Use install.packages() [1]. It installs packages from CRAN.", False),
+        ("Use `FLAG_ON_EXIT" + "_ON_EXIT" * 12 + "`.", True),  # a loop inside one name
         ("Yes. Yes.", False),  # under five words: not a loop
         ("One two three four five six seven eight. Nine ten eleven twelve.", False),
     ],
