@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,22 @@ from gpt4all_rag import (
     USER_ERRORS,
     Answer,
     DocumentAssistant,
+    EvidenceEvent,
     FeedbackStore,
     ModelNotFound,
     ProgressEvent,
     Settings,
     Source,
+    TokenEvent,
     UploadRejected,
     save_upload,
 )
+from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.highlight import highlight_html
 from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
 from gpt4all_rag.reporting import count, sync_summary
-from gpt4all_rag.settings import RetrievalMode
+from gpt4all_rag.settings import AnswerStyle, RetrievalMode
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "keyword")
 MODE_LABELS = {
@@ -49,9 +53,33 @@ MODE_LABELS = {
 }
 FEEDBACK_FILE = "feedback.jsonl"
 FINETUNE_FILE = "finetune.jsonl"
+ANSWER_STYLES: tuple[AnswerStyle, ...] = ("both", "evidence", "generate")
+STYLE_LABELS = {
+    "both": "Quotes, then the model's answer",
+    "evidence": "Quotes from your documents only (no model)",
+    "generate": "The model's answer only",
+}
+EVIDENCE_CAPTION = "From your documents"
+NOT_FOUND_NOTE = "not found in your sources"
+ADDED_MARKERS_NOTE = "Markers in *italics* were added by the source check, not by the model."
 CURSOR = "▌"
 RENDER_INTERVAL = 0.1  # seconds between renderings of a streaming answer
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
+# Private-use characters that mark, in the model's text, where a flagged sentence and
+# an inferred marker start and end; safe_markdown keeps them as they are, so they can
+# be turned into markup after the text was made safe.
+_UNSUPPORTED_START, _UNSUPPORTED_END, _ADDED_START, _ADDED_END = "\ue000\ue001\ue002\ue003"
+_FLAGS = re.compile("[\ue000-\ue003]")
+_FLAGS_IN_ORDER = re.compile("(?:\ue002\ue003|\ue000(?:\ue002\ue003)?\ue001)*")
+_FLAG_MARKUP = str.maketrans(
+    {
+        _UNSUPPORTED_START: ":gray[",
+        _UNSUPPORTED_END: f"] :gray[*\\({NOT_FOUND_NOTE}\\)*]",
+        _ADDED_START: "*",
+        _ADDED_END: "*",
+    }
+)
+_CODE = re.compile(r"(?<!\\)(?:\\\\)*`")
 
 
 @dataclass(frozen=True)
@@ -99,10 +127,100 @@ def rendered_stream(
         due = started + max(RENDER_INTERVAL, 5 * (clock() - started))
 
 
+def location(file: str, page: int | None) -> str:
+    """Where a passage is, as Markdown: the file, escaped, and its page."""
+    where = f" · page {page}" if page is not None else ""
+    return f"{escape_text(file)}{where}"
+
+
 def source_label(source: Source) -> str:
     """The expander title of a source: number, file and page."""
-    where = f" · page {source.page}" if source.page is not None else ""
-    return f"\\[{source.number}\\] {escape_text(source.file)}{where}"
+    return f"\\[{source.number}\\] {location(source.file, source.page)}"
+
+
+def has_code(markdown: str) -> bool:
+    """Whether safe Markdown holds code (a backtick that no backslash escapes)."""
+    return _CODE.search(markdown) is not None
+
+
+def muted(markdown: str) -> str:
+    """One line of safe Markdown shown grey (Streamlit's ``:gray[...]``).
+
+    The label of ``:gray[...]`` ends at the first ``]`` no backslash escapes. In
+    safe Markdown every bracket is escaped except inside code, so a line with
+    code is left as it is: a label that ended early would let the rest of the
+    code be read as Markdown.
+    """
+    if has_code(markdown) or "\n" in markdown:
+        return markdown
+    return f":gray[{markdown}]"
+
+
+def evidence_markdown(evidence: Sequence[Evidence]) -> str:
+    """The quotes as a Markdown list: each quote with its ``[n]``, then its file and page."""
+    return "\n".join(
+        f"- “{escape_text(' '.join(quote.text.split()))}” \\[{quote.source}\\] "
+        f"{muted(location(quote.file, quote.page))}"
+        for quote in evidence
+    )
+
+
+@dataclass(frozen=True)
+class ShownAnswer:
+    """A finished answer as the page shows it: its Markdown and the notes under it."""
+
+    markdown: str
+    notes: tuple[str, ...] = ()
+
+
+def flagged_sentence(sentence: SentenceSupport) -> str:
+    """A sentence with private marks around its inferred marker, and around it if unsupported.
+
+    The marks become markup once the whole answer is safe Markdown.
+    """
+    text = _FLAGS.sub("", sentence.marked_text())
+    markers = "".join(f"[{n}]" for n in sentence.cited)
+    cut = text.rfind(" " + markers) + 1 if sentence.inferred and markers else 0
+    if cut:
+        end = cut + len(markers)
+        text = f"{text[:cut]}{_ADDED_START}{markers}{_ADDED_END}{text[end:]}"
+    if not sentence.supported:
+        text = f"{_UNSUPPORTED_START}{text}{_UNSUPPORTED_END}"
+    return text
+
+
+def shown_answer(answer: Answer, style: AnswerStyle) -> ShownAnswer:
+    """The finished answer: inferred markers in italics, unsupported claims grey with a note.
+
+    The marks are placed in the model's text before ``safe_markdown``, then turned
+    into markup. An answer where that cannot be done cleanly (code in it, or a
+    mark the rendering moved) is shown plain, with the flags as notes under it.
+    With the "evidence" style the quotes are the answer, already shown above.
+    """
+    if style == "evidence" and answer.found:
+        return ShownAnswer("")
+    if not answer.sentences:
+        return ShownAnswer(safe_markdown(answer.text))
+    raw = "".join(s.before + flagged_sentence(s) for s in answer.sentences).strip()
+    markdown = safe_markdown(raw)
+    lines = markdown.split("\n")
+    if has_code(markdown) or not all(_FLAGS_IN_ORDER.fullmatch(flags(line)) for line in lines):
+        return plain_answer(answer)
+    notes = (ADDED_MARKERS_NOTE,) if _ADDED_START in markdown else ()
+    return ShownAnswer(markdown.translate(_FLAG_MARKUP), notes)
+
+
+def flags(line: str) -> str:
+    """The private marks of a line, in order."""
+    return "".join(_FLAGS.findall(line))
+
+
+def plain_answer(answer: Answer) -> ShownAnswer:
+    """The answer's text as it is, with its unsupported claims listed under it."""
+    notes = [f"{NOT_FOUND_NOTE.capitalize()}: “{escape_text(s.text)}”" for s in answer.unsupported]
+    if any(s.inferred for s in answer.sentences):
+        notes.append("Some \\[n\\] markers were added by the source check, not by the model.")
+    return ShownAnswer(safe_markdown(answer.text), tuple(notes))
 
 
 def document_file(folder: Path, relative: str) -> Path | None:
@@ -223,7 +341,7 @@ def model_picker(base: Settings) -> Path:
 
 
 def settings_panel(base: Settings) -> Choices:
-    """The Settings expander: model, top-k, retrieval mode and temperature."""
+    """The Settings expander: model, top-k, retrieval mode, temperature and answer style."""
     with st.sidebar.expander("Settings"):
         update: dict[str, Any] = {}
         if base.llm_backend == "llama-cpp":
@@ -238,6 +356,15 @@ def settings_panel(base: Settings) -> Choices:
         )
         update["temperature"] = st.slider(
             "Temperature", 0.0, 2.0, float(base.temperature), 0.05, key="temperature"
+        )
+        update["answer_style"] = st.selectbox(
+            "Answer style",
+            ANSWER_STYLES,
+            index=ANSWER_STYLES.index(base.answer_style),
+            format_func=STYLE_LABELS.__getitem__,
+            key="answer_style",
+            help="Quotes from your documents are shown at once, before any model runs; a "
+            "small model's answer can then say the same in its own words, or be left out.",
         )
     return Choices(base.model_copy(update=update), int(k), mode or base.retrieval_mode)
 
@@ -494,34 +621,65 @@ def show_answer_extras(message: dict[str, Any], assistant: DocumentAssistant) ->
         )
 
 
+def show_evidence(evidence: Sequence[Evidence]) -> None:
+    """The quotes that answer the question, under a caption (nothing when there are none)."""
+    if not evidence:
+        return
+    st.caption(EVIDENCE_CAPTION)
+    st.markdown(evidence_markdown(evidence))
+
+
+def show_answer_body(shown: ShownAnswer) -> None:
+    """The finished answer's text and the notes under it."""
+    if shown.markdown:
+        st.markdown(shown.markdown)
+    for note in shown.notes:
+        st.caption(note)
+
+
 def show_message(message: dict[str, Any], assistant: DocumentAssistant) -> None:
     """A turn of the conversation, as it was first shown."""
     with st.chat_message(message["role"]):
+        if message["role"] == "user":
+            st.markdown(safe_markdown(message["content"]))
+            return
+        show_evidence(message.get("evidence", ()))
         if message.get("error"):
             st.error(message["error"])
             return
-        st.markdown(safe_markdown(message["content"]))
-        if message.get("answer") is not None:
-            show_answer_extras(message, assistant)
+        show_answer_body(message["shown"])
+        show_answer_extras(message, assistant)
 
 
 def stream_answer(
-    assistant: DocumentAssistant, question: str, history: list[dict[str, str]], choices: Choices
+    assistant: DocumentAssistant,
+    question: str,
+    history: list[dict[str, str]],
+    choices: Choices,
+    message: dict[str, Any],
 ) -> Answer:
-    """Show the answer as the model writes it; return the finished answer.
+    """Show the evidence at once, then the answer as the model writes it; return the answer.
 
-    The text is rendered by ``safe_markdown`` (nothing in it can load a remote
-    image or follow a link), the whole of it again after each token.
+    The evidence comes before the model loads, so it is on the page even if the
+    model then fails. The streaming text is rendered by ``safe_markdown`` (nothing
+    in it can load a remote image or follow a link), the whole of it again after
+    each token; the finished answer is shown with its sentences flagged. Both are
+    kept in ``message`` for the reruns.
     """
+    evidence_box = st.container()
     finished: list[Answer] = []
 
     def tokens() -> Iterator[str]:
-        events = assistant.stream(question, history=history, k=choices.k, mode=choices.mode)
+        events = assistant.events(question, history=history, k=choices.k, mode=choices.mode)
         for event in events:
-            if isinstance(event, Answer):
+            if isinstance(event, EvidenceEvent):
+                message["evidence"] = event.evidence
+                with evidence_box:
+                    show_evidence(event.evidence)
+            elif isinstance(event, TokenEvent):
+                yield event.text
+            elif isinstance(event, Answer):
                 finished.append(event)
-            else:
-                yield event
 
     shown = st.empty()
     try:
@@ -530,7 +688,9 @@ def stream_answer(
     except BaseException:
         shown.empty()
         raise
-    shown.markdown(safe_markdown(finished[-1].text))
+    message["shown"] = shown_answer(finished[-1], choices.settings.answer_style)
+    with shown.container():
+        show_answer_body(message["shown"])
     return finished[-1]
 
 
@@ -546,7 +706,7 @@ def answer_error(exc: Exception) -> str:
 
 
 def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> None:
-    """Show the question, stream the answer, then its sources; keep both in the history."""
+    """Show the question, the evidence, the streamed answer, then its sources; keep them."""
     history = chat_history()
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
@@ -554,7 +714,7 @@ def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> Non
     message: dict[str, Any] = {"role": "assistant", "question": question, "id": next_id()}
     with st.chat_message("assistant"):
         try:
-            result = stream_answer(assistant, question, history, choices)
+            result = stream_answer(assistant, question, history, choices, message)
         except USER_ERRORS as exc:
             message.update(content="", answer=None, error=answer_error(exc))
             st.error(message["error"])

@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -27,6 +28,16 @@ REPLY = "The core runs at 451 kelvin [1]."
 FAST_TIMEOUT = 60  # the first page of a process imports the app and reads the tokenizer
 SLOW_TIMEOUT = 300  # the real embedding model and GGUF
 MANUAL_SOURCES = ["\\[1\\] manual\\.pdf · page 2", "\\[2\\] manual\\.pdf · page 1"]
+# The evidence the hash embedder picks for QUESTION from manual.pdf, quoted before any model.
+EVIDENCE = (
+    "- “The Zorblax reactor operates at a core temperature of 451 kelvin\\.” \\[1\\] "
+    ":gray[manual\\.pdf · page 2]\n"
+    "- “This manual describes the safe operation of the Zorblax reactor\\.” \\[2\\] "
+    ":gray[manual\\.pdf · page 1]\n"
+    "- “Maintenance of the Zorblax reactor is required every 17 days\\.” \\[3\\] "
+    ":gray[manual\\.pdf · page 3]"
+)
+INVENTED = "The reactor was designed by penguins living on Mars in 1802."
 
 
 @pytest.fixture
@@ -77,8 +88,24 @@ def shown_markdown(page: AppTest) -> Iterator[str]:
         yield from (element.label for element in page.get(kind))
 
 
+def own_markdown(message: Any) -> list[str]:
+    """A chat message's Markdown in page order, the passages in its source expanders left out."""
+    return [m.value for m in message.markdown if not m.value.startswith('<div class="passage">')]
+
+
 def answer_texts(page: AppTest) -> list[str]:
-    return [m.markdown[0].value for m in page.chat_message if m.name == "assistant"]
+    """The answer text of each assistant message: its last Markdown, after the evidence."""
+    return [own_markdown(m)[-1] for m in page.chat_message if m.name == "assistant"]
+
+
+def flow(message: Any) -> list[tuple[str, str]]:
+    """A chat message's captions and Markdown as (kind, text), in the order the page shows them."""
+    kinds = {"caption", "markdown"}
+    return [
+        (e.type, e.value)
+        for e in message
+        if e.type in kinds and not e.value.startswith('<div class="passage">')
+    ]
 
 
 def test_empty_folder_explains_how_to_add_documents(folders: tuple[Path, Path]) -> None:
@@ -164,7 +191,7 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
     user, assistant = page.chat_message
     assert (user.name, user.markdown[0].value) == ("user", QUESTION_SHOWN)
     assert assistant.name == "assistant"
-    assert assistant.markdown[0].value == "The core runs at 451 kelvin \\[1\\]\\."
+    assert own_markdown(assistant) == [EVIDENCE, "The core runs at 451 kelvin \\[1\\]\\."]
     labels = [e.label for e in assistant.expander]
     assert labels == [*MANUAL_SOURCES, "\\[3\\] manual\\.pdf · page 3"]
     passage = assistant.expander[0].markdown[0].value
@@ -177,6 +204,61 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
 
     page.button(key="new_chat").click().run()
     assert len(page.chat_message) == 0
+
+
+def test_the_evidence_comes_first_then_the_answer_with_its_claims_checked(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 9, items 1, 3 and 4: quotes with their [n] above the model's text; the
+    # model's unmarked sentence gets its inferred marker (in italics), the invented one
+    # is grey with a note.
+    docs, _ = folders
+    add(docs, "manual.pdf")
+    replies(monkeypatch, "The core runs at 451 kelvin. " + INVENTED)
+    page = ask(open_page())
+
+    expected = [
+        ("caption", "From your documents"),
+        ("markdown", EVIDENCE),
+        (
+            "markdown",
+            "The core runs at 451 kelvin *\\[1\\]*\\. :gray[The reactor was designed by "
+            "penguins living on Mars in 1802\\.] :gray[*\\(not found in your sources\\)*]",
+        ),
+        ("caption", "Markers in *italics* were added by the source check, not by the model."),
+    ]
+    assert flow(page.chat_message[1]) == expected
+    message = page.session_state["messages"][1]
+    assert message["content"] == "The core runs at 451 kelvin [1]. " + INVENTED
+    assert [s.text for s in message["answer"].unsupported] == [INVENTED]
+
+    page.run()  # a rerun shows the turn again from the history, the same way
+    assert flow(page.chat_message[1]) == expected
+
+
+def test_the_answer_style_chooses_quotes_the_model_or_both(folders: tuple[Path, Path]) -> None:
+    docs, _ = folders
+    add(docs, "manual.pdf")
+    page = open_page()
+    assert page.selectbox(key="answer_style").value == "both"
+
+    page.selectbox(key="answer_style").set_value("evidence").run()
+    ask(page)
+    assert flow(page.chat_message[1]) == [
+        ("caption", "From your documents"),
+        ("markdown", EVIDENCE),
+    ]
+    assert [e.label for e in page.chat_message[1].expander][:2] == MANUAL_SOURCES
+    assert page.session_state["messages"][1]["content"] == (
+        "The Zorblax reactor operates at a core temperature of 451 kelvin. [1] This manual "
+        "describes the safe operation of the Zorblax reactor. [2] Maintenance of the Zorblax "
+        "reactor is required every 17 days. [3]"
+    )
+
+    page.button(key="new_chat").click().run()
+    page.selectbox(key="answer_style").set_value("generate").run()
+    ask(page)
+    assert flow(page.chat_message[1]) == [("markdown", "The core runs at 451 kelvin \\[1\\]\\.")]
 
 
 def test_top_k_and_mode_change_nothing_but_temperature_rebuilds(
@@ -233,10 +315,10 @@ def test_unrelated_question_is_answered_without_sources(folders: tuple[Path, Pat
     page = ask(open_page(), "xylophone quasar marmalade?")
 
     assistant = page.chat_message[1]
-    assert assistant.markdown[0].value == (
+    assert own_markdown(assistant) == [
         "I could not find anything about that in your documents\\, so I cannot answer it from "
         "them\\."
-    )
+    ]
     assert len(assistant.expander) == 0
 
 
@@ -255,10 +337,17 @@ def test_missing_model_file_is_an_error_box(
     ]
 
     ask(page)
-    assert [e.value for e in page.chat_message[1].error] == [
+    error = [
         "Cannot load the model: model file \\/nonexistent\\.gguf\\: no such file. Choose "
         "another model under **Settings** in the sidebar, or set `GPT4ALL_RAG_MODEL_PATH`."
     ]
+    assert [e.value for e in page.chat_message[1].error] == error
+    # The evidence was on the page before the model was asked for, so it stays.
+    evidence = [("caption", "From your documents"), ("markdown", EVIDENCE)]
+    assert flow(page.chat_message[1]) == evidence
+    page.run()
+    assert flow(page.chat_message[1]) == evidence
+    assert [e.value for e in page.chat_message[1].error] == error
 
 
 def test_failed_file_is_listed_with_its_reason(folders: tuple[Path, Path]) -> None:

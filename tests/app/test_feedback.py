@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from gpt4all_rag import FeedbackEntry, FeedbackStore
 from gpt4all_rag.prompts import SYSTEM_PROMPT
 
-NOON = datetime(2025, 3, 14, 12, 0, 0, tzinfo=timezone.utc)
+NOON = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
 QUESTION = "How hot is the Zorblax core?"
 CONTEXT = [
     "The Zorblax reactor operates at a core temperature of 451 kelvin.",

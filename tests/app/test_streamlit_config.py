@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
-import tomllib
 from streamlit import config as streamlit_config
 
 from gpt4all_rag import Settings
