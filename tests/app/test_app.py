@@ -502,7 +502,10 @@ def test_the_real_models_answer_from_the_pdf(
     page = ask(open_page(SLOW_TIMEOUT))
 
     assistant = page.chat_message[1]
-    assert "451" in assistant.markdown[0].value
+    caption, evidence, answer = flow(assistant)[:3]
+    assert caption == ("caption", "From your documents")
+    assert "451 kelvin\\.” \\[1\\] :gray[manual\\.pdf · page 2]" in evidence[1]
+    assert "451" in answer[1]
     assert [e.label for e in assistant.expander] == [
         *MANUAL_SOURCES,
         "\\[3\\] manual\\.pdf · page 3",
