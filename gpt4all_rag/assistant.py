@@ -31,7 +31,7 @@ from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import Filters, Retriever
+from vectorstore.retriever import Abstention, Filters, Retriever
 
 __all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus", "build_embedder"]
 
@@ -85,6 +85,7 @@ class DocumentAssistant:
         chunker: TokenChunker,
         llm: LLMBackend | None = None,
         hooks: FlowHooks | None = None,
+        abstention: Abstention | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -98,6 +99,7 @@ class DocumentAssistant:
             candidates=settings.fusion_candidates,
             relevance_floor=settings.relevance_floor,
             uncommitted=manifest.uncommitted,
+            abstention=abstention,
         )
         self.indexer = Indexer(
             store,
@@ -133,6 +135,7 @@ class DocumentAssistant:
         offline_environment()
         settings = settings or Settings()
         claim_index_folder(settings.index_dir, settings.documents_dir)
+        given = embedder
         embedder = embedder or build_embedder(settings)
         if settings.chroma_host:
             token = settings.chroma_token
@@ -157,7 +160,8 @@ class DocumentAssistant:
                 evidence_words=settings.evidence_words,
                 support_threshold=settings.support_threshold,
             )
-        return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks)
+        abstention = _abstention(settings, bundled=given is None and settings.bundled_embedder)
+        return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks, abstention)
 
     # --- the model ------------------------------------------------------------
     @property
@@ -313,6 +317,22 @@ def parse_limits(settings: Settings) -> ParseLimits:
             max_zip_ratio=settings.max_zip_ratio,
         ),
     )
+
+
+def _abstention(settings: Settings, bundled: bool) -> Abstention | None:
+    """The out-of-scope rule: the settings' thresholds, else MiniLM's calibrated ones.
+
+    The calibration holds for the bundled MiniLM only (``bundled``); with another
+    embedder nothing is judged out of scope unless the settings say how.
+    """
+    calibrated = Abstention()
+    similarity = settings.abstain_similarity
+    if similarity is None:
+        if not bundled:
+            return None
+        similarity = calibrated.min_similarity
+    keyword = settings.abstain_keyword_score
+    return Abstention(similarity, calibrated.min_keyword_score if keyword is None else keyword)
 
 
 def _iso(moment: datetime | None) -> str | None:

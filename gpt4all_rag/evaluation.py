@@ -158,7 +158,7 @@ def _score_mode(
     for query in queries:
         started = time.perf_counter()
         passages = assistant.retriever.search(
-            str(query["text"]), k=2 * RECALL_DEEP, mode=mode, floor=-1.0
+            str(query["text"]), k=2 * RECALL_DEEP, mode=mode, floor=-1.0, abstain=False
         )
         latencies.append(time.perf_counter() - started)
         for name, value in metrics_for(

@@ -170,6 +170,18 @@ class Settings(BaseSettings):
         le=1.0,
         description="Cosine similarity under which a passage does not count as found.",
     )
+    abstain_similarity: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="A question whose best vector hit is under this cosine, and whose best "
+        "keyword hit is under abstain_keyword_score, gets 'not in your documents' with no "
+        "model call. Unset: the value calibrated for the bundled MiniLM (docs/benchmarks.md) "
+        "when that is the embedder, else the relevance floor alone; -1 turns it off.",
+    )
+    abstain_keyword_score: float | None = Field(
+        None, ge=0.0, description="BM25 score of the best keyword hit; see abstain_similarity."
+    )
     fusion_candidates: int = Field(
         50, ge=1, description="Candidates each retriever contributes to hybrid fusion."
     )
@@ -238,6 +250,11 @@ class Settings(BaseSettings):
                 f"chunk_size ({self.chunk_size})"
             )
         return self
+
+    @property
+    def bundled_embedder(self) -> bool:
+        """Whether the embeddings come from the bundled MiniLM (the calibrated defaults apply)."""
+        return self.embedding_backend == "sentence-transformers" and not self.embedding_model_path
 
     def resolved_embedding_model(self) -> Path:
         """The embedding model folder: the configured one, else the bundled MiniLM."""

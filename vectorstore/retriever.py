@@ -14,6 +14,7 @@ from vectorstore.keyword import KeywordIndex
 from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
 
 __all__ = [
+    "Abstention",
     "Filters",
     "Passage",
     "Retriever",
@@ -115,6 +116,31 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
     return fused
 
 
+@dataclass(frozen=True)
+class Abstention:
+    """When a question is out of scope: nothing retrieved is close, in meaning or in words.
+
+    A hybrid search finds nothing when its best vector hit is under ``min_similarity``
+    (cosine) *and* its best keyword hit is under ``min_keyword_score`` (BM25); a
+    vector search when its best hit is under ``min_similarity``. Keyword search
+    alone is not judged (its similarities are those of its own hits, not the best).
+    The defaults were calibrated on the R-manual dev set with all-MiniLM-L6-v2
+    (scripts/calibrate_abstain.py, docs/benchmarks.md); BM25 scores grow with a
+    corpus's vocabulary, so another corpus may need another ``min_keyword_score``.
+    """
+
+    min_similarity: float = 0.49
+    min_keyword_score: float = 9.4
+
+    def out_of_scope(self, vector: Sequence[Passage], keyword: Sequence[Passage] | None) -> bool:
+        """Whether the best hits of a search say the question is not in the documents."""
+        similar = bool(vector) and vector[0].similarity >= self.min_similarity
+        if keyword is None:
+            return not similar
+        worded = bool(keyword) and keyword[0].score >= self.min_keyword_score
+        return not (similar or worded)
+
+
 class Retriever:
     """Searches the store by vectors, by keywords, or both fused.
 
@@ -127,6 +153,8 @@ class Retriever:
         uncommitted: of some chunk ids, those an ingest in progress has written to the
             store but not committed. They are left out, so that a search during an
             ingest sees each file whole, as it was or as it is now, never half.
+        abstention: the rule that finds nothing for an out-of-scope question; None
+            keeps every passage over the floor.
     """
 
     def __init__(
@@ -137,7 +165,9 @@ class Retriever:
         candidates: int = 50,
         relevance_floor: float | None = None,
         uncommitted: Callable[[Sequence[str]], set[str]] | None = None,
+        abstention: Abstention | None = None,
     ) -> None:
+        self.abstention = abstention
         self.store = store
         self.uncommitted = uncommitted
         self.embedder = embedder
@@ -152,17 +182,25 @@ class Retriever:
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         floor: float | None = None,
+        abstain: bool = True,
     ) -> list[Passage]:
-        """The ``k`` best passages for ``query`` at or above the relevance floor."""
+        """The ``k`` best passages for ``query`` at or above the relevance floor.
+
+        None when the abstention rule judges the question out of scope (``abstain``
+        False skips the rule, as retrieval evaluation does).
+        """
         filters = filters or Filters()
         floor = self.relevance_floor if floor is None else floor
+        rule = self.abstention if abstain else None
         query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         if mode == "vector":
             passages = self._vector(query_vector, max(k, 1), filters)
+            if rule and rule.out_of_scope(passages, None):
+                return []
         elif mode == "keyword":
             passages = self._keyword(query, query_vector, k, filters)
         elif mode == "hybrid":
-            passages = self._hybrid(query, query_vector, filters)
+            passages = self._hybrid(query, query_vector, filters, rule)
         else:
             raise ValueError(f"unknown search mode {mode!r}: use {', '.join(SEARCH_MODES)}")
         if floor is not None:
@@ -217,11 +255,19 @@ class Retriever:
                 passages.append(Passage(hit.id, chunk.text, chunk.metadata, hit.score, similarity))
         return passages
 
-    def _hybrid(self, query: str, query_vector: np.ndarray, filters: Filters) -> list[Passage]:
+    def _hybrid(
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        filters: Filters,
+        rule: Abstention | None = None,
+    ) -> list[Passage]:
         vector = self._vector(query_vector, self.candidates, filters)
         keyword = self._keyword(
             query, query_vector, self.candidates, filters, known={p.id: p for p in vector}
         )
+        if rule and rule.out_of_scope(vector, keyword):
+            return []
         fused = reciprocal_rank_fusion([[p.id for p in vector], [p.id for p in keyword]])
         by_id = {p.id: p for p in keyword} | {p.id: p for p in vector}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))

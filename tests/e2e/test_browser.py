@@ -214,7 +214,8 @@ def test_upload_ask_and_see_the_cited_page(apps: Apps, browser: WebDriver) -> No
     assert "manual.pdf · page 2" in labels[0], labels
     messages = chat_texts(browser)
     assert messages[0] == QUESTION
-    assert "451" in messages[1].splitlines()[0], messages[1]
+    lines = messages[1].splitlines()
+    assert lines[0] == "From your documents" and "451" in lines[1], messages[1]
 
     source_summaries(browser)[0].click()
     marks = WebDriverWait(browser, 30).until(

@@ -63,9 +63,17 @@ def test_sources_hold_the_fact_asked_about(assistant, question, file, page):
     assert answer.text and answer.text != NOT_FOUND_ANSWER
 
 
-def test_absent_fact_gets_the_not_found_answer_without_an_llm_call(assistant):
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the population of Ulaanbaatar in Mongolia?",
+        "How do I configure Kubernetes horizontal pod autoscaling?",
+        "What is our company's travel expense policy for hotels?",
+    ],
+)
+def test_absent_fact_gets_the_not_found_answer_without_an_llm_call(assistant, question):
     before = assistant.llm.calls
-    answer = assistant.ask("What is the population of Ulaanbaatar in Mongolia?")
+    answer = assistant.ask(question)
     assert answer.text == NOT_FOUND_ANSWER and not answer.found and answer.sources == ()
     assert assistant.llm.calls == before
 

@@ -144,3 +144,35 @@ def test_uncommitted_chunks_are_left_out(tmp_path, retriever):
 def test_an_unknown_mode_is_refused(retriever):
     with pytest.raises(ValueError, match="vector, keyword, hybrid"):
         retriever.search("tea", mode="fuzzy")  # type: ignore[arg-type]
+
+
+# --- abstention ---------------------------------------------------------------------------
+
+
+def hit(similarity: float, score: float = 0.0):
+    from vectorstore.retriever import Passage
+
+    return Passage("x", "text", metadata("a.md", None), score, similarity)
+
+
+def test_abstention_needs_both_signals_low_in_hybrid_and_the_vector_one_alone():
+    from vectorstore.retriever import Abstention
+
+    rule = Abstention(min_similarity=0.5, min_keyword_score=9.0)
+    assert rule.out_of_scope([hit(0.4)], [hit(0.3, score=8.9)])
+    assert not rule.out_of_scope([hit(0.6)], [hit(0.3, score=1.0)])  # close in meaning
+    assert not rule.out_of_scope([hit(0.4)], [hit(0.3, score=9.5)])  # the same rare words
+    assert rule.out_of_scope([], [])
+    assert rule.out_of_scope([hit(0.49)], None) and not rule.out_of_scope([hit(0.5)], None)
+
+
+def test_an_out_of_scope_question_finds_nothing_unless_abstention_is_skipped(retriever):
+    from vectorstore.retriever import Abstention
+
+    retriever.abstention = Abstention(min_similarity=0.9, min_keyword_score=50.0)
+    assert retriever.search("Otters juggle pebbles", k=2, mode="hybrid") == []
+    assert retriever.search("Otters juggle pebbles", k=2, mode="vector") == []
+    found = retriever.search("Otters juggle pebbles", k=2, mode="hybrid", abstain=False)
+    assert found[0].file == "animals/otter.md"
+    retriever.abstention = Abstention(min_similarity=0.5, min_keyword_score=50.0)
+    assert retriever.search("Otters juggle pebbles", k=1, mode="hybrid")[0].id == "otter"

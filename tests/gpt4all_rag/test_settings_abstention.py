@@ -1,0 +1,26 @@
+"""Which out-of-scope rule the factory wires: MiniLM's calibrated one, or what settings say."""
+
+from __future__ import annotations
+
+from gpt4all_rag import Settings
+from gpt4all_rag.assistant import DocumentAssistant
+from tests.conftest import HashEmbedder
+from vectorstore.retriever import Abstention
+
+
+def rule(tmp_path, embedder=None, **settings) -> Abstention | None:
+    s = Settings(documents_dir=tmp_path / "docs", index_dir=tmp_path / "index", **settings)
+    return DocumentAssistant.from_settings(s, embedder=embedder).retriever.abstention
+
+
+def test_the_bundled_minilm_gets_the_calibrated_rule(tmp_path):
+    assert rule(tmp_path) == Abstention()
+
+
+def test_another_embedder_gets_none_unless_the_settings_give_one(tmp_path):
+    assert rule(tmp_path, HashEmbedder()) is None
+    assert rule(tmp_path, embedding_backend="hash") is None
+    assert rule(tmp_path, embedding_backend="hash", abstain_similarity=0.3) == Abstention(
+        0.3, Abstention().min_keyword_score
+    )
+    assert rule(tmp_path, abstain_similarity=0.2, abstain_keyword_score=3.0) == Abstention(0.2, 3.0)
