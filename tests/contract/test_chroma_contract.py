@@ -173,7 +173,10 @@ def test_unreachable_server_is_store_unavailable_naming_host_and_port(tmp_path):
     with pytest.raises(StoreUnavailable, match=f"{HOST}:{port}"):
         open_chroma_client(host=HOST, port=port)
     settings = Settings(
-        documents_dir=tmp_path / "docs", index_dir=tmp_path / "index", chroma_host=HOST, chroma_port=port
+        documents_dir=tmp_path / "docs",
+        index_dir=tmp_path / "index",
+        chroma_host=HOST,
+        chroma_port=port,
     )
     with pytest.raises(StoreUnavailable, match=f"cannot open Chroma at {HOST}:{port}"):
         DocumentAssistant.from_settings(settings, llm=ScriptedLLM(), embedder=HashEmbedder())
