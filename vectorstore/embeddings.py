@@ -1,11 +1,13 @@
 """Sentence-transformers embeddings from a local model folder, never from a hub.
 
-Queries and documents take different runtimes. A query is one short text, and the
-CLI embeds one per process: numpy runs the MiniLM forward pass in a few milliseconds
+Small and large jobs take different runtimes. A query is one short text, and the CLI
+embeds one per process: numpy runs the MiniLM forward pass in a few milliseconds
 (``vectorstore.numpy_minilm``), where importing torch and sentence-transformers alone
-takes about 8 s on 2 cores. Documents come in thousands, where torch's batched kernels
-pay: sentence-transformers is imported the first time a document is embedded, never at
-import time. Both give the same vectors (cosine >= 0.999, tests/vectorstore).
+takes about 8 s on 2 cores. The same holds for the few dozen sentences an answer's
+evidence and grounding embed. An ingest embeds thousands of chunks, where torch's
+batched kernels pay: sentence-transformers is imported the first time a large batch
+comes, never at import time. Both give the same vectors (cosine >= 0.999,
+tests/vectorstore/test_numpy_minilm.py), so which one ran never shows in the results.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from langchain_core.embeddings import Embeddings
 
 from vectorstore.errors import EmbeddingModelNotFound
 
-__all__ = ["SentenceTransformerEmbedder", "offline_environment"]
+__all__ = ["NUMPY_MAX_TOKENS", "SentenceTransformerEmbedder", "offline_environment"]
+
+# Batches up to this many word pieces run on numpy while torch is not loaded: about a
+# second of numpy on 2 cores, against 8 s for importing torch. An ingest's batches
+# (256 chunks of 200 tokens) are far larger, and load torch.
+NUMPY_MAX_TOKENS = 4096
 
 
 def offline_environment() -> None:
@@ -42,15 +49,17 @@ class SentenceTransformerEmbedder(Embeddings):
     """Normalized sentence-transformers vectors, loaded lazily on first use.
 
     Lazy loading matters: a re-sync with nothing new must not pay the model's load
-    time, and a search must not pay torch's import. Queries run on numpy when the model
-    is a BERT with mean pooling (all-MiniLM-L6-v2 is), else on sentence-transformers.
+    time, and a search must not pay torch's import. Queries, and batches of at most
+    ``NUMPY_MAX_TOKENS`` word pieces while torch is not loaded, run on numpy when the
+    model is a BERT with mean pooling (all-MiniLM-L6-v2 is); the rest runs on
+    sentence-transformers.
 
     Args:
         model_dir: a local sentence-transformers folder.
         batch_size: texts per forward pass when embedding documents.
         device: the torch device for documents.
-        numpy_queries: embed queries with numpy where the model allows it; False
-            embeds them with sentence-transformers, like the documents.
+        numpy_queries: embed queries and small batches with numpy where the model
+            allows it; False embeds everything with sentence-transformers.
     """
 
     def __init__(
@@ -116,6 +125,9 @@ class SentenceTransformerEmbedder(Embeddings):
         """Embed passages in batches; vectors are unit length (cosine = dot product)."""
         if not texts:
             return []
+        model = self._numpy_for(texts)
+        if model is not None:
+            return list(model.encode(list(texts)).tolist())
         vectors = self._load().encode(
             list(texts),
             batch_size=self.batch_size,
@@ -124,6 +136,15 @@ class SentenceTransformerEmbedder(Embeddings):
             show_progress_bar=False,
         )
         return vectors.tolist()
+
+    def _numpy_for(self, texts: Sequence[str]) -> Any:
+        """The numpy model if this batch is small and torch is not loaded yet, else None."""
+        if not self.numpy_queries or self._model is not None:
+            return None
+        model = self._numpy_model()
+        if model is None or model.count_tokens(texts) > NUMPY_MAX_TOKENS:
+            return None
+        return model
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one query the same way as the passages (numpy where it can, no torch)."""

@@ -156,6 +156,10 @@ class NumpyMiniLM:
         self.tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_seq_length)
         self._one_blas_thread = _blas_limiter()
 
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        """Word pieces the model reads for ``texts``, [CLS] and [SEP] included."""
+        return sum(len(e.ids) for e in self.tokenizer.encode_batch(list(texts)))
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts``, one row each (float32).
 

