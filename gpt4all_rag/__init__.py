@@ -7,24 +7,75 @@ Example:
     >>> print(assistant.ask("What is in my documents?").text)  # doctest: +SKIP
 """
 
-from gpt4all_rag.answer import Answer, Source
-from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo, IndexStatus
-from gpt4all_rag.errors import (
-    USER_ERRORS,
-    AssistantError,
-    DocumentLoadError,
-    IndexLocked,
-    IndexMismatch,
-    LLMError,
-    ModelNotFound,
-    StoreUnavailable,
-)
-from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
-from gpt4all_rag.flow import EvidenceEvent, FlowEvent, FlowHooks, SourcesEvent, TokenEvent
-from gpt4all_rag.settings import Settings
-from gpt4all_rag.uploads import UploadRejected, save_upload
-from ingest.pipeline import ProgressEvent, SyncReport
-from vectorstore.retriever import Filters
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gpt4all_rag.answer import Answer, Source
+    from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo, IndexStatus
+    from gpt4all_rag.errors import (
+        USER_ERRORS,
+        AssistantError,
+        DocumentLoadError,
+        IndexLocked,
+        IndexMismatch,
+        LLMError,
+        ModelNotFound,
+        StoreUnavailable,
+    )
+    from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
+    from gpt4all_rag.flow import EvidenceEvent, FlowEvent, FlowHooks, SourcesEvent, TokenEvent
+    from gpt4all_rag.settings import Settings
+    from gpt4all_rag.uploads import UploadRejected, save_upload
+    from ingest.pipeline import ProgressEvent, SyncReport
+    from vectorstore.retriever import Filters
+
+# Where each public name lives. They are imported on first use (PEP 562), so that
+# `gpt4all-rag status` does not pay for the chain, the store and the loaders it never uses.
+_HOMES = {
+    "Answer": "gpt4all_rag.answer",
+    "Source": "gpt4all_rag.answer",
+    "DocumentAssistant": "gpt4all_rag.assistant",
+    "DocumentInfo": "gpt4all_rag.assistant",
+    "IndexStatus": "gpt4all_rag.assistant",
+    "USER_ERRORS": "gpt4all_rag.errors",
+    "AssistantError": "gpt4all_rag.errors",
+    "DocumentLoadError": "gpt4all_rag.errors",
+    "IndexLocked": "gpt4all_rag.errors",
+    "IndexMismatch": "gpt4all_rag.errors",
+    "LLMError": "gpt4all_rag.errors",
+    "ModelNotFound": "gpt4all_rag.errors",
+    "StoreUnavailable": "gpt4all_rag.errors",
+    "FeedbackEntry": "gpt4all_rag.feedback",
+    "FeedbackStore": "gpt4all_rag.feedback",
+    "EvidenceEvent": "gpt4all_rag.flow",
+    "FlowEvent": "gpt4all_rag.flow",
+    "FlowHooks": "gpt4all_rag.flow",
+    "SourcesEvent": "gpt4all_rag.flow",
+    "TokenEvent": "gpt4all_rag.flow",
+    "Settings": "gpt4all_rag.settings",
+    "UploadRejected": "gpt4all_rag.uploads",
+    "save_upload": "gpt4all_rag.uploads",
+    "ProgressEvent": "ingest.pipeline",
+    "SyncReport": "ingest.pipeline",
+    "Filters": "vectorstore.retriever",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'gpt4all_rag' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Answer",

@@ -8,16 +8,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
+from typing import TYPE_CHECKING, Any
 
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.checks import answer_hooks
 from gpt4all_rag.flow import FlowConfig, FlowEvent, FlowHooks, Question, QuestionFlow, TokenEvent
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
-from gpt4all_rag.runnable import FlowRunnable
 from gpt4all_rag.settings import RetrievalMode, Settings, bundled_embedding_model
 from gpt4all_rag.types import Message
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
@@ -32,6 +29,11 @@ from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
 from vectorstore.retriever import Abstention, Filters, Retriever
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from gpt4all_rag.runnable import FlowRunnable
 
 __all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus", "build_embedder"]
 
@@ -252,6 +254,8 @@ class DocumentAssistant:
         ``invoke`` returns an ``Answer``; ``stream`` yields the flow's events, the
         ``Answer`` last. Compose it like any other runnable.
         """
+        from gpt4all_rag.runnable import FlowRunnable  # LangChain's runnables: on use only
+
         return FlowRunnable(self.flow)
 
     def events(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from vectorstore.chroma import ChromaStore
 from vectorstore.keyword import KeywordIndex
 from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 __all__ = [
     "Abstention",

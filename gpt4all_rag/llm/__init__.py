@@ -10,6 +10,8 @@ Importing this package imports neither llama.cpp nor httpx: each backend
 imports its library when it first needs it.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from gpt4all_rag.llm.chat_formats import (
     DEFAULT_CHAT_FORMAT,
     FAMILY_CHAT_FORMATS,
@@ -19,8 +21,10 @@ from gpt4all_rag.llm.chat_formats import (
 from gpt4all_rag.llm.llama_cpp import MODELS, LlamaCppBackend, ModelCache
 from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend, redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
-from gpt4all_rag.testing import ScriptedLLM
 from gpt4all_rag.types import Message
+
+if TYPE_CHECKING:
+    from gpt4all_rag.testing import ScriptedLLM
 
 __all__ = [
     "DEFAULT_CHAT_FORMAT",
@@ -43,3 +47,12 @@ __all__ = [
 def loaded_model_count() -> int:
     """How many ``llama_cpp.Llama`` objects this process has loaded into its model cache."""
     return MODELS.loads
+
+
+def __getattr__(name: str) -> Any:
+    """``ScriptedLLM`` lives in ``gpt4all_rag.testing``, which imports LangChain: on use only."""
+    if name == "ScriptedLLM":
+        from gpt4all_rag.testing import ScriptedLLM
+
+        return ScriptedLLM
+    raise AttributeError(f"module 'gpt4all_rag.llm' has no attribute {name!r}")
