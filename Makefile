@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-answers bench-cli clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -63,7 +63,7 @@ lint: venv
 check-offline: venv
 	scripts/check_offline.sh
 
-bench: bench-ingest bench-query bench-eval
+bench: bench-ingest bench-query bench-eval bench-answers bench-cli
 
 BENCH_CORPUS ?= bench-data/r-doc-pdf/usr/share/R/doc/manual
 SCIFACT      ?= ../shared/bench/scifact-train
@@ -86,6 +86,24 @@ bench-server: venv
 	test -d $(SERVER_CORPUS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(SERVER_CORPUS) \
 	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-data.pdf $(R_MANUALS)/R-intro.pdf $(SERVER_CORPUS)/; }
 	$(BIN)/python scripts/bench_server.py --corpus $(SERVER_CORPUS)
+
+## bench-answers: the R-manual dev set (tests/data/rdev: 57 answerable, 39 out-of-scope questions
+## over R-exts, R-lang, R-ints) through DocumentAssistant: evidence, citations, loops, abstention
+RDEV_DOCS ?= bench-data/rdev-docs
+bench-answers: venv
+	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
+	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
+	mkdir -p bench-results
+	$(BIN)/python scripts/bench_answers.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	  --out bench-results/answers.json
+
+## bench-cli: wall time of `gpt4all-rag search` and `status` in fresh processes (4 R manuals)
+CLI_CORPUS ?= bench-data/r-4
+bench-cli: venv
+	test -d $(CLI_CORPUS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(CLI_CORPUS) \
+	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-intro.pdf $(R_MANUALS)/R-data.pdf \
+	  $(R_MANUALS)/R-admin.pdf $(CLI_CORPUS)/; }
+	$(BIN)/python scripts/bench_cli.py --index bench-data/cli-r4/index --build-from $(CLI_CORPUS)
 
 bench-eval: venv
 	mkdir -p bench-results
