@@ -94,8 +94,10 @@ def main() -> int:
         print(f"ERROR: {e}")
     answerable = Counter(q.file for q in questions if q.answerable)
     oos = sum(q.kind == "out_of_scope" for q in questions)
-    print(f"{sum(answerable.values())} answerable ({dict(answerable)}), {oos} out of scope: "
-          f"{'OK' if not errors else f'{len(errors)} errors'}")
+    print(
+        f"{sum(answerable.values())} answerable ({dict(answerable)}), {oos} out of scope: "
+        f"{'OK' if not errors else f'{len(errors)} errors'}"
+    )
     return 1 if errors else 0
 
 
