@@ -335,8 +335,8 @@ def _abstention(settings: Settings, bundled: bool) -> Abstention | None:
         if not bundled:
             return None
         similarity = calibrated.min_similarity
-    keyword = settings.abstain_keyword_score
-    return Abstention(similarity, calibrated.min_keyword_score if keyword is None else keyword)
+    covered = settings.abstain_coverage
+    return Abstention(similarity, calibrated.min_coverage if covered is None else covered)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -174,13 +174,14 @@ class Settings(BaseSettings):
         None,
         ge=-1.0,
         le=1.0,
-        description="A question whose best vector hit is under this cosine, and whose best "
-        "keyword hit is under abstain_keyword_score, gets 'not in your documents' with no "
-        "model call. Unset: the value calibrated for the bundled MiniLM (docs/benchmarks.md) "
-        "when that is the embedder, else the relevance floor alone; -1 turns it off.",
+        description="A question whose best vector hit is under this cosine, and whose top "
+        "three passages hold under abstain_coverage of its content words, gets 'not in your "
+        "documents' with no model call. Unset: the value calibrated for the bundled MiniLM "
+        "(docs/benchmarks.md) when that is the embedder, else the relevance floor alone; "
+        "-1 turns it off.",
     )
-    abstain_keyword_score: float | None = Field(
-        None, ge=0.0, description="BM25 score of the best keyword hit; see abstain_similarity."
+    abstain_coverage: float | None = Field(
+        None, ge=0.0, le=1.0, description="Share of the question's words; see abstain_similarity."
     )
     fusion_candidates: int = Field(
         50, ge=1, description="Candidates each retriever contributes to hybrid fusion."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ __all__ = [
     "Retriever",
     "SEARCH_MODES",
     "SearchMode",
+    "coverage",
     "reciprocal_rank_fusion",
 ]
 
@@ -120,27 +123,82 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
 
 @dataclass(frozen=True)
 class Abstention:
-    """When a question is out of scope: nothing retrieved is close, in meaning or in words.
+    """When a question is out of scope: nothing retrieved is close in meaning, nor says its words.
 
-    A hybrid search finds nothing when its best vector hit is under ``min_similarity``
-    (cosine) *and* its best keyword hit is under ``min_keyword_score`` (BM25); a
-    vector search when its best hit is under ``min_similarity``. Keyword search
-    alone is not judged (its similarities are those of its own hits, not the best).
-    The defaults were calibrated on the R-manual dev set with all-MiniLM-L6-v2
-    (scripts/calibrate_abstain.py, docs/benchmarks.md); BM25 scores grow with a
-    corpus's vocabulary, so another corpus may need another ``min_keyword_score``.
+    A search finds nothing when its best vector hit is under ``min_similarity``
+    (cosine) *and* its top three passages hold under ``min_coverage`` of the
+    question's content words (stemmed; dotted identifiers whole and in parts).
+    Coverage, unlike a BM25 score, means the same in a folder of ten notes and in
+    a library of manuals. Keyword search alone is not judged (its similarities are
+    those of its own hits, not the best). The defaults were calibrated on the
+    R-manual dev set with all-MiniLM-L6-v2 (scripts/calibrate_abstain.py,
+    docs/benchmarks.md).
     """
 
-    min_similarity: float = 0.49
-    min_keyword_score: float = 9.4
+    min_similarity: float = 0.508
+    min_coverage: float = 0.817
 
-    def out_of_scope(self, vector: Sequence[Passage], keyword: Sequence[Passage] | None) -> bool:
-        """Whether the best hits of a search say the question is not in the documents."""
-        similar = bool(vector) and vector[0].similarity >= self.min_similarity
-        if keyword is None:
-            return not similar
-        worded = bool(keyword) and keyword[0].score >= self.min_keyword_score
-        return not (similar or worded)
+    def out_of_scope(
+        self, question: str, vector: Sequence[Passage], top: Sequence[Passage]
+    ) -> bool:
+        """Whether the best vector hit and the top passages say the question is not answered."""
+        if vector and vector[0].similarity >= self.min_similarity:
+            return False
+        return coverage(question, top[:3]) < self.min_coverage
+
+
+_TOKEN = re.compile(r"[a-z][a-z0-9_.]*[a-z0-9_]|[a-z]")
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return QUESTION_STOP_WORDS | frozenset(STOPWORDS_EN)
+
+
+# Question words that say nothing about the topic, beyond bm25s's English stop words.
+QUESTION_STOP_WORDS = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "get",
+        "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "me", "my", "of",
+        "on", "or", "should", "so", "that", "the", "their", "them", "there", "these", "they",
+        "this", "to", "up", "use", "using", "want", "was", "way", "what", "when", "where", "which",
+        "who", "why", "will", "with", "would", "you", "your",
+    }
+)
+
+
+def _stems(text: str) -> set[str]:
+    """Stems of a text's words; ``read.csv`` counts whole and as ``read`` and ``csv``."""
+    words: set[str] = set()
+    for token in _TOKEN.findall(text.lower()):
+        token = token.strip("._")
+        words.add(token)
+        words.update(part for part in re.split(r"[._]", token) if part)
+    return {_stemmer().stemWord(w) for w in words if w}
+
+
+def _content_stems(question: str) -> set[str]:
+    """Stems of the question's words of three letters or more that are not stop words."""
+    words = (w.strip("._") for w in _TOKEN.findall(question.lower()))
+    return {_stemmer().stemWord(w) for w in words if len(w) >= 3 and w not in _stop_words()}
+
+
+def coverage(question: str, passages: Sequence[Passage]) -> float:
+    """The share of the question's content words that the passages contain (0 with none)."""
+    wanted = _content_stems(question)
+    if not wanted:
+        return 0.0
+    found = _stems(" ".join(p.text for p in passages))
+    return len(wanted & found) / len(wanted)
 
 
 class Retriever:
@@ -197,7 +255,7 @@ class Retriever:
         query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         if mode == "vector":
             passages = self._vector(query_vector, max(k, 1), filters)
-            if rule and rule.out_of_scope(passages, None):
+            if rule and rule.out_of_scope(query, passages, passages):
                 return []
         elif mode == "keyword":
             passages = self._keyword(query, query_vector, k, filters)
@@ -268,12 +326,13 @@ class Retriever:
         keyword = self._keyword(
             query, query_vector, self.candidates, filters, known={p.id: p for p in vector}
         )
-        if rule and rule.out_of_scope(vector, keyword):
-            return []
         fused = reciprocal_rank_fusion([[p.id for p in vector], [p.id for p in keyword]])
         by_id = {p.id: p for p in keyword} | {p.id: p for p in vector}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
-        return [
+        passages = [
             Passage(i, by_id[i].text, by_id[i].metadata, fused[i], by_id[i].similarity)
             for i in ranked
         ]
+        if rule and rule.out_of_scope(query, vector, passages):
+            return []
+        return passages

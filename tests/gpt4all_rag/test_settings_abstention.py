@@ -21,6 +21,6 @@ def test_another_embedder_gets_none_unless_the_settings_give_one(tmp_path):
     assert rule(tmp_path, HashEmbedder()) is None
     assert rule(tmp_path, embedding_backend="hash") is None
     assert rule(tmp_path, embedding_backend="hash", abstain_similarity=0.3) == Abstention(
-        0.3, Abstention().min_keyword_score
+        0.3, Abstention().min_coverage
     )
-    assert rule(tmp_path, abstain_similarity=0.2, abstain_keyword_score=3.0) == Abstention(0.2, 3.0)
+    assert rule(tmp_path, abstain_similarity=0.2, abstain_coverage=0.5) == Abstention(0.2, 0.5)

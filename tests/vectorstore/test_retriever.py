@@ -10,7 +10,13 @@ import pytest
 from tests.conftest import HashEmbedder
 from vectorstore.chroma import ChromaStore
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import SEARCH_MODES, Filters, Retriever, reciprocal_rank_fusion
+from vectorstore.retriever import (
+    SEARCH_MODES,
+    Filters,
+    Passage,
+    Retriever,
+    reciprocal_rank_fusion,
+)
 from vectorstore.schema import ChunkMetadata, path_fields
 
 CHUNKS = {
@@ -155,24 +161,33 @@ def hit(similarity: float, score: float = 0.0):
     return Passage("x", "text", metadata("a.md", None), score, similarity)
 
 
-def test_abstention_needs_both_signals_low_in_hybrid_and_the_vector_one_alone():
+def test_abstention_needs_both_signals_low():
     from vectorstore.retriever import Abstention
 
-    rule = Abstention(min_similarity=0.5, min_keyword_score=9.0)
-    assert rule.out_of_scope([hit(0.4)], [hit(0.3, score=8.9)])
-    assert not rule.out_of_scope([hit(0.6)], [hit(0.3, score=1.0)])  # close in meaning
-    assert not rule.out_of_scope([hit(0.4)], [hit(0.3, score=9.5)])  # the same rare words
-    assert rule.out_of_scope([], [])
-    assert rule.out_of_scope([hit(0.49)], None) and not rule.out_of_scope([hit(0.5)], None)
+    rule = Abstention(min_similarity=0.5, min_coverage=0.8)
+    otter = Passage("o", "Otters juggle smooth pebbles", metadata("a.md", None), 1.0, 0.3)
+    assert rule.out_of_scope("Why do otters juggle pebbles?", [hit(0.4)], [otter]) is False
+    assert rule.out_of_scope("Why do otters juggle coconuts?", [hit(0.4)], [otter]) is True
+    assert rule.out_of_scope("Why do otters juggle coconuts?", [hit(0.6)], [otter]) is False
+    assert rule.out_of_scope("Kubernetes autoscaling", [], []) is True
+
+
+def test_coverage_counts_stemmed_content_words_and_identifier_parts():
+    from vectorstore.retriever import coverage
+
+    text = Passage("x", "Call install.packages() to install packages from CRAN.", {}, 1, 1)
+    assert coverage("How do I install packages?", [text]) == 1.0  # stems; "how do I" ignored
+    assert coverage("What does read.csv read?", [text]) == 0.0
+    assert coverage("installing packages from GitHub", [text]) == pytest.approx(2 / 3)
+    assert coverage("How do I?", [text]) == 0.0
 
 
 def test_an_out_of_scope_question_finds_nothing_unless_abstention_is_skipped(retriever):
     from vectorstore.retriever import Abstention
 
-    retriever.abstention = Abstention(min_similarity=0.9, min_keyword_score=50.0)
-    assert retriever.search("Otters juggle pebbles", k=2, mode="hybrid") == []
-    assert retriever.search("Otters juggle pebbles", k=2, mode="vector") == []
-    found = retriever.search("Otters juggle pebbles", k=2, mode="hybrid", abstain=False)
-    assert found[0].file == "animals/otter.md"
-    retriever.abstention = Abstention(min_similarity=0.5, min_keyword_score=50.0)
-    assert retriever.search("Otters juggle pebbles", k=1, mode="hybrid")[0].id == "otter"
+    retriever.abstention = Abstention(min_similarity=0.99, min_coverage=0.8)
+    assert retriever.search("Why do otters juggle coconuts?", k=2, mode="hybrid") == []
+    assert retriever.search("Why do otters juggle coconuts?", k=2, mode="vector") == []
+    skipped = retriever.search("Why do otters juggle coconuts?", k=2, abstain=False)
+    assert skipped[0].file == "animals/otter.md"
+    assert retriever.search("Why do otters juggle pebbles?", k=1, mode="hybrid")[0].id == "otter"
