@@ -34,6 +34,9 @@ _GAP_END = re.compile(
     r"^[^\n.!?]*?(?:[.!?]+[\"')\]]*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*[.!?]?(?=\s)|(?=\n))"
 )
 _JOINERS = ".:$@"
+# A piece of 2-40 characters (with a letter) repeated at least five times in a row, at the end.
+_STUTTER = re.compile(r"(.{2,40}?)\1{4,}\Z", re.DOTALL)
+_STUTTER_SPAN = 400
 
 
 class RepetitionGuard:
@@ -80,7 +83,9 @@ class RepetitionGuard:
     def __iter__(self) -> Iterator[str]:
         for token in self._tokens:
             self._text += token
-            self._scan(final=False)
+            self._check_stutter()
+            if not self.stopped:
+                self._scan(final=False)
             piece = self._release()
             if piece:
                 yield piece
@@ -170,6 +175,22 @@ class RepetitionGuard:
             return
         for n in range(1, min(self.ngram, count) + 1):
             self._seen[n].add(tuple(self._words[count - n :]))
+
+    def _check_stutter(self) -> None:
+        """Stop a piece of text repeated back to back (``knitr::knitr::knitr::…``).
+
+        Such a loop can stay inside one "word" (an identifier never ends), where the
+        sentence and n-gram checks never see it; one copy is kept.
+        """
+        match = _STUTTER.search(self._text, max(self._emitted, len(self._text) - _STUTTER_SPAN))
+        if match is None or not re.search(r"[^\W\d_]", match.group(1)):
+            return
+        period, start = len(match.group(1)), match.start()
+        while start > 0 and self._text[start - 1] == self._text[start - 1 + period]:
+            start -= 1  # the run may have begun before the part searched
+        self._cut = max(self._emitted, start + period)
+        self.stopped = True
+        self.reason = "repeated text"
 
     def _stop(self, reason: str) -> None:
         """End the stream; what is yielded ends where the suspicion began."""

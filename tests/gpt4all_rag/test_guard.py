@@ -141,3 +141,18 @@ def test_works_on_a_scripted_model_stream():
     guard = RepetitionGuard(llm.stream_chat([], max_tokens=500, temperature=0.0))
     assert "".join(guard) == SENTENCE
     assert guard.stopped
+
+
+def test_a_loop_inside_one_identifier_is_cut_to_one_copy():
+    looping = "Use the knitr engine [2]:\n\n```r\n" + "knitr::" * 60
+    for tokens in ([looping], list(looping)):
+        guard = RepetitionGuard(iter(tokens))
+        text = "".join(guard)
+        assert guard.stopped and guard.reason == "repeated text"
+        assert text == "Use the knitr engine [2]:\n\n```r\nknitr::"
+
+
+def test_rules_and_leaders_are_not_loops():
+    text = "Results:\n\n----------------------------------------\n1 2 3 4 5 6 7 8 9 10 11 12."
+    guard = RepetitionGuard(iter(list(text)))
+    assert "".join(guard) == text and not guard.stopped
