@@ -182,6 +182,11 @@ FlowEvent = SourcesEvent | EvidenceEvent | TokenEvent | Answer
 """What :meth:`QuestionFlow.events` yields; the :class:`Answer` comes last, once."""
 
 
+# A small model that starts writing the prompt's own passage tags is echoing the prompt,
+# not answering: generation ends there (seen on the R dev set: 20 tags in one answer).
+ECHO_STOPS = ("<passage", "</passage")
+
+
 # --- the steps ----------------------------------------------------------------------
 
 
@@ -300,6 +305,7 @@ class QuestionFlow:
             prompt.messages,
             max_tokens=self.config.max_new_tokens,
             temperature=self.config.temperature,
+            stop=list(ECHO_STOPS),
         )
         yield from self.hooks.guard(tokens)
 

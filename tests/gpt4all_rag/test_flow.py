@@ -218,3 +218,21 @@ def test_an_empty_question_is_refused(docs_copy, make_assistant):
     assistant = make_assistant(docs_copy, embedder=HashEmbedder())
     with pytest.raises(ValueError, match="the question is empty"):
         assistant.ask("   ")
+
+
+class StopHonouringLLM(ScriptedLLM):
+    """A scripted model that, like llama.cpp and OpenAI servers, ends at a stop string."""
+
+    def stream_chat(self, messages, *, max_tokens, temperature, stop=None):
+        pieces = super().stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
+        text = "".join(pieces)
+        for marker in stop or []:
+            text = text.split(marker)[0]
+        yield text
+
+
+def test_an_answer_that_echoes_the_prompts_passage_tags_ends_there(docs_copy, make_assistant):
+    echo = 'Bees live five years [1].\n\n<passage n="2" file="notes.md">\n<passage n="3">'
+    assistant = ready(docs_copy, make_assistant, StopHonouringLLM([echo]))
+    answer = assistant.ask("How long can queen bees live?")
+    assert answer.text == "Bees live five years [1]."
