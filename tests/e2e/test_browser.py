@@ -18,11 +18,13 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import websocket
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -218,10 +220,17 @@ def test_upload_ask_and_see_the_cited_page(apps: Apps, browser: WebDriver) -> No
     assert lines[0] == "From your documents" and "451" in lines[1], messages[1]
 
     source_summaries(browser)[0].click()
-    marks = WebDriverWait(browser, 30).until(
-        lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, "mark") if m.is_displayed()]
-    )
-    assert "Zorblax" in [m.text for m in marks]
+    seen: list[str] = []
+
+    def marked_words(driver: Any) -> list[str]:
+        marks = driver.find_elements(By.CSS_SELECTOR, "mark")
+        seen[:] = [m.text for m in marks if m.is_displayed()]
+        return seen if "Zorblax" in seen else []
+
+    try:  # the expander opens over a few frames: wait for the whole passage
+        WebDriverWait(browser, 30).until(marked_words)
+    except TimeoutException:
+        pytest.fail(f"'Zorblax' is not marked in the passage; marked: {seen}")
     assert off_loopback(requested_urls(browser)) == []
 
     SCREENSHOT.parent.mkdir(exist_ok=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections import Counter
 
 import pytest
 
@@ -109,3 +111,26 @@ def test_follow_up_with_real_model_retrieves_the_right_document(assistant):
     ]
     answer = assistant.ask("How often does it need maintenance?", history=history)
     assert "manual.pdf" in {s.file for s in answer.sources}
+
+
+def repeats_itself(text: str) -> bool:
+    """A sentence of 5+ words said twice, or any 8 words in a row said three times."""
+    sentences = [re.findall(r"[a-z0-9]+", s.lower()) for s in re.split(r"(?<=[.!?])\s+", text)]
+    said = Counter(tuple(s) for s in sentences if len(s) >= 5)
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    runs = Counter(tuple(words[i : i + 8]) for i in range(len(words) - 7))
+    return any(n > 1 for n in said.values()) or any(n > 2 for n in runs.values())
+
+
+def test_real_answers_never_repeat_a_sentence(tmp_path):
+    shutil.copytree(DOCS, tmp_path / "docs")
+    settings = Settings(documents_dir=tmp_path / "docs", index_dir=tmp_path / "index")
+    assistant = DocumentAssistant.from_settings(settings)  # the default 384 new tokens
+    assistant.ingest()
+    for question in (
+        "What is the core temperature of the Zorblax reactor?",
+        "How long can queen bees live?",
+        "When is the Heron launch date?",
+    ):
+        answer = assistant.ask(question)
+        assert answer.found and not repeats_itself(answer.text), answer.text

@@ -627,6 +627,22 @@ def test_the_model_vocabulary_names_its_control_tokens() -> None:
 # --- a real llama_cpp.server over HTTP -----------------------------------
 
 
+# `python -m llama_cpp.server` with llama.cpp's extra CPU buffer types off, as the product
+# loads models (Settings.llama_extra_buffers): a native build crashes on its first decode
+# with them on this project's CI machines, whose CPUs report AMX.
+SERVER_WITHOUT_EXTRA_BUFFERS = """
+import runpy
+import llama_cpp.llama_cpp as low
+default = low.llama_model_default_params
+def without_extra_buffers():
+    params = default()
+    params.use_extra_bufts = False
+    return params
+low.llama_model_default_params = without_extra_buffers
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 def _wait_for_models(base_url: str, server: subprocess.Popen[bytes], log: Path) -> str:
     """Poll ``/v1/models`` for up to 60 s; return the served model id."""
     deadline = time.monotonic() + 60
@@ -650,7 +666,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
     port = free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf())]
+    command = [sys.executable, "-c", SERVER_WITHOUT_EXTRA_BUFFERS, "--model", str(bundled_gguf())]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
     with log.open("wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
