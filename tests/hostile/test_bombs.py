@@ -15,21 +15,10 @@ import pytest
 
 from ingest.loaders import LoadLimits
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
-from tests.conftest import HashEmbedder
 from tests.hostile import bombs
-from tests.hostile.test_hostile_inputs import GOOD_TEXT, stored_ids
+from tests.hostile.test_hostile_inputs import stored_ids
 
 MB = 1 << 20
-
-
-@pytest.fixture
-def good_index(tmp_path, make_assistant):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "good.md").write_text(GOOD_TEXT)
-    assistant = make_assistant(folder, embedder=HashEmbedder())
-    assert assistant.ingest().added == ["good.md"]
-    return folder, assistant, stored_ids(assistant)
 
 
 class CountingLoader:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, HashEmbedder
+from tests.conftest import DOCS
 from tests.hostile import pdf_bytes
 
 GOOD_TEXT = "# Otters\n\nThe river otter sleeps in a holt under the old mill.\n"
@@ -173,17 +173,6 @@ def outcomes(report) -> dict[str, tuple[str, str]]:
 
 def stored_ids(assistant) -> set[str]:
     return set(assistant.store.collection.get()["ids"])
-
-
-@pytest.fixture
-def good_index(tmp_path, make_assistant):
-    """A folder whose one good file is indexed; returns (folder, assistant, its chunk ids)."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "good.md").write_text(GOOD_TEXT)
-    assistant = make_assistant(folder, embedder=HashEmbedder())
-    assert assistant.ingest().added == ["good.md"]
-    return folder, assistant, stored_ids(assistant)
 
 
 def check_run(folder: Path, assistant, good_ids: set[str], expected: dict) -> None:
