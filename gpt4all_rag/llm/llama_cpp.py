@@ -25,7 +25,15 @@ from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
 from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
 
-__all__ = ["GGUF_MAGIC", "MODELS", "LlamaCppBackend", "ModelCache", "ModelKey", "checked_gguf"]
+__all__ = [
+    "GGUF_MAGIC",
+    "MODELS",
+    "LlamaCppBackend",
+    "ModelCache",
+    "ModelKey",
+    "checked_gguf",
+    "extra_buffer_types",
+]
 
 GGUF_MAGIC = b"GGUF"
 
@@ -184,7 +192,7 @@ def load_model(key: ModelKey) -> LoadedModel:
 
     checked_gguf(key.path)  # again: the file may have changed since the backend was built
     try:
-        with _extra_buffer_types(key.extra_buffers):
+        with extra_buffer_types(key.extra_buffers):
             llm = llama_cpp.Llama(
                 model_path=str(key.path),
                 n_ctx=key.context_size,
@@ -209,7 +217,7 @@ _params_lock = threading.Lock()
 
 
 @contextmanager
-def _extra_buffer_types(enabled: bool) -> Iterator[None]:
+def extra_buffer_types(enabled: bool) -> Iterator[None]:
     """Load with llama.cpp's extra CPU buffer types (AMX, weight repacking) on or off.
 
     A native build on a CPU that reports AMX crashes on its first decode in some

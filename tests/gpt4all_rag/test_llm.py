@@ -627,19 +627,14 @@ def test_the_model_vocabulary_names_its_control_tokens() -> None:
 # --- a real llama_cpp.server over HTTP -----------------------------------
 
 
-# `python -m llama_cpp.server` with llama.cpp's extra CPU buffer types off, as the product
-# loads models (Settings.llama_extra_buffers): a native build crashes on its first decode
-# with them on this project's CI machines, whose CPUs report AMX.
+# `python -m llama_cpp.server` loading its model as the product does, with llama.cpp's extra
+# CPU buffer types off (Settings.llama_extra_buffers): a native build crashes on its first
+# decode with them on this project's CI machines, whose CPUs report AMX.
 SERVER_WITHOUT_EXTRA_BUFFERS = """
 import runpy
-import llama_cpp.llama_cpp as low
-default = low.llama_model_default_params
-def without_extra_buffers():
-    params = default()
-    params.use_extra_bufts = False
-    return params
-low.llama_model_default_params = without_extra_buffers
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+from gpt4all_rag.llm.llama_cpp import extra_buffer_types
+with extra_buffer_types(False):
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 
 
