@@ -25,12 +25,10 @@ from typing import Any, cast
 from vectorstore.errors import StoreUnavailable
 from vectorstore.schema import ChunkMetadata, ChunkRecord
 
-__all__ = ["ChromaStore", "StoredChunk", "VectorHit", "open_chroma_client"]
+__all__ = ["ChromaStore", "VectorHit", "open_chroma_client"]
 
 PUBLICATION_FILE = "gpt4all-rag.published"
 
-StoredChunk = ChunkRecord
-"""One chunk as stored (the typed record of ``vectorstore.schema``); the old name."""
 
 
 @dataclass(frozen=True)

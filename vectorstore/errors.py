@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["VectorStoreError", "EmbeddingModelNotFound", "StoreUnavailable", "MissingExtra"]
+__all__ = ["VectorStoreError", "EmbeddingModelNotFound", "StoreUnavailable"]
 
 
 class VectorStoreError(Exception):
@@ -22,7 +22,3 @@ class EmbeddingModelNotFound(VectorStoreError):
 
 class StoreUnavailable(VectorStoreError):
     """Chroma could not be opened or reached."""
-
-
-class MissingExtra(VectorStoreError):
-    """An optional dependency is not installed; the message gives the install command."""
