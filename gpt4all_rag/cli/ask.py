@@ -1,0 +1,120 @@
+"""``ask`` and ``search``: one question answered, or the passages it retrieves."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, emit, filters_from, settings_from
+from gpt4all_rag.reporting import terminal_text
+from vectorstore.schema import SEARCH_MODES
+
+if TYPE_CHECKING:
+    from gpt4all_rag.answer import Answer
+    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.cli.common import Subcommands
+    from gpt4all_rag.flow import EvidenceEvent
+    from gpt4all_rag.types import Message
+    from vectorstore.retriever import Filters
+
+__all__ = ["cmd_ask", "cmd_search", "register", "retrieval_parser", "stream_answer"]
+
+
+def retrieval_parser() -> argparse.ArgumentParser:
+    """The options of every command that retrieves: k, mode, filters and the model."""
+    retrieval = argparse.ArgumentParser(add_help=False)
+    retrieval.add_argument("--k", type=int, help="passages to retrieve")
+    retrieval.add_argument("--mode", dest="retrieval_mode", choices=SEARCH_MODES)
+    retrieval.add_argument(
+        "--file", action="append", default=[], help="only this file (repeatable)"
+    )
+    retrieval.add_argument("--folder", help="only files below this folder")
+    retrieval.add_argument(
+        "--type", action="append", default=[], help="only this file type, e.g. pdf"
+    )
+    retrieval.add_argument("--model", type=Path, help="GGUF model file")
+    return retrieval
+
+
+def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add ``ask`` and ``search``."""
+    retrieval = retrieval_parser()
+    ask = commands.add_parser("ask", parents=[common, retrieval], help="answer one question")
+    ask.add_argument("question")
+    ask.set_defaults(handler=cmd_ask)
+    search = commands.add_parser("search", parents=[common, retrieval], help="passages, no LLM")
+    search.add_argument("query")
+    search.set_defaults(handler=cmd_search)
+
+
+def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Print the passages a query retrieves."""
+    assistant = make(settings_from(args))
+    sources = assistant.search(
+        args.query,
+        k=assistant.settings.top_k if args.k is None else args.k,
+        filters=filters_from(args),
+    )
+    payload = {"results": [s.to_json() for s in sources]}
+    text = "\n\n".join(f"[{s.number}] {s.label} ({s.score:.3f})\n{s.text}" for s in sources)
+    emit(args, payload, text or "no passage found")
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Stream one answer, then its sources."""
+    assistant = make(settings_from(args))
+    answer = stream_answer(assistant, args.question, [], filters_from(args), quiet=args.json)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    return EXIT_OK
+
+
+def stream_answer(
+    assistant: DocumentAssistant,
+    question: str,
+    history: list[Message],
+    filters: Filters | None,
+    quiet: bool,
+) -> Answer:
+    """Print the evidence, then the answer as it streams, then its checks and sources.
+
+    Unless ``quiet``; the finished answer is returned either way.
+    """
+    from gpt4all_rag.answer import Answer
+    from gpt4all_rag.flow import EvidenceEvent, TokenEvent
+
+    answer = None
+    for event in assistant.events(question, history=history, filters=filters):
+        if isinstance(event, Answer):
+            answer = event
+        elif quiet:
+            continue
+        elif isinstance(event, EvidenceEvent):
+            _print_evidence(event)
+        elif isinstance(event, TokenEvent):
+            print(terminal_text(event.text), end="", flush=True)
+    assert answer is not None  # events() always ends with the Answer
+    if not quiet:
+        _print_checks(answer)
+    return answer
+
+
+def _print_evidence(event: EvidenceEvent) -> None:
+    """The quoted source sentences, before any model runs."""
+    print("Evidence:")
+    for item in event.evidence:
+        print(terminal_text(f'  "{item.text}" [{item.source}]'))
+    print()
+
+
+def _print_checks(answer: Answer) -> None:
+    """What the answer's sentences do not stand on, then the sources (* = cited)."""
+    print()
+    for sentence in answer.unsupported:
+        print(terminal_text(f"! not found in your sources: {sentence.text.strip()}"))
+    for source in answer.sources:
+        mark = "*" if source.number in answer.cited else " "
+        print(terminal_text(f"{mark}[{source.number}] {source.label}"))
