@@ -202,7 +202,16 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         None, description="GGUF file to run; default: the bundled SmolLM2-135M-Instruct."
     )
-    models_dir: Path = Field(Path("models"), description="Folder the UI lists GGUF files from.")
+    models_dir: Path = Field(
+        Path("models"),
+        description="Our folder of GGUF files: listed by the app and `models list` (with "
+        "GPT4All's), and where `models pull` stores downloads.",
+    )
+    model_catalogue_url: str = Field(
+        "https://gpt4all.io/models/models3.json",
+        description="GPT4All's model catalogue (models3.json format), fetched only by "
+        "`models catalogue`/`models pull` and the app's opt-in button.",
+    )
     chat_format: str | None = Field(
         None, description="llama-cpp chat format; default: the template in the GGUF metadata."
     )

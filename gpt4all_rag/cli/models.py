@@ -1,0 +1,171 @@
+"""``models list``, ``models catalogue`` and ``models pull``: the GGUF models to answer with.
+
+``pull`` (and ``catalogue``) are the only commands that use the network, and
+only the catalogue URL and the model's own URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, emit, settings_from
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from gpt4all_rag.cli.common import Subcommands
+    from gpt4all_rag.models import CatalogueEntry, ModelFile
+    from gpt4all_rag.settings import Settings
+
+__all__ = ["cmd_catalogue", "cmd_list", "cmd_pull", "register"]
+
+EXIT_INTERRUPTED = 130
+
+
+def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add ``models`` with its ``list``, ``catalogue`` and ``pull`` sub-commands."""
+    models = commands.add_parser("models", help="list GGUF models (GPT4All's too), or pull one")
+    actions = models.add_subparsers(dest="models_command", required=True)
+    listing = actions.add_parser(
+        "list", parents=[common], help="the GGUF files on this machine, with size and chat format"
+    )
+    listing.add_argument("--models-dir", type=Path, help="our models folder (default: settings)")
+    listing.set_defaults(handler=cmd_list)
+    catalogue = actions.add_parser(
+        "catalogue", parents=[common], help="what `models pull` can download (uses the network)"
+    )
+    catalogue.add_argument("--catalogue-url", help="models3.json URL (default: settings)")
+    catalogue.add_argument("--all", action="store_true", help="also embedding and hidden models")
+    catalogue.set_defaults(handler=cmd_catalogue)
+    pull = actions.add_parser(
+        "pull", parents=[common], help="download a catalogue model into the models folder"
+    )
+    pull.add_argument("name", help="the model's name or file name, as `models catalogue` shows")
+    pull.add_argument("--models-dir", type=Path, help="where to store it (default: settings)")
+    pull.add_argument("--catalogue-url", help="models3.json URL (default: settings)")
+    pull.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    pull.set_defaults(handler=cmd_pull)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    extra: dict[str, object] = {}
+    if getattr(args, "models_dir", None):
+        extra["models_dir"] = args.models_dir
+    if getattr(args, "catalogue_url", None):
+        extra["model_catalogue_url"] = args.catalogue_url
+    return settings_from(args, **extra)
+
+
+def cmd_list(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Print the GGUF files found: ours, the bundled one and GPT4All's."""
+    from gpt4all_rag.models import discover_models
+
+    found = discover_models(_settings(args))
+    emit(args, {"models": [model.to_json() for model in found]}, models_table(found))
+    return EXIT_OK
+
+
+def models_table(found: list[ModelFile]) -> str:
+    """The found models as a table: file, size, chat format, source, folder."""
+    from gpt4all_rag.models import format_size
+
+    rows: list[tuple[str, ...]] = [("FILE", "SIZE", "CHAT FORMAT", "SOURCE", "FOLDER")]
+    rows += [
+        (m.path.name, format_size(m.size), m.chat_format_label, m.source, str(m.path.parent))
+        for m in found
+    ]
+    return _table(rows)
+
+
+def cmd_catalogue(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Fetch GPT4All's catalogue and print what can be pulled, with RAM needed vs this machine's."""
+    from gpt4all_rag.models import fetch_catalogue, machine_ram_bytes
+
+    settings = _settings(args)
+    entries = fetch_catalogue(settings.model_catalogue_url)
+    shown = [e for e in entries if args.all or not (e.embedding or e.hidden)]
+    ram = machine_ram_bytes()
+    payload = {"ram_bytes": ram, "models": [entry.to_json(ram) for entry in shown]}
+    emit(args, payload, catalogue_table(shown, ram))
+    return EXIT_OK
+
+
+def catalogue_table(entries: list[CatalogueEntry], ram: int | None) -> str:
+    """The catalogue as a table, then this machine's memory."""
+    from gpt4all_rag.models import format_size
+
+    fits = {True: "yes", False: "no", None: "?"}
+    rows: list[tuple[str, ...]] = [("NAME", "SIZE", "RAM NEEDED", "FITS", "PARAMETERS", "QUANT")]
+    rows += [
+        (e.name, format_size(e.filesize), f"{e.ram_gb} GB" if e.ram_gb else "?",
+         fits[e.fits(ram)], e.parameters, e.quant)
+        for e in entries
+    ]  # fmt: skip
+    memory = f"this machine has {ram / 1024**3:.1f} GB of RAM" if ram else "RAM unknown"
+    return f"{_table(rows)}\n\n{memory}; pull one with: gpt4all-rag models pull NAME"
+
+
+def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Download a catalogue model, with a progress bar, resuming an earlier partial download."""
+    from gpt4all_rag.models import fetch_catalogue, find_entry, format_size, pull_model
+
+    settings = _settings(args)
+    entry = find_entry(fetch_catalogue(settings.model_catalogue_url), args.name)
+    bar = _ByteBar(entry.filename, enabled=not args.no_progress)
+    try:
+        with bar:
+            result = pull_model(entry, settings.models_dir, progress=bar.update)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted; what was downloaded is kept: run `gpt4all-rag models pull "
+            f"{args.name!r}` again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    checked = f", {result.checksum} checked" if result.checksum else ", no checksum given"
+    verb = "already installed" if result.already_present else "installed"
+    text = (
+        f"{entry.name} {verb}: {result.path} ({format_size(result.size)}{checked})\n"
+        f"use it with GPT4ALL_RAG_MODEL_PATH={result.path} or pick it in the app's settings"
+    )
+    emit(args, {"name": entry.name, **result.to_json()}, text)
+    return EXIT_OK
+
+
+class _ByteBar:
+    """A tqdm bar in bytes (rate and ETA) on stderr, opened at the first progress call."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: tqdm[object] | None = None
+
+    def __enter__(self) -> _ByteBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if not self.enabled:
+            return
+        if self.bar is None:  # starts at what an earlier run left, so the ETA is for the rest
+            self.bar = tqdm(total=total or None, initial=done, desc=self.label, unit="B",
+                            unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                            dynamic_ncols=True, mininterval=0.5)  # fmt: skip
+        self.bar.update(done - self.bar.n)
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Rows as left-aligned columns, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
