@@ -252,6 +252,19 @@ class Settings(BaseSettings):
         "sent over plain http to another machine.",
     )
 
+    # --- serve (the HTTP API) ----------------------------------------------
+    serve_host: str = Field(
+        "127.0.0.1",
+        description="Address `gpt4all-rag serve` binds to; anything but loopback needs "
+        "serve_token.",
+    )
+    serve_port: int = Field(8765, ge=1, le=65535, description="Port of `gpt4all-rag serve`.")
+    serve_token: SecretStr | None = Field(
+        None,
+        description="Bearer token every API request must send (Authorization: Bearer ...); "
+        "required to bind to anything but loopback.",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AssistantFactory", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("index", "ask", "chat", "eval", "models")
+COMMAND_MODULES: tuple[str, ...] = ("index", "ask", "chat", "eval", "models", "serve")
 """The modules of ``gpt4all_rag.cli`` that add commands, in the order of ``--help``."""
 
 

@@ -1,0 +1,59 @@
+"""``serve``: an OpenAI-compatible HTTP API over your documents (docs/serve.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
+
+if TYPE_CHECKING:
+    from gpt4all_rag.cli.common import Subcommands
+
+__all__ = ["cmd_serve", "register"]
+
+
+def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add ``serve``."""
+    serve = commands.add_parser(
+        "serve", parents=[common], help="an OpenAI-compatible HTTP API over your documents"
+    )
+    serve.add_argument(
+        "--host",
+        help="address to bind (default: $GPT4ALL_RAG_SERVE_HOST "
+        "or 127.0.0.1; anything else needs a token)",
+    )
+    serve.add_argument("--port", type=int, help="port (default: $GPT4ALL_RAG_SERVE_PORT or 8765)")
+    serve.add_argument(
+        "--token",
+        help="bearer token every request must send; prefer $GPT4ALL_RAG_SERVE_TOKEN, "
+        "since other users can read a process's arguments",
+    )
+    serve.add_argument("--model", type=Path, help="GGUF model file")
+    serve.add_argument(
+        "--lazy", action="store_true", help="load the models on the first request, not at start"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
+    """Check the address, load the models, then serve until Ctrl-C."""
+    from gpt4all_rag.server import check_bind, create_app, preload, serve, token_of
+
+    overrides = {"serve_host": args.host, "serve_port": args.port, "serve_token": args.token}
+    settings = settings_from(args, **{k: v for k, v in overrides.items() if v is not None})
+    check_bind(settings.serve_host, token_of(settings) is not None)  # before any model loads
+    assistant = make(settings)
+    if not args.lazy:
+        print(f"loading the models ({assistant.model_name})…", file=sys.stderr, flush=True)
+        preload(assistant)
+    host = f"[{settings.serve_host}]" if ":" in settings.serve_host else settings.serve_host
+    print(
+        f"serving {settings.index_dir} on http://{host}:{settings.serve_port}/v1 (Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    serve(create_app(assistant, settings), settings.serve_host, settings.serve_port)
+    return EXIT_OK
