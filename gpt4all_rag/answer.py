@@ -25,6 +25,7 @@ class Source:
     chunk_id: str = ""
     start: int | None = None
     end: int | None = None
+    collection: str | None = None  # set when several collections were searched together
 
     @classmethod
     def from_passage(cls, number: int, passage: Passage) -> Source:
@@ -40,25 +41,34 @@ class Source:
             chunk_id=passage.id,
             start=_int_or_none(meta.get("start")),
             end=_int_or_none(meta.get("end")),
+            collection=_str_or_none(meta.get("collection")),
         )
 
     @property
     def label(self) -> str:
-        """``file:page`` (or just the file for unpaged formats)."""
-        return f"{self.file}:{self.page}" if self.page is not None else self.file
+        """``file:page`` (or just the file for unpaged formats), after ``[collection]`` if any."""
+        where = f"{self.file}:{self.page}" if self.page is not None else self.file
+        return f"[{self.collection}] {where}" if self.collection else where
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON shape of a source."""
-        return {
+        shape: dict[str, Any] = {
             "file": self.file,
             "page": self.page,
             "text": self.text,
             "score": round(self.score, 6),
         }
+        if self.collection:
+            shape["collection"] = self.collection
+        return shape
 
 
 def _int_or_none(value: Any) -> int | None:
     return int(value) if value is not None else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.checks import answer_hooks
+from gpt4all_rag.collections import resolve_collection
 from gpt4all_rag.flow import FlowConfig, FlowEvent, FlowHooks, Question, QuestionFlow, TokenEvent
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
@@ -47,6 +48,7 @@ class DocumentInfo:
     chunks: int
     size: int
     indexed_at: float
+    collection: str = "default"
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class DocumentAssistant:
         fake); ``hooks`` add optional steps to the question flow.
         """
         offline_environment()
-        settings = settings or Settings()
+        settings = resolve_collection(settings or Settings())
         claim_index_folder(settings.index_dir, settings.documents_dir)
         given = embedder
         embedder = embedder or build_embedder(settings)
@@ -164,6 +166,14 @@ class DocumentAssistant:
             )
         abstention = _abstention(settings, bundled=given is None and settings.bundled_embedder)
         return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks, abstention)
+
+    @classmethod
+    def for_collection(
+        cls, name: str, settings: Settings | None = None, **parts: Any
+    ) -> DocumentAssistant:
+        """The assistant of one collection (``gpt4all_rag.collections``); ``parts`` as above."""
+        settings = (settings or Settings()).model_copy(update={"collection": name})
+        return cls.from_settings(settings, **parts)
 
     # --- the model ------------------------------------------------------------
     @property
@@ -206,7 +216,7 @@ class DocumentAssistant:
     def documents(self) -> list[DocumentInfo]:
         """The indexed files, by path."""
         return [
-            DocumentInfo(r.path, r.pages, r.chunks, r.size, r.indexed_at)
+            DocumentInfo(r.path, r.pages, r.chunks, r.size, r.indexed_at, self.settings.collection)
             for r in sorted(self.manifest.files().values(), key=lambda r: r.path)
         ]
 

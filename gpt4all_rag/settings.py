@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from vectorstore.schema import SearchMode
 
 __all__ = [
+    "COLLECTION_NAME_PATTERN",
     "DEFAULT_SCRIPTED_REPLY",
     "EmbeddingBackendName",
     "LLMBackendName",
@@ -38,6 +39,10 @@ EmbeddingBackendName = Literal["sentence-transformers", "hash"]
 # The scripted backend's reply unless told otherwise: it cites [1], so the fake
 # exercises the citation path like a well-behaved model.
 DEFAULT_SCRIPTED_REPLY = "The answer is in the documents [1]."
+
+# A collection's name: a folder name and, after "documents-", a Chroma collection name
+# (3-63 characters, letters and digits at both ends), the same on every file system.
+COLLECTION_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$"
 
 # all-MiniLM-L6-v2 truncates at 256 word pieces, two of which are [CLS] and [SEP].
 _MINILM_MAX_CHUNK_TOKENS = 254
@@ -84,6 +89,17 @@ class Settings(BaseSettings):
     documents_dir: Path = Field(Path("documents"), description="Folder of documents to index.")
     index_dir: Path = Field(
         Path("index"), description="Folder holding the Chroma data, manifest and keyword index."
+    )
+    collection: str = Field(
+        "default",
+        pattern=COLLECTION_NAME_PATTERN,
+        description="The collection to open: 'default' is documents_dir with index_dir; any "
+        "other name is looked up in data_dir/collections.json (gpt4all-rag collections add).",
+    )
+    data_dir: Path | None = Field(
+        None,
+        description="Folder of the named collections: collections.json and "
+        "collections/<name>/index. Unset: the folder that holds index_dir.",
     )
 
     # --- ingestion -------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gpt4all_rag.cli.common import EXIT_USAGE, AssistantFactory, common_parser
+from gpt4all_rag.cli.common import EXIT_USAGE, AssistantFactory, common_parser, with_collections
 from gpt4all_rag.errors import USER_ERRORS
 from gpt4all_rag.reporting import terminal_text
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AssistantFactory", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("index", "ask", "chat", "eval", "models", "serve")
+COMMAND_MODULES: tuple[str, ...] = ("index", "ask", "chat", "eval", "models", "serve", "collections")
 """The modules of ``gpt4all_rag.cli`` that add commands, in the order of ``--help``."""
 
 
@@ -58,7 +58,7 @@ def main(
             default ``DocumentAssistant.from_settings``.
     """
     args = _parser().parse_args(argv)
-    make = assistant_factory or _default_factory
+    make = with_collections(args, assistant_factory or _default_factory)
     try:
         return int(args.handler(args, make))
     except USER_ERRORS as exc:

@@ -9,7 +9,7 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gpt4all_rag.reporting import terminal_text
 
@@ -22,15 +22,21 @@ __all__ = [
     "EXIT_FILES_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "MULTI_COLLECTION_COMMANDS",
     "AssistantFactory",
     "Command",
+    "collection_names",
     "common_parser",
     "emit",
     "filters_from",
     "settings_from",
+    "with_collections",
 ]
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_USAGE = 0, 1, 2
+
+MULTI_COLLECTION_COMMANDS = frozenset({"ask", "search", "chat"})
+"""The commands that ask several collections at once; the others take one."""
 
 AssistantFactory = Callable[["Settings"], "DocumentAssistant"]
 """Builds the assistant from the command's settings; tests pass one with fakes."""
@@ -50,6 +56,14 @@ def common_parser() -> argparse.ArgumentParser:
         "--index", type=Path, help="index folder (default: $GPT4ALL_RAG_INDEX_DIR or ./index)"
     )
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.add_argument(
+        "--collection",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the collection to use (default: $GPT4ALL_RAG_COLLECTION or 'default'); ask, "
+        "search and chat take several (repeated, or a,b) and fuse their results",
+    )
     return common
 
 
@@ -66,7 +80,63 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
         overrides["top_k"] = args.k
     if getattr(args, "retrieval_mode", None):
         overrides["retrieval_mode"] = args.retrieval_mode
-    return Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
+    names = collection_names(args)
+    if len(names) > 1 and getattr(args, "command", None) not in MULTI_COLLECTION_COMMANDS:
+        raise ValueError(
+            f"{args.command} takes one --collection; ask, search and chat take several"
+        )
+    if names:
+        overrides["collection"] = names[0]
+    folder = overrides.pop("documents_dir", None)
+    settings = Settings(**overrides)  # type: ignore[arg-type]  # validated by pydantic
+    return settings if folder is None else _with_folder(settings, Path(str(folder)))
+
+
+def _with_folder(settings: Settings, folder: Path) -> Settings:
+    """The settings with this documents folder; a named collection's must be its own.
+
+    A collection indexes the folder it was added with; indexing another one under
+    its name would leave the registry naming a folder the index no longer holds.
+    """
+    if settings.collection == "default":
+        return settings.model_copy(update={"documents_dir": folder})
+    from gpt4all_rag.collections import resolve_collection
+
+    resolved = resolve_collection(settings)
+    if folder.expanduser().resolve() != resolved.documents_dir.resolve():
+        raise ValueError(
+            f"collection {settings.collection!r} indexes {resolved.documents_dir}, not {folder}; "
+            "add another collection for that folder (gpt4all-rag collections add NAME FOLDER)"
+        )
+    return resolved
+
+
+def collection_names(args: argparse.Namespace) -> list[str]:
+    """The ``--collection`` names, repeated or comma-separated, each once, in order."""
+    names = (
+        part.strip()
+        for value in getattr(args, "collection", None) or ()
+        for part in value.split(",")
+    )
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AssistantFactory:
+    """The factory a command runs with: ``make``, or for several collections, a fused set.
+
+    A ``CollectionSet`` answers ``events``, ``search`` and ``settings`` as an
+    assistant does, which is all that ``ask``, ``search`` and ``chat`` use.
+    """
+    names = collection_names(args)
+    if len(names) < 2:
+        return make
+
+    def make_set(settings: Settings) -> DocumentAssistant:
+        from gpt4all_rag.collections import CollectionSet
+
+        return cast("DocumentAssistant", CollectionSet.from_factory(names, settings, make))
+
+    return make_set
 
 
 def filters_from(args: argparse.Namespace) -> Filters | None:

@@ -1,0 +1,476 @@
+"""Collections: several named document folders, each with its own index, asked alone or together.
+
+As GPT4All's LocalDocs collections work: a registry under one data folder names
+each collection's documents folder, and each collection has its own index::
+
+    <data_dir>/collections.json               {"collections": {"work": {"documents_dir": ...}}}
+    <data_dir>/collections/<name>/index/      Chroma, manifest and keyword index
+
+The settings' own pair (``documents_dir``, ``index_dir``) is the collection named
+``default``: nothing moves for an existing single-folder setup, and ``data_dir``
+defaults to the folder that holds ``index_dir``. ``Settings.collection`` picks the
+collection an assistant opens (:func:`resolve_collection`, applied by
+``DocumentAssistant.from_settings``).
+
+:class:`CollectionSet` asks several collections as one: each collection searches
+its own index (its filters, relevance floor and out-of-scope rule), the rankings
+are fused by reciprocal rank fusion as hybrid search fuses BM25 and vectors, and
+one model answers from the fused passages, each labelled with its collection.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.errors import AssistantError
+from gpt4all_rag.flow import FlowEvent, Question, QuestionFlow, Searcher, TokenEvent
+from gpt4all_rag.settings import COLLECTION_NAME_PATTERN, RetrievalMode, Settings
+from gpt4all_rag.types import Message
+from vectorstore.retriever import Filters, Passage, SearchMode, reciprocal_rank_fusion
+from vectorstore.schema import ChunkMetadata
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo
+    from gpt4all_rag.runnable import FlowRunnable
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "REGISTRY_FILE",
+    "Collection",
+    "CollectionError",
+    "CollectionExists",
+    "CollectionNotFound",
+    "CollectionRegistry",
+    "CollectionSet",
+    "MultiRetriever",
+    "resolve_collection",
+]
+
+DEFAULT_COLLECTION = "default"
+REGISTRY_FILE = "collections.json"
+COLLECTIONS_FOLDER = "collections"
+_NAME = re.compile(COLLECTION_NAME_PATTERN)
+
+
+class CollectionError(AssistantError):
+    """A collection name, folder or registry that cannot be used as asked."""
+
+
+class CollectionNotFound(CollectionError):
+    """No collection of that name is registered."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(
+            f"no collection named {name!r} (known: {', '.join(known)}); "
+            f"add it with: gpt4all-rag collections add {name} FOLDER"
+        )
+        self.name = name
+
+
+class CollectionExists(CollectionError):
+    """A collection of that name is already registered."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One named documents folder and the index built from it."""
+
+    name: str
+    documents_dir: Path
+    index_dir: Path
+
+    @property
+    def default(self) -> bool:
+        """Whether this is the settings' own folder pair (never moved, never removed)."""
+        return self.name == DEFAULT_COLLECTION
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON shape."""
+        return {
+            "name": self.name,
+            "documents_dir": str(self.documents_dir),
+            "index_dir": str(self.index_dir),
+            "default": self.default,
+        }
+
+
+def check_name(name: str) -> str:
+    """The name, if it can name a new collection (a folder, and part of a Chroma name)."""
+    if name == DEFAULT_COLLECTION:
+        raise CollectionError("'default' is the settings' own folder; choose another name")
+    if not _NAME.fullmatch(name):
+        raise CollectionError(
+            f"bad collection name {name!r}: use 1-40 lower-case letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+class CollectionRegistry:
+    """The named collections under one data folder, and the default one from the settings.
+
+    Edits hold a lock on the registry file, so two processes adding collections at
+    once both get theirs; the file is replaced whole (written, then renamed), so a
+    reader never sees half of it.
+
+    Args:
+        data_dir: the folder holding ``collections.json`` and ``collections/``.
+        default: the settings' own documents and index folders.
+    """
+
+    def __init__(self, data_dir: Path, default: Collection | None = None) -> None:
+        self.data_dir = data_dir.expanduser().absolute()
+        self.default = default
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> CollectionRegistry:
+        """The registry the settings point at (``data_dir``, else beside ``index_dir``).
+
+        Give the settings as configured, not an assistant's: those of a named
+        collection carry that collection's folders, not the default's.
+        """
+        root = settings.data_dir or settings.index_dir.expanduser().absolute().parent
+        default = Collection(DEFAULT_COLLECTION, settings.documents_dir, settings.index_dir)
+        return cls(root, default)
+
+    @property
+    def path(self) -> Path:
+        """The registry file."""
+        return self.data_dir / REGISTRY_FILE
+
+    def index_dir(self, name: str) -> Path:
+        """Where a named collection's index lives."""
+        return self.data_dir / COLLECTIONS_FOLDER / name / "index"
+
+    def _folders(self) -> dict[str, Path]:
+        """Name -> documents folder, as the file says (no file: none)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise CollectionError(f"cannot read the collections file {self.path}: {exc}") from exc
+        entries = data.get("collections", {}) if isinstance(data, dict) else {}
+        return {
+            name: Path(entry["documents_dir"])
+            for name, entry in entries.items()
+            if isinstance(entry, dict) and isinstance(entry.get("documents_dir"), str)
+        }
+
+    def all(self) -> list[Collection]:
+        """Every collection: the default first, then the named ones by name."""
+        named = [Collection(n, f, self.index_dir(n)) for n, f in sorted(self._folders().items())]
+        return [self.default, *named] if self.default else named
+
+    def names(self) -> list[str]:
+        """The names of :meth:`all`."""
+        return [c.name for c in self.all()]
+
+    def get(self, name: str) -> Collection:
+        """The collection of that name."""
+        if name == DEFAULT_COLLECTION and self.default:
+            return self.default
+        folder = self._folders().get(name)
+        if folder is None:
+            raise CollectionNotFound(name, self.names())
+        return Collection(name, folder, self.index_dir(name))
+
+    def add(self, name: str, documents_dir: Path) -> Collection:
+        """Register a documents folder under a new name; nothing is indexed yet."""
+        check_name(name)
+        folder = documents_dir.expanduser().resolve()
+        if not folder.is_dir():
+            raise CollectionError(f"{folder} is not a folder (create it and put documents in it)")
+        if self.index_dir(name).resolve().is_relative_to(folder):
+            raise CollectionError(
+                f"the collection's index {self.index_dir(name)} would be inside {folder}: "
+                "choose another data folder (GPT4ALL_RAG_DATA_DIR)"
+            )
+        with self._locked():
+            folders = self._folders()
+            if name in folders:
+                raise CollectionExists(f"a collection named {name!r} exists: {folders[name]}")
+            folders[name] = folder
+            self._write(folders)
+        return Collection(name, folder, self.index_dir(name))
+
+    def remove(self, name: str) -> Collection:
+        """Forget a collection and delete its index; its documents folder is not touched.
+
+        Refused while an ingest writes to it (``IndexLocked``), and for a folder
+        this project did not create (``NotOurFolder``): nothing is deleted then.
+        """
+        from ingest.index_folder import INDEX_KIND
+        from ingest.lock import WriterLock
+        from vectorstore.ownership import remove_own_folder
+
+        if name == DEFAULT_COLLECTION:
+            raise CollectionError(
+                "the default collection is the settings' own index; empty it with "
+                "gpt4all-rag reset --yes"
+            )
+        with self._locked():
+            collection = self.get(name)
+            if collection.index_dir.exists():
+                with WriterLock.for_index(collection.index_dir):
+                    remove_own_folder(collection.index_dir, INDEX_KIND)
+            _remove_if_empty(collection.index_dir.parent)
+            folders = self._folders()
+            del folders[name]
+            self._write(folders)
+        return collection
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the registry's lock (blocking: edits are short)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / f"{REGISTRY_FILE}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _write(self, folders: Mapping[str, Path]) -> None:
+        """Replace the registry file whole."""
+        entries = {n: {"documents_dir": str(f)} for n, f in sorted(folders.items())}
+        text = json.dumps({"collections": entries}, indent=2, ensure_ascii=False) + "\n"
+        fd, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=f".{REGISTRY_FILE}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with suppress(OSError):  # missing, or holds something we did not put there: left alone
+        folder.rmdir()
+
+
+def resolve_collection(settings: Settings) -> Settings:
+    """The settings of the collection ``settings.collection`` names: its folders, its store.
+
+    ``default`` is the settings as they are. A named collection gets its documents
+    folder from the registry, its index under the data folder, and a Chroma
+    collection of its own (a Chroma server holds every collection side by side).
+    Settings already resolved are returned as they are, so resolving twice is
+    harmless and a documents folder set after resolving is kept.
+    """
+    if settings.collection == DEFAULT_COLLECTION:
+        return settings
+    registry = CollectionRegistry.for_settings(settings)
+    collection = registry.get(settings.collection)
+    if settings.index_dir.expanduser().absolute() == collection.index_dir:
+        return settings
+    chroma_name = f"{settings.collection_name}-{collection.name}"
+    if len(chroma_name) > 63:
+        raise CollectionError(f"collection_name + name is over 63 characters: {chroma_name}")
+    update = {
+        "data_dir": registry.data_dir,
+        "documents_dir": collection.documents_dir,
+        "index_dir": collection.index_dir,
+        "collection_name": chroma_name,
+    }
+    return settings.model_copy(update=update)
+
+
+# --- asking several collections -------------------------------------------------------
+
+
+def _tagged(passage: Passage, collection: str) -> Passage:
+    """The passage with its collection in its metadata (``Source.collection`` reads it)."""
+    metadata = cast(ChunkMetadata, {**passage.metadata, "collection": collection})
+    return replace(passage, metadata=metadata)
+
+
+class MultiRetriever:
+    """Searches several collections and fuses their rankings, as hybrid search fuses its two.
+
+    Each collection's searcher applies its own filters, relevance floor and
+    out-of-scope rule; the fused list keeps the passages whose reciprocal rank is
+    best. Fetching ``k`` from each is enough: a passage below rank ``k`` in its own
+    list is beaten by the ``k`` above it. Passages are told apart by collection and
+    chunk id, since the same file in two collections has the same chunk ids.
+
+    Args:
+        searchers: collection name -> its retriever.
+    """
+
+    def __init__(self, searchers: Mapping[str, Searcher]) -> None:
+        self.searchers = dict(searchers)
+
+    def search(
+        self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None
+    ) -> list[Passage]:
+        """The ``k`` best passages of all the collections, each tagged with its collection."""
+        found: dict[str, Passage] = {}
+        rankings: list[list[str]] = []
+        for name, searcher in self.searchers.items():
+            passages = searcher.search(query, k=k, mode=mode, filters=filters)
+            keys = [f"{name}\x00{p.id}" for p in passages]
+            found.update(zip(keys, (_tagged(p, name) for p in passages), strict=True))
+            rankings.append(keys)
+        fused = reciprocal_rank_fusion(rankings)
+        ranked = sorted(fused, key=lambda key: (-fused[key], -found[key].similarity, key))
+        return [replace(found[key], score=fused[key]) for key in ranked[:k]]
+
+
+class CollectionSet:
+    """Several collections asked as one: fused searches, one model, sources labelled.
+
+    Asks like :class:`~gpt4all_rag.assistant.DocumentAssistant` (``ask``, ``stream``,
+    ``events``, ``search``, ``as_runnable``); each collection's assistant stays
+    available in :attr:`assistants` for indexing and listing. The model, the
+    answer hooks and the flow's knobs are the first collection's.
+
+    Args:
+        assistants: collection name -> its assistant, the first one answering.
+    """
+
+    def __init__(self, assistants: Mapping[str, DocumentAssistant]) -> None:
+        if not assistants:
+            raise CollectionError("a collection set needs at least one collection")
+        self.assistants = dict(assistants)
+        first = next(iter(self.assistants.values()))
+        self.settings = first.settings
+        self.retriever = MultiRetriever({n: a.retriever for n, a in self.assistants.items()})
+        self.flow = QuestionFlow(
+            self.retriever, lambda: first.llm, first.flow.config, first.flow.hooks
+        )
+        self._first = first
+
+    @classmethod
+    def open(cls, names: Sequence[str], settings: Settings | None = None, **parts: Any) -> Self:
+        """Open the named collections with one embedder and one model.
+
+        ``parts`` (``llm``, ``embedder``, ``hooks``) go to the first collection's
+        ``DocumentAssistant.from_settings``; the others share its embedder, hooks
+        and out-of-scope rule, so one model is loaded however many are asked.
+        """
+        from gpt4all_rag.assistant import DocumentAssistant
+
+        names = _some(names)
+        base = settings or Settings()
+        first = DocumentAssistant.for_collection(names[0], base, **parts)
+        assistants = {names[0]: first}
+        for name in names[1:]:
+            other = DocumentAssistant.for_collection(
+                name, base, llm=parts.get("llm"), embedder=first.embedder, hooks=first.flow.hooks
+            )
+            # A given embedder turns the calibrated rule off; it is the first's, so keep it.
+            other.retriever.abstention = first.retriever.abstention
+            assistants[name] = other
+        return cls(assistants)
+
+    @classmethod
+    def from_factory(
+        cls,
+        names: Sequence[str],
+        settings: Settings,
+        factory: Callable[[Settings], DocumentAssistant],
+    ) -> Self:
+        """Build each collection's assistant with ``factory`` (the CLI's, a test's fakes)."""
+        names = _some(names)
+        return cls({n: factory(settings.model_copy(update={"collection": n})) for n in names})
+
+    @property
+    def names(self) -> list[str]:
+        """The collections asked, the answering one first."""
+        return list(self.assistants)
+
+    @property
+    def model_name(self) -> str:
+        """The model that answers, without loading it."""
+        return self._first.model_name
+
+    # --- asking ------------------------------------------------------------------------
+    def events(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[FlowEvent]:
+        """Yield the flow's events over the fused passages, then the ``Answer``."""
+        yield from self.flow.events(Question(question, tuple(history or ()), filters, k, mode))
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's tokens as they are generated, then the finished ``Answer``."""
+        for event in self.events(question, history, filters, k, mode):
+            if isinstance(event, TokenEvent):
+                yield event.text
+            elif isinstance(event, Answer):
+                yield event
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Answer:
+        """Answer from every collection; each source names its collection."""
+        return self.flow.ask(Question(question, tuple(history or ()), filters, k, mode))
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: RetrievalMode | None = None,
+        filters: Filters | None = None,
+    ) -> list[Source]:
+        """The fused passages a question would retrieve, without the LLM."""
+        passages = self.retriever.search(
+            query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
+        )
+        return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+    def as_runnable(self) -> FlowRunnable:
+        """The fused question flow as a LangChain ``Runnable`` (see ``DocumentAssistant``)."""
+        from gpt4all_rag.runnable import FlowRunnable
+
+        return FlowRunnable(self.flow)
+
+    # --- listing -------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        """Every collection's indexed files, by collection then path."""
+        return [doc for assistant in self.assistants.values() for doc in assistant.documents()]
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        """Files that could not be indexed: (collection, path, reason)."""
+        return [
+            (name, path, reason)
+            for name, assistant in self.assistants.items()
+            for path, reason in assistant.failures()
+        ]
+
+
+def _some(names: Sequence[str]) -> list[str]:
+    unique = list(dict.fromkeys(names))
+    if not unique:
+        raise CollectionError("name at least one collection")
+    return unique
