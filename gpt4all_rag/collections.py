@@ -303,9 +303,10 @@ class MultiRetriever:
 
     Each collection's searcher applies its own filters, relevance floor and
     out-of-scope rule; the fused list keeps the passages whose reciprocal rank is
-    best. Fetching ``k`` from each is enough: a passage below rank ``k`` in its own
-    list is beaten by the ``k`` above it. Passages are told apart by collection and
-    chunk id, since the same file in two collections has the same chunk ids.
+    best (one collection keeps its own order and scores). Fetching ``k`` from each
+    is enough: a passage below rank ``k`` in its own list is beaten by the ``k``
+    above it. Passages are told apart by collection and chunk id, since the same
+    file in two collections has the same chunk ids.
 
     Args:
         searchers: collection name -> its retriever.
@@ -325,6 +326,8 @@ class MultiRetriever:
             keys = [f"{name}\x00{p.id}" for p in passages]
             found.update(zip(keys, (_tagged(p, name) for p in passages), strict=True))
             rankings.append(keys)
+        if len(rankings) == 1:  # nothing to fuse: the collection's own order and scores
+            return [found[key] for key in rankings[0][:k]]
         fused = reciprocal_rank_fusion(rankings)
         ranked = sorted(fused, key=lambda key: (-fused[key], -found[key].similarity, key))
         return [replace(found[key], score=fused[key]) for key in ranked[:k]]

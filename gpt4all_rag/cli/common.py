@@ -122,13 +122,15 @@ def collection_names(args: argparse.Namespace) -> list[str]:
 
 
 def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AssistantFactory:
-    """The factory a command runs with: ``make``, or for several collections, a fused set.
+    """The factory a command runs with: ``make``, or a ``CollectionSet`` for named collections.
 
-    A ``CollectionSet`` answers ``events``, ``search`` and ``settings`` as an
-    assistant does, which is all that ``ask``, ``search`` and ``chat`` use.
+    ``ask``, ``search`` and ``chat`` with ``--collection`` ask a set (its sources
+    name their collection; several are fused). A ``CollectionSet`` answers
+    ``events``, ``search`` and ``settings`` as an assistant does, which is all
+    those commands use.
     """
     names = collection_names(args)
-    if len(names) < 2:
+    if not names or getattr(args, "command", None) not in MULTI_COLLECTION_COMMANDS:
         return make
 
     def make_set(settings: Settings) -> DocumentAssistant:
