@@ -157,7 +157,9 @@ def _download(
         offset = 0
     if entry.filesize and offset == entry.filesize:
         return  # complete from an earlier run; only the check is left
-    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    headers = {"Accept-Encoding": "identity"}  # byte ranges of the file itself, not of a gzip
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
     try:
         with client.stream("GET", entry.url, headers=headers) as response:
             offset = _start_offset(response, offset, part, entry)
@@ -204,7 +206,7 @@ def _write_body(
         out.truncate()
         if progress:
             progress(done, total)
-        for chunk in response.iter_bytes(_CHUNK_BYTES):
+        for chunk in response.iter_bytes():  # as received: a cut loses nothing already sent
             out.write(chunk)
             done += len(chunk)
             if entry.filesize and done > entry.filesize:
