@@ -56,24 +56,29 @@ class MarkerRewriter:
     """:func:`footnote_markers` over a token stream, where a marker may span tokens.
 
     The unfinished end of a marker (``[``, ``[1``) is held back until the next
-    piece shows whether it closes.
+    piece shows whether it closes, and so is trailing white space: the streamed
+    text then adds up to the stripped answer, as the non-streamed content has it.
     """
 
     def __init__(self, count: int) -> None:
         self.count = count
         self._held = ""
+        self._started = False
 
     def feed(self, piece: str) -> str:
         """The text that can be shown now, markers rewritten."""
         text = self._held + piece
+        if not self._started:
+            text = text.lstrip()
+            self._started = bool(text)
         open_marker = _OPEN_MARKER.search(text)
-        cut = open_marker.start() if open_marker else len(text)
+        cut = open_marker.start() if open_marker else len(text.rstrip())
         self._held = text[cut:]
         return footnote_markers(text[:cut], self.count)
 
     def flush(self) -> str:
-        """What is still held back, at the end of the stream."""
-        text, self._held = self._held, ""
+        """What is still held back, at the end of the stream (trailing space dropped)."""
+        text, self._held = self._held.rstrip(), ""
         return footnote_markers(text, self.count)
 
 
@@ -83,10 +88,15 @@ def footnote_block(answer: Answer) -> str:
     Starts with a blank line, so it can be appended to the answer as it is.
     """
     lines = [f"[^{s.number}]: {_escape(_place(s))}" for s in answer.cited_sources]
-    notes = [f"{UNSUPPORTED_NOTE} {_escape(s.text.strip())}" for s in answer.unsupported]
+    notes = [f"{UNSUPPORTED_NOTE} {_escape(_unmarked(s.text))}" for s in answer.unsupported]
     blocks = ["\n".join(lines), "\n\n".join(notes)]
     text = "\n\n".join(b for b in blocks if b)
     return f"\n\n{text}" if text else ""
+
+
+def _unmarked(sentence: str) -> str:
+    """A sentence without its ``[n]`` markers (the flag is about the claim, not the citation)."""
+    return re.sub(r"\s+([.!?;:,])", r"\1", _MARKER.sub("", sentence)).strip()
 
 
 def _place(source: Source) -> str:
