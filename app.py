@@ -39,11 +39,13 @@ from gpt4all_rag import (
     save_upload,
 )
 from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.export import conversation_json, conversation_markdown
 from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.highlight import highlight_html
 from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
 from gpt4all_rag.reporting import count, sync_summary
 from gpt4all_rag.settings import AnswerStyle, RetrievalMode
+from gpt4all_rag.summarize import Summary, SummaryProgress
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "keyword")
 MODE_LABELS = {
@@ -478,8 +480,9 @@ def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
 
 def document_row(assistant: DocumentAssistant, path: str, chunks: int) -> None:
     """One indexed file: its name, chunk count and a delete button."""
-    name, action = st.columns([5, 1], vertical_alignment="center")
+    name, summarize, action = st.columns([4, 1, 1], vertical_alignment="center")
     name.markdown(f"**{escape_text(path)}**  \n{count(chunks, 'chunk')}")
+    summary_button(summarize, path)
     action.button(
         "",
         icon=":material/delete:",
@@ -750,6 +753,126 @@ def chat(assistant: DocumentAssistant, choices: Choices, indexed: int) -> None:
     )
     if question and question.strip():
         answer(question.strip(), assistant, choices)
+    conversation_downloads(assistant)
+
+
+def conversation_downloads(assistant: DocumentAssistant) -> None:
+    """Download the conversation with its sources (file and page), as Markdown or JSON."""
+    answers = [m["answer"] for m in st.session_state.messages if m.get("answer") is not None]
+    if not answers:
+        return
+    model = assistant.model_name
+    markdown, json_file = st.columns(2)
+    markdown.download_button(
+        "Export conversation (Markdown)",
+        data=conversation_markdown(answers, model=model),
+        file_name="conversation.md",
+        mime="text/markdown",
+        icon=":material/download:",
+        key="export-markdown",
+        on_click="ignore",
+    )
+    json_file.download_button(
+        "Export conversation (JSON)",
+        data=conversation_json(answers, model=model),
+        file_name="conversation.json",
+        mime="application/json",
+        icon=":material/download:",
+        key="export-json",
+        on_click="ignore",
+    )
+
+
+# --- summaries ---------------------------------------------------------------------------------
+
+
+def summary_button(column: Any, path: str) -> None:
+    """The button on a document's row that shows its summary above the chat."""
+    column.button(
+        "",
+        icon=":material/summarize:",
+        key=f"summarize-{path}",
+        help="Summarize this document with the model, citing its pages",
+        on_click=show_summary_of,
+        args=(path,),
+    )
+
+
+def show_summary_of(path: str | None) -> None:
+    """Show the summary of ``path`` (None: close it); a button's callback."""
+    st.session_state.summary_of = path
+
+
+def stream_summary(assistant: DocumentAssistant, path: str) -> Summary:
+    """Run the summary with a progress bar and the final text as it streams; return it.
+
+    A cached summary comes back at once, without loading the model.
+    """
+    progress = st.progress(0.0, text="Reading the document…")
+    shown = st.empty()
+    text = ""
+    finished: list[Summary] = []
+    for event in assistant.summary_events(path):
+        if isinstance(event, SummaryProgress):
+            progress.progress(summary_fraction(event), text=summary_step(event))
+        elif isinstance(event, TokenEvent):
+            text += event.text
+            shown.markdown(safe_markdown(text + CURSOR))
+        elif isinstance(event, Summary):
+            finished.append(event)
+    progress.empty()
+    shown.empty()
+    return finished[-1]
+
+
+def summary_fraction(event: SummaryProgress) -> float:
+    """How full the progress bar is: sections fill 80%, joining them the rest."""
+    share = event.done / max(event.total, 1)
+    return {"map": 0.8 * share, "reduce": 0.8 + 0.15 * share}.get(event.stage, 0.95)
+
+
+def summary_step(event: SummaryProgress) -> str:
+    """The progress bar's caption."""
+    match event.stage:
+        case "map":
+            return f"Summarizing part {event.done} of {event.total}…"
+        case "reduce":
+            return f"Joining summaries ({event.done} of {event.total})…"
+        case _:
+            return "Writing the summary…"
+
+
+def show_summary(summary: Summary) -> None:
+    """The summary, its sections with their pages, and what it took."""
+    st.markdown(safe_markdown(summary.markdown()))
+    how = "cached" if summary.cached else f"{summary.seconds:.0f} s"
+    pages = f" · {count(len(summary.pages), 'page')}" if summary.pages else ""
+    calls = count(summary.llm_calls, "model call")
+    st.caption(f"{escape_text(summary.model)} · {calls} · {how}{pages}")
+
+
+def summary_panel(assistant: DocumentAssistant) -> None:
+    """The summary the user asked for, above the chat, with a button to close it."""
+    path = st.session_state.get("summary_of")
+    if path is None:
+        return
+    with st.container(border=True):
+        title, close = st.columns([8, 1], vertical_alignment="center")
+        title.subheader(f"Summary of {escape_text(path)}")
+        close.button(
+            "",
+            icon=":material/close:",
+            key="summary-close",
+            help="Close the summary",
+            on_click=show_summary_of,
+            args=(None,),
+        )
+        try:
+            summary = stream_summary(assistant, path)
+        except USER_ERRORS as exc:
+            st.error(f"Could not summarize {escape_text(path)}: {escape_text(str(exc))}")
+            return
+        show_summary(summary)
 
 
 # --- page ------------------------------------------------------------------------------------
@@ -781,6 +904,7 @@ def main() -> None:
         st.error(problem)
     if not indexed:
         empty_folder_info(assistant.settings.documents_dir)
+    summary_panel(assistant)
     chat(assistant, choices, indexed)
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
     from gpt4all_rag.runnable import FlowRunnable
+    from gpt4all_rag.summarize import Summary, SummaryEvent
 
 __all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus", "build_embedder"]
 
@@ -317,6 +318,24 @@ class DocumentAssistant:
             query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
         )
         return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+    # --- summaries ------------------------------------------------------------------
+    def summary_events(self, path: str, *, refresh: bool = False) -> Iterator[SummaryEvent]:
+        """Summarize an indexed file: progress, the summary's tokens, the ``Summary`` last.
+
+        A map-reduce over its chunks with the model, every prompt within the
+        context; cached by content hash under the index folder (``refresh``: redo).
+        """
+        from gpt4all_rag.summarize import summary_events
+
+        yield from summary_events(self, path, refresh=refresh)
+
+    def summarize(self, path: str, *, refresh: bool = False) -> Summary:
+        """The finished summary of an indexed file (see :meth:`summary_events`)."""
+        from gpt4all_rag.summarize import Summary
+
+        return next(e for e in self.summary_events(path, refresh=refresh) if isinstance(e, Summary))
+
 
 
 def parse_limits(settings: Settings) -> ParseLimits:

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 
 __all__ = ["AssistantFactory", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("index", "ask", "chat", "eval", "models", "serve", "collections")
+COMMAND_MODULES: tuple[str, ...] = (
+    "index",
+    "ask",
+    "chat",
+    "summarize",
+    "eval",
+    "models",
+    "serve",
+    "collections",
+)
 """The modules of ``gpt4all_rag.cli`` that add commands, in the order of ``--help``."""
 
 

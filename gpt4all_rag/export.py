@@ -1,0 +1,213 @@
+"""Export a conversation with its sources: Markdown to read or share, JSON to load back.
+
+A conversation is the sequence of :class:`~gpt4all_rag.answer.Answer` objects it
+produced: each holds its question, its text, the numbered sources (file, page,
+passage) and the markers it cited, which is everything an export needs.
+
+The Markdown is for people: each question and answer, then the sources the
+answer stands on with file and page. It stays readable as plain text, yet text
+from documents and models cannot become a link, an image or HTML in it: every
+``[``, ``]``, ``<``, ``>``, backtick and backslash is escaped except in citation
+markers such as ``[2]`` and ``[p. 3]`` (which nothing follows that could make
+them a link), so a viewer that renders the file loads nothing. The JSON is for
+programs: :func:`conversation_from_json` turns it back into the same answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.grounding import SentenceSupport
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_SUFFIXES",
+    "conversation_from_json",
+    "conversation_json",
+    "conversation_markdown",
+    "escape_text",
+    "export_conversation",
+]
+
+EXPORT_FORMAT = "gpt4all-rag.conversation/1"
+"""The ``format`` field of an exported JSON conversation; changes when its shape does."""
+
+EXPORT_SUFFIXES = (".md", ".json")
+"""The file types :func:`export_conversation` writes."""
+
+_EXCERPT_CHARS = 300
+# [2], [1, 3], [p. 3], [pp. 3–5]: kept as written unless a link or image could follow.
+_MARKER = re.compile(r"\[(?:\d+(?:\s*[,;]\s*\d+)*|pp?\. [\d–, -]+)\](?![(\[:])")
+_MARKUP = re.compile(r"([\\<>\[\]`])")
+
+
+def escape_text(text: str) -> str:
+    """``text`` as Markdown that shows it as written but links, embeds and loads nothing."""
+    pieces: list[str] = []
+    position = 0
+    for marker in _MARKER.finditer(text):
+        pieces += [_MARKUP.sub(r"\\\1", text[position : marker.start()]), marker.group()]
+        position = marker.end()
+    pieces.append(_MARKUP.sub(r"\\\1", text[position:]))
+    return "".join(pieces)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _source_json(source: Source, cited: Sequence[int]) -> dict[str, Any]:
+    return {
+        "number": source.number,
+        "file": source.file,
+        "page": source.page,
+        "text": source.text,
+        "score": round(source.score, 6),
+        "similarity": round(source.similarity, 6),
+        "cited": source.number in cited,
+    }
+
+
+def _turn_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "standalone_question": answer.standalone_question,
+        "cited": list(answer.cited),
+        "unsupported": [s.text for s in answer.unsupported],
+        "sentences": [s.to_json() for s in answer.sentences],
+        "sources": [_source_json(s, answer.cited) for s in answer.sources],
+    }
+
+
+def conversation_json(
+    answers: Sequence[Answer], *, model: str = "", exported_at: str | None = None
+) -> str:
+    """The conversation as one JSON document (UTF-8 text, indented)."""
+    document = {
+        "format": EXPORT_FORMAT,
+        "exported_at": exported_at or _now(),
+        "model": model,
+        "turns": [_turn_json(a) for a in answers],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def conversation_from_json(text: str) -> list[Answer]:
+    """The answers of an exported JSON conversation.
+
+    The evidence (quotes of the sources, which the sources hold whole) is not
+    exported and comes back empty; everything else comes back equal, so an
+    export of the loaded answers is the same file.
+
+    Raises:
+        ValueError: Not an exported conversation.
+    """
+    document = json.loads(text)
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"not a {EXPORT_FORMAT} document")
+    return [_answer_from(turn) for turn in document["turns"]]
+
+
+def _answer_from(turn: dict[str, Any]) -> Answer:
+    sources = tuple(
+        Source(
+            number=int(s["number"]),
+            file=str(s["file"]),
+            page=None if s["page"] is None else int(s["page"]),
+            text=str(s["text"]),
+            score=float(s["score"]),
+            similarity=float(s["similarity"]),
+        )
+        for s in turn["sources"]
+    )
+    return Answer(
+        question=str(turn["question"]),
+        text=str(turn["answer"]),
+        sources=sources,
+        cited=tuple(int(n) for n in turn["cited"]),
+        standalone_question=str(turn.get("standalone_question", "")),
+        found=bool(turn["found"]),
+        sentences=tuple(_sentence_from(s) for s in turn.get("sentences", ())),
+    )
+
+
+def _sentence_from(data: dict[str, Any]) -> SentenceSupport:
+    return SentenceSupport(
+        text=str(data["text"]),
+        cited=tuple(int(n) for n in data["cited"]),
+        support=float(data["support"]),
+        inferred=bool(data["inferred"]),
+        supported=bool(data["supported"]),
+    )
+
+
+def _where(source: Source) -> str:
+    return f"{source.file}, page {source.page}" if source.page is not None else source.file
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _sources_markdown(answer: Answer) -> list[str]:
+    """The sources list: cited ones first (the answer stands on them), each with file and page."""
+    if not answer.found or not answer.sources:
+        return []
+    ordered = answer.cited_sources + [s for s in answer.sources if s.number not in answer.cited]
+    lines = ["", "**Sources**", ""]
+    for source in ordered:
+        used = "" if source.number in answer.cited else " (retrieved, not cited)"
+        lines.append(f"- [{source.number}] {escape_text(_where(source))}{used}")
+        lines.append(f"  > {escape_text(_excerpt(source.text))}")
+    return lines
+
+
+def _turn_markdown(number: int, answer: Answer) -> list[str]:
+    lines = [f"## {number}. {escape_text(' '.join(answer.question.split()))}", ""]
+    lines += [escape_text(line) if line.strip() else "" for line in answer.text.splitlines()]
+    for sentence in answer.unsupported:
+        lines += ["", f"*Not found in your sources:* {escape_text(sentence.text.strip())}"]
+    return lines + _sources_markdown(answer) + [""]
+
+
+def conversation_markdown(
+    answers: Sequence[Answer], *, model: str = "", exported_at: str | None = None
+) -> str:
+    """The conversation as Markdown: each question, its answer, then its sources (file, page)."""
+    lines = ["# Conversation with your documents", ""]
+    when = exported_at or _now()
+    lines += [f"Exported {escape_text(when)}" + (f" · model {escape_text(model)}" if model else "")]
+    lines.append("")
+    for number, answer in enumerate(answers, start=1):
+        lines += _turn_markdown(number, answer)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def export_conversation(answers: Sequence[Answer], path: Path | str, *, model: str = "") -> Path:
+    """Write the conversation to ``path``, as Markdown (``.md``) or JSON (``.json``).
+
+    The file is written whole or not at all (a temporary file, then a rename).
+
+    Raises:
+        ValueError: Another suffix.
+    """
+    target = Path(path).expanduser()
+    suffix = target.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ValueError(f"export to a .md or .json file, not {target.name!r}")
+    render = conversation_markdown if suffix == ".md" else conversation_json
+    text = render(answers, model=model)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    return target
