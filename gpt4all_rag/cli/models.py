@@ -157,7 +157,7 @@ class _ByteBar:
             return
         if self.bar is None:  # starts at what an earlier run left, so the ETA is for the rest
             self.bar = tqdm(total=total or None, initial=done, desc=self.label, unit="B",
-                            unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                            unit_scale=True, file=sys.stderr,
                             dynamic_ncols=True, mininterval=0.5)  # fmt: skip
         self.bar.update(done - self.bar.n)
 

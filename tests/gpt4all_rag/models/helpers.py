@@ -158,10 +158,11 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
 
         def _body(self, start: int, size: int) -> None:
             end = size
-            cut = state.drops_left > 0 and state.drop_after is not None
+            # Only a body longer than drop_after is cut (not the catalogue).
+            cut = state.drops_left > 0 and start + (state.drop_after or size) < size
             if cut:
                 state.drops_left -= 1
-                end = min(size, start + (state.drop_after or 0))
+                end = start + (state.drop_after or 0)
             position = start
             while position < end:
                 piece = state.read(self.path, position, min(end, position + (1 << 20)))
