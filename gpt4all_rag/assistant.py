@@ -34,6 +34,7 @@ from vectorstore.retriever import Abstention, Filters, Retriever
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
+    from gpt4all_rag.pages import PassageContext
     from gpt4all_rag.runnable import FlowRunnable
     from gpt4all_rag.summarize import Summary, SummaryEvent
 
@@ -319,6 +320,12 @@ class DocumentAssistant:
         )
         return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
 
+    def passage_context(self, source: Source, chars: int = 600) -> PassageContext:
+        """The text around a source's passage, from its neighbouring chunks in the index."""
+        from gpt4all_rag.pages import passage_context
+
+        return passage_context(self.manifest, self.store, source, chars)
+
     # --- summaries ------------------------------------------------------------------
     def summary_events(self, path: str, *, refresh: bool = False) -> Iterator[SummaryEvent]:
         """Summarize an indexed file: progress, the summary's tokens, the ``Summary`` last.
@@ -335,7 +342,6 @@ class DocumentAssistant:
         from gpt4all_rag.summarize import Summary
 
         return next(e for e in self.summary_events(path, refresh=refresh) if isinstance(e, Summary))
-
 
 
 def parse_limits(settings: Settings) -> ParseLimits:

@@ -134,6 +134,26 @@ class Settings(BaseSettings):
     max_zip_ratio: float = Field(
         100.0, gt=1, description="Compression ratio over which a large zip-based file is refused."
     )
+    ocr_enabled: bool = Field(
+        True,
+        description="Read PDF pages without a text layer and image files by OCR (Tesseract, "
+        "when installed: apt-get install tesseract-ocr).",
+    )
+    ocr_dpi: int = Field(
+        300, ge=72, le=600, description="Resolution scanned PDF pages are rendered at for OCR."
+    )
+    ocr_languages: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
+        description="Tesseract languages, joined by + (eng+deu); each needs its data "
+        "package (tesseract-ocr-deu).",
+    )
+    page_cache_mb: float = Field(
+        64.0,
+        ge=0,
+        description="Rendered PDF pages kept under the index folder (pages/) to show cited "
+        "pages; the least recently used go past this size (0: render every time).",
+    )
 
     # --- embeddings ------------------------------------------------------
     embedding_model_path: Path | None = Field(

@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "models",
     "serve",
     "collections",
+    "show",
 )
 """The modules of ``gpt4all_rag.cli`` that add commands, in the order of ``--help``."""
 
