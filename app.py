@@ -38,6 +38,7 @@ from gpt4all_rag import (
     UploadRejected,
     save_upload,
 )
+from gpt4all_rag.collections import CollectionError, CollectionRegistry, CollectionSet
 from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.export import conversation_json, conversation_markdown
 from gpt4all_rag.grounding import SentenceSupport
@@ -368,6 +369,7 @@ def settings_panel(base: Settings) -> Choices:
             help="Quotes from your documents are shown at once, before any model runs; a "
             "small model's answer can then say the same in its own words, or be left out.",
         )
+        collection_admin(base)
     return Choices(base.model_copy(update=update), int(k), mode or base.retrieval_mode)
 
 
@@ -517,7 +519,7 @@ def documents_section(assistant: DocumentAssistant) -> int:
     ):
         sync(assistant)
     documents = assistant.documents()
-    st.subheader(f"Indexed ({len(documents)})")
+    st.subheader(indexed_title(assistant.settings, len(documents)))
     for document in documents:
         document_row(assistant, document.path, document.chunks)
     failure_list(assistant)
@@ -593,7 +595,7 @@ def exported_download(path: str, written: int) -> None:
 
 def source_expander(source: Source, question: str, folder: Path, key: str) -> None:
     """One source: the passage with the question's words marked, and its file to download."""
-    with st.expander(source_label(source)):
+    with st.expander(source_label(source) + collection_suffix(source)):
         st.markdown(passage_html(source.text, question), unsafe_allow_html=True)
         file = document_file(folder, source.file)
         if file is None:
@@ -614,7 +616,8 @@ def show_answer_extras(message: dict[str, Any], assistant: DocumentAssistant) ->
     if answer.found:
         for source in answer.sources:
             key = f"download-{message['id']}-{source.number}"
-            source_expander(source, message["question"], assistant.settings.documents_dir, key)
+            owner = source_owner(assistant, source)
+            source_expander(source, message["question"], owner.settings.documents_dir, key)
     if st.session_state.get("feedback_on"):
         st.feedback(
             "thumbs",
@@ -875,6 +878,126 @@ def summary_panel(assistant: DocumentAssistant) -> None:
         show_summary(summary)
 
 
+# --- collections ------------------------------------------------------------------------------
+
+
+def collection_picker(base: Settings) -> list[str]:
+    """Which collections to ask (shown once named ones exist); the first is the one managed.
+
+    Upload, rescan and delete act on the first; questions go to all of them.
+    """
+    try:
+        names = CollectionRegistry.for_settings(base).names()
+    except CollectionError as exc:
+        st.error(escape_text(str(exc)))
+        return [base.collection]
+    if len(names) < 2:
+        return [base.collection]
+    chosen = st.multiselect(
+        "Collections to ask",
+        names,
+        default=[base.collection] if base.collection in names else names[:1],
+        key="collections",
+        help="Questions search every chosen collection; the documents below are the first "
+        "one's (add, rescan, delete).",
+    )
+    return chosen or [base.collection]
+
+
+def collection_set(
+    assistant: DocumentAssistant, names: list[str], settings: Settings
+) -> DocumentAssistant | CollectionSet:
+    """What questions go to: the assistant, or with several collections a set of them."""
+    if len(names) < 2:
+        return assistant
+    others = {n: assistant_for(settings.model_copy(update={"collection": n})) for n in names[1:]}
+    return CollectionSet({names[0]: assistant, **others})
+
+
+def source_owner(asker: DocumentAssistant | CollectionSet, source: Source) -> DocumentAssistant:
+    """The assistant of the collection a source is from (its documents folder)."""
+    return asker.assistant_of(source) if isinstance(asker, CollectionSet) else asker
+
+
+def collection_suffix(source: Source) -> str:
+    """`` · collection name`` for a source from one of several collections asked."""
+    return f" · collection {escape_text(source.collection)}" if source.collection else ""
+
+
+def indexed_title(settings: Settings, documents: int) -> str:
+    """``Indexed (n)``, or with named collections ``Indexed in name (n)``."""
+    named = settings.collection != "default"
+    if not named:
+        try:
+            named = len(CollectionRegistry.for_settings(settings).names()) > 1
+        except CollectionError:
+            named = False
+    where = f" in {escape_text(settings.collection)}" if named else ""
+    return f"Indexed{where} ({documents})"
+
+
+def other_collections_section(asker: DocumentAssistant | CollectionSet) -> int:
+    """The other collections asked: their documents, each with its collection; how many."""
+    if not isinstance(asker, CollectionSet):
+        return 0
+    total = 0
+    for other in list(asker.assistants.values())[1:]:
+        documents = other.documents()
+        st.subheader(indexed_title(other.settings, len(documents)))
+        for document in documents:
+            st.markdown(
+                f"**{escape_text(document.path)}**  \n{count(document.chunks, 'chunk')} · "
+                f"collection {escape_text(document.collection)}"
+            )
+        total += len(documents)
+    return total
+
+
+def collection_admin(base: Settings) -> None:
+    """Add a collection (a name and a documents folder), or remove one's index."""
+    st.text_input("New collection name", key="collection_name", placeholder="work")
+    st.text_input("Its documents folder", key="collection_folder", placeholder="/path/to/folder")
+    st.button("Add collection", key="collection_add", on_click=add_collection, args=(base,))
+    named = [n for n in CollectionRegistry.for_settings(base).names() if n != "default"]
+    if not named:
+        return
+    st.selectbox("Collection to remove", named, key="collection_gone")
+    st.button(
+        "Remove its index",
+        key="collection_remove",
+        on_click=remove_collection,
+        args=(base,),
+        help="Deletes the collection's index; its documents folder is not touched.",
+    )
+
+
+def add_collection(base: Settings) -> None:
+    """Register the typed name and folder (the Add button's callback)."""
+    name = st.session_state.get("collection_name", "").strip()
+    folder = st.session_state.get("collection_folder", "").strip()
+    try:
+        added = CollectionRegistry.for_settings(base).add(name, Path(folder).expanduser())
+    except CollectionError as exc:
+        notify("error", f"Collection not added: {escape_text(str(exc))}")
+        return
+    st.session_state.collection_name = st.session_state.collection_folder = ""
+    notify("success", f"Added collection {escape_text(added.name)}: choose it, then Rescan folder.")
+
+
+def remove_collection(base: Settings) -> None:
+    """Delete the chosen collection's index and forget it (the Remove button's callback)."""
+    name = st.session_state.get("collection_gone")
+    load_assistant.clear()  # no cached assistant keeps the deleted index open
+    try:
+        CollectionRegistry.for_settings(base).remove(name)
+    except (*USER_ERRORS, OSError) as exc:
+        notify("error", f"Collection not removed: {escape_text(str(exc))}")
+        return
+    chosen = st.session_state.get("collections") or []
+    st.session_state.collections = [n for n in chosen if n != name]
+    notify("success", f"Removed collection {escape_text(name)}; its documents were not touched.")
+
+
 # --- page ------------------------------------------------------------------------------------
 
 
@@ -886,8 +1009,12 @@ def main() -> None:
         "New chat", key="new_chat", on_click=new_chat, type="primary", width="stretch"
     )
     documents_box = st.sidebar.container()
-    choices = settings_panel(base_settings())
+    base = base_settings()
+    with documents_box:
+        names = collection_picker(base)
+    choices = settings_panel(base.model_copy(update={"collection": names[0]}))
     assistant = assistant_for(choices.settings)
+    asker = collection_set(assistant, names, choices.settings)
     model_captions(assistant)
     with st.sidebar:
         feedback_section(assistant.settings)
@@ -898,6 +1025,7 @@ def main() -> None:
             st.session_state.synced = True
             sync(assistant)
         indexed = documents_section(assistant)
+        indexed += other_collections_section(asker)
         show_notices()
     problem = model_problem(assistant.settings)
     if problem:
@@ -905,7 +1033,7 @@ def main() -> None:
     if not indexed:
         empty_folder_info(assistant.settings.documents_dir)
     summary_panel(assistant)
-    chat(assistant, choices, indexed)
+    chat(asker, choices, indexed)
 
 
 if __name__ == "__main__":

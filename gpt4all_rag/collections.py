@@ -396,6 +396,10 @@ class CollectionSet:
         """The collections asked, the answering one first."""
         return list(self.assistants)
 
+    def assistant_of(self, source: Source) -> DocumentAssistant:
+        """The assistant of the collection a source came from (its folder, its index)."""
+        return self.assistants.get(source.collection or "", self._first)
+
     @property
     def model_name(self) -> str:
         """The model that answers, without loading it."""
