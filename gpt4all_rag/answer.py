@@ -25,7 +25,7 @@ class Source:
     chunk_id: str = ""
     start: int | None = None
     end: int | None = None
-    collection: str | None = None  # set when several collections were searched together
+    collection: str | None = None  # set when named collections were asked (CollectionSet)
 
     @classmethod
     def from_passage(cls, number: int, passage: Passage) -> Source:

@@ -269,15 +269,26 @@ def resolve_collection(settings: Settings) -> Settings:
     folder from the registry, its index under the data folder, and a Chroma
     collection of its own (a Chroma server holds every collection side by side).
     Settings already resolved are returned as they are, so resolving twice is
-    harmless and a documents folder set after resolving is kept.
+    harmless and a documents folder set after resolving is kept. Settings resolved
+    for one named collection can be turned to another, but not back to the default,
+    whose folders they no longer hold.
     """
-    if settings.collection == DEFAULT_COLLECTION:
-        return settings
     registry = CollectionRegistry.for_settings(settings)
-    collection = registry.get(settings.collection)
-    if settings.index_dir.expanduser().absolute() == collection.index_dir:
+    previous = _resolved_for(settings, registry)
+    if settings.collection == DEFAULT_COLLECTION:
+        if previous is not None:
+            raise CollectionError(
+                f"these settings were resolved for collection {previous!r}; open the default "
+                "collection from the settings as configured"
+            )
         return settings
-    chroma_name = f"{settings.collection_name}-{collection.name}"
+    collection = registry.get(settings.collection)
+    if previous == collection.name:
+        return settings
+    base_name = settings.collection_name
+    if previous is not None:
+        base_name = base_name.removesuffix(f"-{previous}")
+    chroma_name = f"{base_name}-{collection.name}"
     if len(chroma_name) > 63:
         raise CollectionError(f"collection_name + name is over 63 characters: {chroma_name}")
     update = {
@@ -287,6 +298,14 @@ def resolve_collection(settings: Settings) -> Settings:
         "collection_name": chroma_name,
     }
     return settings.model_copy(update=update)
+
+
+def _resolved_for(settings: Settings, registry: CollectionRegistry) -> str | None:
+    """The named collection whose index these settings point at, if any."""
+    index = settings.index_dir.expanduser().absolute()
+    if index.name == "index" and index.parent.parent == registry.data_dir / COLLECTIONS_FOLDER:
+        return index.parent.name
+    return None
 
 
 # --- asking several collections -------------------------------------------------------

@@ -134,6 +134,10 @@ def test_a_named_collection_gets_its_folders_and_its_own_chroma_collection(
     assert resolved.index_dir == registry.data_dir / "collections" / "beta" / "index"
     assert resolved.collection_name == "documents-beta"
     assert resolve_collection(resolved) is resolved  # resolving twice changes nothing
+    alpha = resolve_collection(resolved.model_copy(update={"collection": "alpha"}))
+    assert (alpha.documents_dir, alpha.collection_name) == (folders["alpha"], "documents-alpha")
+    with pytest.raises(CollectionError, match="resolved for collection 'beta'"):
+        resolve_collection(resolved.model_copy(update={"collection": DEFAULT_COLLECTION}))
     with pytest.raises(CollectionNotFound):
         DocumentAssistant.for_collection("gamma", settings)
 
