@@ -113,13 +113,15 @@ async def complete(job: AnswerJob, completion: Completion, request: Request) -> 
         Exception: What the flow raised, for the error handlers to report.
     """
     answer: Answer | None = None
+    next_check = time.monotonic() + DISCONNECT_POLL_S
     async for item in job.items(DISCONNECT_POLL_S):
-        if isinstance(item, Tick):
+        if time.monotonic() >= next_check and not job.cancelled:
+            next_check = time.monotonic() + DISCONNECT_POLL_S
             if await request.is_disconnected():
                 job.cancel()  # the worker stops at the next token; the queue drains to its end
-        elif isinstance(item, Exception):
+        if isinstance(item, Exception):
             raise item
-        elif isinstance(item, Answer):
+        if isinstance(item, Answer):
             answer = item
     if answer is None:
         raise ApiError(499, "the client closed the request before the answer")
