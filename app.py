@@ -44,6 +44,15 @@ from gpt4all_rag.export import conversation_json, conversation_markdown
 from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.highlight import highlight_html
 from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
+from gpt4all_rag.models import (
+    CatalogueEntry,
+    ModelFile,
+    discover_models,
+    fetch_catalogue,
+    format_size,
+    machine_ram_bytes,
+    pull_model,
+)
 from gpt4all_rag.reporting import count, sync_summary
 from gpt4all_rag.settings import AnswerStyle, RetrievalMode
 from gpt4all_rag.summarize import Summary, SummaryProgress
@@ -324,17 +333,24 @@ def model_problem(settings: Settings) -> str | None:
 
 
 def model_options(base: Settings) -> list[Path]:
-    """The configured GGUF, the bundled one and the ``*.gguf`` files in ``models_dir``."""
+    """The configured GGUF, then every GGUF on this machine: bundled, ``models_dir``, GPT4All's."""
     configured = base.resolved_model_path()
-    bundled = base.model_copy(update={"model_path": None}).resolved_model_path()
-    found = sorted(base.models_dir.glob("*.gguf")) if base.models_dir.is_dir() else []
-    return list(dict.fromkeys([configured, bundled, *found]))
+    return list(dict.fromkeys([configured, *(model.path for model in discover_models(base))]))
+
+
+def model_label(path: Path, models: dict[Path, ModelFile]) -> str:
+    """A model as the picker shows it: file name, size, chat format and where it was found."""
+    model = models.get(path)
+    if model is None:
+        return path.name
+    return f"{path.name} · {format_size(model.size)} · {model.chat_format_label} · {model.source}"
 
 
 def model_picker(base: Settings) -> Path:
     """A model from the list, or the path typed under it."""
-    options = model_options(base)
-    labels = {path: path.name for path in options}
+    described = {model.path: model for model in discover_models(base)}
+    options = list(dict.fromkeys([base.resolved_model_path(), *described]))
+    labels = {path: model_label(path, described) for path in options}
     labels[options[0]] += " (configured)"
     chosen = st.selectbox("Model", options, format_func=labels.__getitem__, key="model_choice")
     typed = st.text_input(
@@ -371,6 +387,101 @@ def settings_panel(base: Settings) -> Choices:
         )
         collection_admin(base)
     return Choices(base.model_copy(update=update), int(k), mode or base.retrieval_mode)
+
+
+def better_model_panel(base: Settings) -> None:
+    """'Get a better model': GPT4All's catalogue, fetched only when the user presses the button.
+
+    The page never touches the network on its own: the list comes from the catalogue
+    URL only after the button, and a model only after its Download button.
+    """
+    if base.llm_backend != "llama-cpp":
+        return
+    with st.sidebar.expander("Get a better model"):
+        st.caption(
+            "Larger models answer better than the small bundled one. The list comes from "
+            f"GPT4All's catalogue, {code_span(base.model_catalogue_url)}: nothing is fetched "
+            "until you ask, and nothing about your documents is sent."
+        )
+        if st.button("Fetch the list of models", key="fetch_catalogue"):
+            load_catalogue(base)
+        if st.session_state.get("catalogue"):
+            catalogue_choice(base, st.session_state.catalogue)
+
+
+def load_catalogue(base: Settings) -> None:
+    """Fetch the catalogue into the session: chat models only (no embedding or hidden ones)."""
+    try:
+        entries = fetch_catalogue(base.model_catalogue_url)
+    except USER_ERRORS as exc:
+        st.error(escape_text(str(exc)))
+        return
+    st.session_state.catalogue = [e for e in entries if not (e.embedding or e.hidden)]
+
+
+def catalogue_markdown(entries: Sequence[CatalogueEntry], ram: int | None) -> str:
+    """The catalogue as a table: name, download size, memory needed and whether it fits."""
+    fits = {True: "fits", False: "too big", None: "?"}
+    memory = f"This computer has **{ram / 1024**3:.1f} GB** of memory." if ram else ""
+    rows = [
+        f"| {escape_text(e.name)} | {format_size(e.filesize)} | "
+        f"{f'{e.ram_gb} GB' if e.ram_gb else '?'} | {fits[e.fits(ram)]} |"
+        for e in entries
+    ]
+    table = "| Model | Download | Memory needed | |\n|---|---|---|---|\n" + "\n".join(rows)
+    return f"{memory}\n\n{table}"
+
+
+def catalogue_choice(base: Settings, entries: Sequence[CatalogueEntry]) -> None:
+    """The table, a model to choose and its Download button."""
+    st.markdown(catalogue_markdown(entries, machine_ram_bytes()))
+    names = [entry.name for entry in entries]
+    name = st.selectbox("Model to download", names, key="catalogue_choice")
+    entry = entries[names.index(name)] if name in names else entries[0]
+    installed = (base.models_dir / entry.filename).is_file()
+    if st.button("Installed" if installed else "Download", key="pull_model", disabled=installed):
+        pull_with_progress(base, entry)
+
+
+def pull_with_progress(base: Settings, entry: CatalogueEntry) -> None:
+    """Download a model with a progress bar (size, rate, time left), then list it in the picker."""
+    bar = st.progress(0.0, text=f"Downloading {escape_text(entry.name)}…")
+    state = {"started": time.monotonic(), "shown": 0.0, "first": -1}
+
+    def update(done: int, total: int) -> None:
+        now = time.monotonic()
+        if state["first"] < 0:
+            state["first"] = done  # what an earlier, interrupted download left
+        if now - state["shown"] < 0.25 and done < total:
+            return
+        state["shown"] = now
+        text = download_text(done, total, done - int(state["first"]), now - state["started"])
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
+
+    try:
+        result = pull_model(entry, base.models_dir, progress=update)
+    except USER_ERRORS as exc:
+        bar.empty()
+        st.error(escape_text(str(exc)))
+        return
+    notify(
+        "success",
+        f"Downloaded {escape_text(entry.name)} to {code_span(str(result.path))}. Choose it "
+        "under **Settings**, **Model**.",
+    )
+    st.rerun()
+
+
+def download_text(done: int, total: int, fetched: int, seconds: float) -> str:
+    """``1.2 GB of 4.7 GB · 25 MB/s · 2 min left``: the progress bar's text."""
+    rate = fetched / seconds if seconds > 0 else 0.0
+    parts = [f"{format_size(done)} of {format_size(total)}" if total else format_size(done)]
+    if rate > 0:
+        parts.append(f"{format_size(int(rate))}/s")
+        if total:
+            left = (total - done) / rate
+            parts.append(f"{left / 60:.0f} min left" if left >= 90 else f"{left:.0f} s left")
+    return " · ".join(parts)
 
 
 def model_captions(assistant: DocumentAssistant) -> None:
@@ -1013,6 +1124,7 @@ def main() -> None:
     with documents_box:
         names = collection_picker(base)
     choices = settings_panel(base.model_copy(update={"collection": names[0]}))
+    better_model_panel(choices.settings)
     assistant = assistant_for(choices.settings)
     asker = collection_set(assistant, names, choices.settings)
     model_captions(assistant)

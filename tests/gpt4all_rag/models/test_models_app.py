@@ -1,0 +1,100 @@
+"""The app's model picker lists discovered models; the catalogue panel fetches only on request.
+
+Runs the real page through Streamlit's ``AppTest`` with the llama-cpp backend (the
+model loads only for a question, and none is asked), the hash embedder, a fake home
+folder holding a GPT4All model, and a catalogue served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gpt4all_rag.models import machine_ram_bytes
+from tests.gpt4all_rag.models.helpers import FileServer, catalogue_item, gguf_bytes, write_gguf
+
+ROOT = Path(__file__).resolve().parents[3]
+TIMEOUT = 60
+GPT4ALL = Path(".local/share/nomic.ai/GPT4All")
+MODEL = gguf_bytes({"general.architecture": "qwen2", "tokenizer.chat_template": "{{ x }}"})
+PULLED = "qwen2-tiny-instruct-q4_0.gguf"
+
+
+@pytest.fixture
+def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Empty documents, a fake home with one GPT4All model, the llama-cpp backend."""
+    home = tmp_path / "home"
+    write_gguf(home / GPT4ALL / "Meta-Llama-3-8B-Instruct.Q4_0.gguf", padding=2_000_000)
+    (tmp_path / "docs").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "GPT4ALL_RAG_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GPT4ALL_RAG_DOCUMENTS_DIR", str(tmp_path / "docs"))
+    monkeypatch.setenv("GPT4ALL_RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("GPT4ALL_RAG_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("GPT4ALL_RAG_EMBEDDING_BACKEND", "hash")
+    monkeypatch.setenv("GPT4ALL_RAG_LLM_BACKEND", "llama-cpp")
+    return home
+
+
+def open_page() -> AppTest:
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not page.exception, page.exception
+    return page
+
+
+def test_the_picker_lists_gpt4alls_model_with_size_and_chat_format(page_env: Path) -> None:
+    page = open_page()
+
+    picker = page.selectbox(key="model_choice")
+    assert picker.options == [
+        "SmolLM2-135M-Instruct.Q4_1.gguf · 98 MB · template in the GGUF · bundled (configured)",
+        "Meta-Llama-3-8B-Instruct.Q4_0.gguf · 2.0 MB · llama-3 (by family) · GPT4All",
+    ]
+    picker.set_value(page_env / GPT4ALL / "Meta-Llama-3-8B-Instruct.Q4_0.gguf").run()
+    assert not page.exception, page.exception
+    captions = [c.value for c in page.sidebar.caption if c.value.startswith("Model: ")]
+    assert captions[0].split("\n")[0] == "Model: `Meta-Llama-3-8B-Instruct.Q4_0.gguf`  "
+
+
+def test_the_catalogue_is_fetched_only_when_asked_then_a_model_is_pulled(
+    page_env: Path, tmp_path: Path, server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.add(f"/gguf/{PULLED}", MODEL)
+    big = catalogue_item("huge-70b-q4_0.gguf", b"", url, name="Huge 70B", ramrequired="100000")
+    small = catalogue_item(PULLED, MODEL, url, name="Qwen2 Tiny", ramrequired="1")
+    embed = catalogue_item("embed.gguf", MODEL, url, name="Embedder", embeddingModel=True)
+    monkeypatch.setenv("GPT4ALL_RAG_MODEL_CATALOGUE_URL", server.add_catalogue([big, small, embed]))
+
+    page = open_page()
+    panel = next(e for e in page.sidebar.expander if e.label == "Get a better model")
+    assert server.requests == []  # nothing fetched until the button
+    assert not any("| Model |" in m.value for m in panel.markdown)
+
+    page.button(key="fetch_catalogue").click().run()
+    assert not page.exception, page.exception
+    ram = machine_ram_bytes()
+    assert ram is not None
+    panel = next(e for e in page.sidebar.expander if e.label == "Get a better model")
+    assert [m.value for m in panel.markdown if "| Model |" in m.value] == [
+        f"This computer has **{ram / 1024**3:.1f} GB** of memory.\n\n"
+        "| Model | Download | Memory needed | |\n|---|---|---|---|\n"
+        "| Huge 70B | 0 B | 100000 GB | too big |\n"
+        f"| Qwen2 Tiny | {len(MODEL)} B | 1 GB | fits |"
+    ]
+
+    page.selectbox(key="catalogue_choice").set_value("Qwen2 Tiny").run()
+    page.button(key="pull_model").click().run()
+
+    assert not page.exception, page.exception
+    assert (tmp_path / "models" / PULLED).read_bytes() == MODEL
+    assert [s.value for s in page.success] == [
+        f"Downloaded Qwen2 Tiny to `{tmp_path / 'models' / PULLED}`. Choose it under "
+        "**Settings**, **Model**."
+    ]
+    assert page.selectbox(key="model_choice").options[1] == (
+        f"{PULLED} · {len(MODEL)} B · template in the GGUF · models folder"
+    )
+    assert page.button(key="pull_model").label == "Installed"
