@@ -106,10 +106,10 @@ def test_filters_k_and_mode_restrict_the_answer_like_the_cli(serving: Serving):
         body = client.post(
             CHAT,
             json=ask(
-                "How long do queen bees live?", k=2, mode="keyword", filters={"extensions": ["md"]}
+                "How long do queen bees live?", k=1, mode="keyword", filters={"extensions": ["md"]}
             ),
         ).json()
-        assert [s["file"] for s in body["sources"]] == ["notes.md", "notes.md"]
+        assert [s["file"] for s in body["sources"]] == ["notes.md"]
         assert body["choices"][0]["message"]["content"] == (
             "The core runs at 451 kelvin [^1].\n\n[^1]: notes.md"
             "\n\nNot found in your sources: The core runs at 451 kelvin."
