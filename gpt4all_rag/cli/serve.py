@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Check the address, load the models, then serve until Ctrl-C."""
-    from gpt4all_rag.server import check_bind, create_app, preload, serve, token_of
+    from gpt4all_rag.server import check_bind, create_app, is_loopback, preload, serve, token_of
 
     overrides = {"serve_host": args.host, "serve_port": args.port, "serve_token": args.token}
     settings = settings_from(args, **{k: v for k, v in overrides.items() if v is not None})
@@ -50,10 +51,20 @@ def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
         print(f"loading the models ({assistant.model_name})…", file=sys.stderr, flush=True)
         preload(assistant)
     host = f"[{settings.serve_host}]" if ":" in settings.serve_host else settings.serve_host
+    if not is_loopback(settings.serve_host):
+        print(
+            "warning: plain HTTP: the token, questions and passages cross the network "
+            "unencrypted; prefer an ssh tunnel or a TLS proxy (docs/serve.md)",
+            file=sys.stderr,
+        )
     print(
-        f"serving {settings.index_dir} on http://{host}:{settings.serve_port}/v1 (Ctrl-C to stop)",
+        f"serving {assistant.settings.index_dir} on http://{host}:{settings.serve_port}/v1 "
+        "(Ctrl-C to stop)",
         file=sys.stderr,
         flush=True,
     )
-    serve(create_app(assistant, settings), settings.serve_host, settings.serve_port)
+    # uvicorn stops on Ctrl-C, then raises it again: for a server, that is a normal end.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(create_app(assistant, settings), settings.serve_host, settings.serve_port)
+    print("stopped", file=sys.stderr)
     return EXIT_OK

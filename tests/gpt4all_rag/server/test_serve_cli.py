@@ -1,0 +1,68 @@
+"""``gpt4all-rag serve`` through its console script, on the fakes (set by environment)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.gpt4all_rag.server.conftest import CONTENT, REACTOR, REPLY
+
+SCRIPT = str(Path(sys.executable).with_name("gpt4all-rag"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str], timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("serve did not start")
+
+
+def test_serve_answers_then_stops_cleanly_on_ctrl_c(indexed: tuple[Path, Path]):
+    docs, index = indexed
+    port = free_port()
+    env = {
+        **os.environ,
+        "GPT4ALL_RAG_DOCUMENTS_DIR": str(docs),
+        "GPT4ALL_RAG_EMBEDDING_BACKEND": "hash",
+        "GPT4ALL_RAG_LLM_BACKEND": "scripted",
+        "GPT4ALL_RAG_SCRIPTED_REPLIES": json.dumps([REPLY]),
+        "GPT4ALL_RAG_RELEVANCE_FLOOR": "0.1",
+        "GPT4ALL_RAG_SERVE_TOKEN": "from-the-environment",
+    }
+    command = [SCRIPT, "serve", "--index", str(index), "--port", str(port), "--token", "t0ken"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process)
+        headers = {"Authorization": "Bearer t0ken"}  # --token wins over the environment
+        body = {"messages": [{"role": "user", "content": REACTOR}]}
+        answer = httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+        refused = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer x"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert answer.json()["choices"][0]["message"]["content"] == CONTENT
+    assert refused.status_code == 401
+    assert process.returncode == 0, err
+    assert "loading the models (scripted)" in err
+    assert f"serving {index} on http://127.0.0.1:{port}/v1" in err
+    assert err.rstrip().endswith("stopped")
