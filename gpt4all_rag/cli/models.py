@@ -110,10 +110,18 @@ def catalogue_table(entries: list[CatalogueEntry], ram: int | None) -> str:
 
 def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Download a catalogue model, with a progress bar, resuming an earlier partial download."""
-    from gpt4all_rag.models import fetch_catalogue, find_entry, format_size, pull_model
+    from gpt4all_rag.models import (
+        CatalogueError,
+        fetch_catalogue,
+        find_entry,
+        format_size,
+        pull_model,
+    )
 
     settings = _settings(args)
     entry = find_entry(fetch_catalogue(settings.model_catalogue_url), args.name)
+    if entry.embedding:
+        raise CatalogueError(f"{entry.name} is an embedding model: it cannot answer questions")
     bar = _ByteBar(entry.filename, enabled=not args.no_progress)
     try:
         with bar:

@@ -182,11 +182,14 @@ def fetch_catalogue(url: str, timeout_s: float = 30.0) -> list[CatalogueEntry]:
 def find_entry(entries: list[CatalogueEntry], wanted: str) -> CatalogueEntry:
     """The entry called ``wanted``: its name or file name, in any case.
 
+    Names repeat in GPT4All's catalogue (an older build of a model, removed since, keeps
+    its name): a shown entry wins over a hidden one.
+
     Raises:
         UnknownModel: No entry matches; the closest names are suggested.
     """
     key = wanted.strip().casefold()
-    for entry in entries:
+    for entry in sorted(entries, key=lambda entry: entry.hidden or entry.embedding):
         if key in (entry.name.casefold(), entry.filename.casefold()):
             return entry
     names = [entry.name for entry in entries]

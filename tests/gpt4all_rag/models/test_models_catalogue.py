@@ -121,3 +121,12 @@ def test_sizes_read_like_a_file_manager() -> None:
         "773 MB",
         "4.7 GB",
     ]
+
+
+def test_a_repeated_name_finds_the_shown_entry_not_the_removed_one() -> None:
+    removed = item("mpt-old.gguf", name="MPT Chat", removedIn="2.7.3")
+    current = item("mpt-new.gguf", name="MPT Chat")
+
+    assert find_entry(parse_catalogue(json.dumps([removed, current])), "mpt chat").filename == (
+        "mpt-new.gguf"
+    )

@@ -217,3 +217,18 @@ def test_console_script_pulls_the_real_gguf_resuming_a_cut_download(
                             text=True, env=env, timeout=120)  # fmt: skip
     sources = {(m["path"], m["source"]) for m in json.loads(listed.stdout)["models"]}
     assert sources == {(str(real), "bundled"), (str(pulled), "models folder")}
+
+
+def test_an_embedding_model_is_not_pulled(
+    home: Path, server: FileServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = server.add("/models3.json", REAL_CATALOGUE.read_bytes())
+
+    code, _, err = run(capsys, "models", "pull", "Nomic Embed Text v1.5", "--catalogue-url", url)
+
+    assert (code, err) == (
+        2,
+        "gpt4all-rag: error: Nomic Embed Text v1.5 is an embedding model: it cannot answer "
+        "questions\n",
+    )
+    assert [path for path, _ in server.requests] == ["/models3.json"]
