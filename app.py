@@ -15,6 +15,7 @@ so none of it can make the browser load an address.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +54,7 @@ from gpt4all_rag.models import (
     machine_ram_bytes,
     pull_model,
 )
+from gpt4all_rag.pages import PageRenderer, PageUnavailable, PageView, PassageContext, is_pdf
 from gpt4all_rag.reporting import count, sync_summary
 from gpt4all_rag.settings import AnswerStyle, RetrievalMode
 from gpt4all_rag.summarize import Summary, SummaryProgress
@@ -242,6 +244,96 @@ def document_file(folder: Path, relative: str) -> Path | None:
     return target if target.is_relative_to(root) and target.is_file() else None
 
 
+# --- the cited page ------------------------------------------------------------------
+
+INLINE_PDF_MB = 64  # larger PDFs are only offered for download, not held in memory to open
+
+
+def context_html(context: PassageContext, question: str) -> str:
+    """A passage between the text before and after it (grey), as one HTML block."""
+    before, after = (
+        f'<span style="color:#6b7280">{html.escape(part)}</span>' if part else ""
+        for part in (context.before, context.after)
+    )
+    body = before + highlight_html(context.text, question) + after
+    return f'<div class="passage">{_LINE_ENDS.sub("<br>", body)}</div>'
+
+
+def source_context(assistant: DocumentAssistant, source: Source) -> PassageContext | None:
+    """The text around a passage from its neighbouring chunks, or None if there is none."""
+    try:
+        context = assistant.passage_context(source)
+    except USER_ERRORS:
+        return None
+    return context if context.before or context.after else None
+
+
+@st.cache_data(show_spinner="Rendering the page…", max_entries=32)
+def highlighted_page(
+    path: str, stamp: tuple[int, int], page: int, passage: str, _settings: Settings
+) -> PageView:
+    """The page with the passage marked; rendered pages are also kept under the index folder.
+
+    ``stamp`` (size, mtime) makes a changed file a new entry. The settings are not
+    hashed: the renderer's cache is keyed by the file, not by them.
+    """
+    return PageRenderer.from_settings(_settings).view(Path(path), page, passage)
+
+
+def page_picture(source: Source, file: Path, settings: Settings) -> None:
+    """The cited PDF page with the passage marked, or why it cannot be shown."""
+    assert source.page is not None
+    try:
+        info = file.stat()
+        stamp = (info.st_size, info.st_mtime_ns)
+        view = highlighted_page(str(file), stamp, source.page, source.text, settings)
+    except (PageUnavailable, OSError) as exc:
+        st.caption(f"The page cannot be shown: {escape_text(str(exc))}")
+        return
+    found = "the passage is marked" if view.boxes else "the passage was not found on it"
+    caption = f"Page {source.page}: {found}"
+    # As rendered: a width in pixels, or "auto" (JPEG for a page without transparency),
+    # would make Streamlit re-encode the page and blur its text.
+    st.image(view.png, caption=caption, width="content", output_format="PNG")
+
+
+def inline_file_url(file: Path, key: str) -> str | None:
+    """An address of this app that serves the PDF inline, for the browser's own viewer.
+
+    Streamlit's download button serves a file as an attachment, which a browser saves
+    instead of opening at ``#page=N``. Its media manager (what ``st.image`` uses) serves
+    the same bytes inline, at an unguessable ``/media/<sha224>.pdf`` of this app on
+    127.0.0.1, held while the source is open and dropped with it. It has no public
+    call, so any failure (no runtime in bare mode, a Streamlit without it) gives None
+    and the download button alone.
+    """
+    try:
+        if file.stat().st_size > INLINE_PDF_MB << 20:
+            return None
+        from streamlit.runtime import get_instance
+
+        manager = get_instance().media_file_mgr
+        url = str(manager.add(file.read_bytes(), "application/pdf", f"inline-pdf-{key}"))
+        base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+        return f"/{base}{url}" if base else url  # "/media/…": st.image's URLs get the base too
+    except Exception:  # private API: anything it raises means "not available"
+        return None
+
+
+def open_page_link(file: Path, page: int, key: str) -> None:
+    """A link that opens the PDF at the cited page in a new tab."""
+    url = inline_file_url(file, key)
+    if url is None:
+        st.caption(f"Download the file to open it at page {page}.")
+        return
+    st.link_button(
+        f"Open page {page} in the browser",
+        f"{url}#page={page}",
+        icon=":material/open_in_new:",
+        help="The original PDF, opened at this page by the browser's PDF viewer",
+    )
+
+
 # --- state -------------------------------------------------------------------------
 
 
@@ -346,6 +438,14 @@ def model_label(path: Path, models: dict[Path, ModelFile]) -> str:
     return f"{path.name} · {format_size(model.size)} · {model.chat_format_label} · {model.source}"
 
 
+def model_caption(model: ModelFile) -> str:
+    """The chosen model under the picker: size, chat format, where it was found, its folder."""
+    return (
+        f"{format_size(model.size)} · chat format: {escape_text(model.chat_format_label)} · "
+        f"{model.source} · {code_span(str(model.path.parent))}"
+    )
+
+
 def model_picker(base: Settings) -> Path:
     """A model from the list, or the path typed under it."""
     described = {model.path: model for model in discover_models(base)}
@@ -353,6 +453,8 @@ def model_picker(base: Settings) -> Path:
     labels = {path: model_label(path, described) for path in options}
     labels[options[0]] += " (configured)"
     chosen = st.selectbox("Model", options, format_func=labels.__getitem__, key="model_choice")
+    if chosen in described:  # the sidebar cuts long labels: the chosen one in full
+        st.caption(model_caption(described[chosen]))
     typed = st.text_input(
         "…or the path of a GGUF file", key="model_typed", placeholder="/path/to/model.gguf"
     ).strip()
@@ -420,16 +522,15 @@ def load_catalogue(base: Settings) -> None:
 
 
 def catalogue_markdown(entries: Sequence[CatalogueEntry], ram: int | None) -> str:
-    """The catalogue as a table: name, download size, memory needed and whether it fits."""
-    fits = {True: "fits", False: "too big", None: "?"}
+    """The catalogue as a list (the sidebar is too narrow for a table): size, memory, fit."""
+    fits = {True: "fits", False: "too big for this computer", None: "unknown fit"}
     memory = f"This computer has **{ram / 1024**3:.1f} GB** of memory." if ram else ""
     rows = [
-        f"| {escape_text(e.name)} | {format_size(e.filesize)} | "
-        f"{f'{e.ram_gb} GB' if e.ram_gb else '?'} | {fits[e.fits(ram)]} |"
+        f"- **{escape_text(e.name)}**: {format_size(e.filesize)} download, needs "
+        f"{f'{e.ram_gb} GB' if e.ram_gb else 'an unknown amount'} of memory ({fits[e.fits(ram)]})"
         for e in entries
     ]
-    table = "| Model | Download | Memory needed | |\n|---|---|---|---|\n" + "\n".join(rows)
-    return f"{memory}\n\n{table}"
+    return f"{memory}\n\n" + "\n".join(rows)
 
 
 def catalogue_choice(base: Settings, entries: Sequence[CatalogueEntry]) -> None:
@@ -704,14 +805,33 @@ def exported_download(path: str, written: int) -> None:
 # --- chat -------------------------------------------------------------------------------------
 
 
-def source_expander(source: Source, question: str, folder: Path, key: str) -> None:
-    """One source: the passage with the question's words marked, and its file to download."""
-    with st.expander(source_label(source) + collection_suffix(source)):
-        st.markdown(passage_html(source.text, question), unsafe_allow_html=True)
+def source_expander(
+    source: Source,
+    question: str,
+    folder: Path,
+    key: str,
+    assistant: DocumentAssistant | None = None,
+) -> None:
+    """One source: the passage with the question's words marked, and its file to download.
+
+    Opened (with an assistant), it also shows where the passage is: a PDF's page
+    rendered with the passage marked and a link to it, or the text around it. Those
+    are made only when the source is opened (``on_change="rerun"`` tells the page).
+    """
+    label = source_label(source) + collection_suffix(source)
+    box = st.expander(label, key=f"open-{key}", on_change="rerun")
+    with box:
+        opened = assistant is not None and bool(box.open)
+        context = source_context(assistant, source) if assistant and opened else None
+        shown = context_html(context, question) if context else passage_html(source.text, question)
+        st.markdown(shown, unsafe_allow_html=True)
         file = document_file(folder, source.file)
         if file is None:
             st.caption("This file is no longer in the documents folder.")
             return
+        if assistant is not None and opened and is_pdf(file) and source.page is not None:
+            page_picture(source, file, assistant.settings)
+            open_page_link(file, source.page, key)
         st.download_button(
             f"Download {escape_text(file.name)}",
             data=file.read_bytes,
@@ -728,7 +848,8 @@ def show_answer_extras(message: dict[str, Any], assistant: DocumentAssistant) ->
         for source in answer.sources:
             key = f"download-{message['id']}-{source.number}"
             owner = source_owner(assistant, source)
-            source_expander(source, message["question"], owner.settings.documents_dir, key)
+            folder = owner.settings.documents_dir
+            source_expander(source, message["question"], folder, key, owner)
     if st.session_state.get("feedback_on"):
         st.feedback(
             "thumbs",
