@@ -26,20 +26,22 @@ ingest: venv
 app: venv
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-## deps: what the browser tests need besides Python: Debian's chromium and chromium-driver.
+## deps: what the tests need besides Python: Debian's chromium and chromium-driver (browser
+## tests) and tesseract-ocr (OCR of scanned PDFs and images).
 ## Installed with apt-get when missing and run as root; otherwise says what to run, and fails.
 BROWSER_PACKAGES := chromium chromium-driver
+SYSTEM_PACKAGES := $(BROWSER_PACKAGES) tesseract-ocr
 deps:
 	@if { command -v chromium || command -v chromium-browser || command -v google-chrome; } \
-	    >/dev/null && command -v chromedriver >/dev/null; then \
+	    >/dev/null && command -v chromedriver >/dev/null && command -v tesseract >/dev/null; then \
 	  exit 0; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing $(BROWSER_PACKAGES) (apt-get) for the browser tests"; \
+	  echo "Installing $(SYSTEM_PACKAGES) (apt-get) for the browser and OCR tests"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	else \
-	  echo "The browser tests need Chromium and its driver, and they are not installed." >&2; \
-	  echo "On Debian or Ubuntu, run:  sudo apt-get install $(BROWSER_PACKAGES)" >&2; \
+	  echo "The browser and OCR tests need Chromium, its driver and Tesseract, and some are not installed." >&2; \
+	  echo "On Debian or Ubuntu, run:  sudo apt-get install $(SYSTEM_PACKAGES)" >&2; \
 	  echo "then run make test again." >&2; \
 	  exit 1; \
 	fi

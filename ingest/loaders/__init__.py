@@ -3,8 +3,9 @@
 ``load_file`` is the only entry point callers need: it picks the loader, cleans the text
 and turns every failure into ``DocumentLoadError`` so one bad file never stops an ingest.
 The readers live one module per format family (``pdf``, ``office``, ``ebook``, ``html``,
-``mail``, ``text``, ``structured``); this module holds the table that maps extensions to
-them. ``isolated`` runs a load in a worker process with a memory limit and a timeout.
+``mail``, ``text``, ``structured``, ``tables``, and ``ocr`` for scans and images); this
+module holds the table that maps extensions to them. ``isolated`` runs a load in a worker
+process with a memory limit and a timeout.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from ingest.loaders.base import (
 from ingest.loaders.ebook import load_epub
 from ingest.loaders.html import html_to_text, load_html
 from ingest.loaders.mail import load_eml
+from ingest.loaders.ocr import IMAGE_EXTENSIONS, load_image
 from ingest.loaders.office import load_docx, load_pptx
 from ingest.loaders.pdf import load_pdf
-from ingest.loaders.structured import load_csv, load_json, load_tsv
+from ingest.loaders.structured import load_json
+from ingest.loaders.tables import load_csv, load_tsv, load_xlsx
 from ingest.loaders.text import TEXT_EXTENSIONS, decode_text, load_text, stream_text
 
 __all__ = [
@@ -55,10 +58,12 @@ LOADERS: dict[str, Loader] = {
     ".csv": load_csv,
     ".tsv": load_tsv,
     ".docx": load_docx,
+    ".xlsx": load_xlsx,
     ".pptx": load_pptx,
     ".epub": load_epub,
     ".eml": load_eml,
     ".json": load_json,
+    **dict.fromkeys(IMAGE_EXTENSIONS, load_image),
 }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import ingest
 from ingest.errors import DocumentLoadError
 from ingest.loaders.base import LoadLimits, Page
+from ingest.loaders.ocr import OcrOptions
 
 __all__ = ["IsolatedLoader", "ParseLimits"]
 
@@ -42,13 +43,17 @@ class ParseLimits:
 
     Attributes:
         memory_bytes: address space of the worker (``RLIMIT_AS``); 0 for no limit.
-        timeout_s: seconds one file may take to parse.
+        timeout_s: seconds one file may take to parse; for a file read by OCR, seconds
+            one page may take (each page read restarts the clock: a scanned book of
+            hundreds of pages is not cut off, a stuck page still is).
         load: what one file may expand to (pages, characters, unzipped bytes).
+        ocr: whether and how scanned pages and images are read (Tesseract).
     """
 
     memory_bytes: int = 2 << 30
     timeout_s: float = 300.0
     load: LoadLimits = LoadLimits()
+    ocr: OcrOptions = OcrOptions()
 
 
 class IsolatedLoader:
@@ -95,13 +100,15 @@ class IsolatedLoader:
     def _ask(self, path: Path) -> tuple[str, Any]:
         worker = self._worker if self._worker and self._worker.alive() else self._start(path)
         worker.send(str(path))
-        if not worker.poll(self.limits.timeout_s):
-            self._stop()
-            return "error", f"parsing timed out after {self.limits.timeout_s:g} s"
-        try:
-            kind, value, self.peak_rss_mb = worker.recv()
-        except (EOFError, OSError):
-            return "error", self._crash_reason()
+        kind = "progress"
+        while kind == "progress":  # each page read by OCR restarts the clock
+            if not worker.poll(self.limits.timeout_s):
+                self._stop()
+                return "error", f"parsing timed out after {self.limits.timeout_s:g} s"
+            try:
+                kind, value, self.peak_rss_mb = worker.recv()
+            except (EOFError, OSError):
+                return "error", self._crash_reason()
         if kind == "memory":
             self._stop()  # a process that ran out of memory is not trusted with another file
         return kind, value
@@ -190,6 +197,7 @@ def _limits_args(limits: ParseLimits) -> dict[str, Any]:
         "max_unzipped_bytes": load.max_unzipped_bytes,
         "max_zip_ratio": load.max_zip_ratio,
         "ratio_floor_bytes": load.ratio_floor_bytes,
+        "ocr": (limits.ocr.enabled, limits.ocr.dpi, limits.ocr.languages, limits.ocr.command),
     }
 
 

@@ -13,6 +13,7 @@ from pptx.shapes.group import GroupShape
 
 from ingest.loaders.archive import check_zip
 from ingest.loaders.base import Page, PageBudget
+from ingest.loaders.tables import docx_table_text
 
 __all__ = ["load_docx", "load_pptx"]
 
@@ -22,9 +23,13 @@ def load_docx(path: Path) -> list[Page]:
     check_zip(path)
     document = docx.Document(str(path))
     lines: list[str] = []
+    budget, tables = PageBudget(path), 0
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            lines.extend(" | ".join(cell.text for cell in row.cells) for row in block.rows)
+            tables += 1
+            caption = f"{path.name}, table {tables}"
+            table_text = docx_table_text(block, caption, budget)
+            lines += ["", table_text, ""] if lines else [table_text, ""]
         else:
             lines.append(block.text)
     return [Page("\n".join(lines), None)]

@@ -1,4 +1,4 @@
-"""PDF: one page of text per PDF page, numbered from 1."""
+"""PDF: one page of text per PDF page, numbered from 1; pages without text are OCR'd."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pypdf.errors import DependencyError
 
 from ingest.errors import DocumentLoadError
 from ingest.loaders.base import Page, PageBudget, quiet_logger
+from ingest.loaders.ocr import ocr_blank_pages
 
 __all__ = ["load_pdf"]
 
@@ -18,7 +19,7 @@ def load_pdf(path: Path) -> list[Page]:
     with quiet_logger("pypdf"):
         reader = PdfReader(path)
         _unlock_pdf(reader, path)
-        return _pdf_pages(reader, path)
+        return ocr_blank_pages(path, _pdf_pages(reader, path))
 
 
 def _unlock_pdf(reader: PdfReader, path: Path) -> None:

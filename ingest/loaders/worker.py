@@ -1,7 +1,8 @@
 """The parser worker process: ``python -m ingest.loaders.worker "<limits literal>"``.
 
 It reads file paths from stdin and answers each with ``("pages", [...], peak_mb)`` or
-``(kind, reason, peak_mb)`` on stdout (``multiprocessing.connection`` framing). Library
+``(kind, reason, peak_mb)`` on stdout, after a ``("progress", None, peak_mb)`` for each
+page read by OCR (``multiprocessing.connection`` framing). Library
 output is sent to stderr, so nothing but replies reaches the parent's pipe.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file
 from ingest.loaders.base import LoadLimits
+from ingest.loaders.ocr import OcrOptions, ocr_in_force
 
 __all__ = ["main"]
 
@@ -25,12 +27,19 @@ def main(argv: list[str]) -> int:
     """Serve load requests until stdin closes."""
     settings: dict[str, Any] = ast.literal_eval(argv[1])
     memory_bytes = int(settings.pop("memory_bytes"))
+    ocr = OcrOptions(*settings.pop("ocr", ()))
     limits = LoadLimits(**settings)
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a library's print goes to stderr, never into the reply pipe
     _limit_memory(memory_bytes)
     replies.send(("ready", None, _peak_rss_mb()))
+    with ocr_in_force(ocr, lambda: replies.send(("progress", None, _peak_rss_mb()))):
+        return _serve(requests, replies, limits, memory_bytes)
+
+
+def _serve(requests: Connection, replies: Connection, limits: LoadLimits, memory_bytes: int) -> int:
+    """Answer one request after another; stop when stdin closes or memory ran out."""
     while True:
         try:
             path = requests.recv()

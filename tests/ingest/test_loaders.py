@@ -82,9 +82,9 @@ def test_docx_keeps_heading_paragraphs_and_table_rows_in_order() -> None:
         "Project Heron builds a low-cost weather station for mountain huts. "
         "The team finished the sensor prototype in February.\n"
         "The quarterly budget for Project Heron is 82,000 euros. "
-        "Most of it pays for field tests in the Tatra mountains.\n"
-        "Milestone | Status\n"
-        "Prototype | Done"
+        "Most of it pays for field tests in the Tatra mountains.\n\n"
+        "report.docx, table 1, row 2\n"
+        "Row 2: Milestone: Prototype; Status: Done"
     )
 
 
@@ -139,9 +139,10 @@ def test_html_keeps_title_and_visible_text_only() -> None:
 
 def test_csv_rows_read_on_their_own() -> None:
     assert only_text(DOCS / "table.csv").splitlines() == [
-        "city: Lyon | country: France | population: 522250",
-        "city: Porto | country: Portugal | population: 231800",
-        "city: Graz | country: Austria | population: 291134",
+        "table.csv, rows 2-4",
+        "Row 2: city: Lyon; country: France; population: 522250",
+        "Row 3: city: Porto; country: Portugal; population: 231800",
+        "Row 4: city: Graz; country: Austria; population: 291134",
     ]
 
 
@@ -364,22 +365,27 @@ def test_deeply_nested_html_is_read_in_linear_time(tmp_path: Path) -> None:
 def test_csv_omits_empty_cells_and_names_extra_columns(tmp_path: Path) -> None:
     path = write(tmp_path / "gaps.csv", "name,role\nAda,\n,Engineer,London\n")
 
-    assert only_text(path).splitlines() == ["name: Ada", "role: Engineer | column 3: London"]
+    assert only_text(path).splitlines() == [
+        "gaps.csv, rows 2-3",
+        "Row 2: name: Ada",
+        "Row 3: role: Engineer; column 3: London",
+    ]
 
 
 def test_csv_delimiter_is_sniffed(tmp_path: Path) -> None:
     path = write(tmp_path / "semicolons.csv", "city;population\nLyon;522250\nGraz;291134\n")
 
     assert only_text(path).splitlines() == [
-        "city: Lyon | population: 522250",
-        "city: Graz | population: 291134",
+        "semicolons.csv, rows 2-3",
+        "Row 2: city: Lyon; population: 522250",
+        "Row 3: city: Graz; population: 291134",
     ]
 
 
 def test_tsv_uses_tabs(tmp_path: Path) -> None:
     path = write(tmp_path / "cities.tsv", "city\tnote\nLyon\tsilk, food\n")
 
-    assert only_text(path) == "city: Lyon | note: silk, food"
+    assert only_text(path) == "cities.tsv, row 2\nRow 2: city: Lyon; note: silk, food"
 
 
 def test_invalid_json_reports_line_and_column(tmp_path: Path) -> None:

@@ -1,0 +1,254 @@
+"""OCR with Tesseract: text for PDF pages without a text layer, and for image files.
+
+Tesseract (Debian's ``tesseract-ocr``) was chosen on evidence: on rendered R-manual
+pages it read 0.35% of characters wrong against the text layer, where RapidOCR, whose
+models ship inside its wheel, read 5% wrong and was slower (docs/ocr.md). It runs as a
+subprocess, one page image at a time, from inside the parser worker process, so the
+worker's memory limit applies to it and a stuck page costs one file.
+
+Pages are rendered by pypdfium2. Blank images are not sent to Tesseract at all, so a
+text PDF with a few empty pages costs a render each, not an OCR run.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ctypes
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PIL import Image, ImageSequence
+
+from ingest.errors import DocumentLoadError
+from ingest.loaders.base import Page, PageBudget
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "INSTALL_HINT",
+    "OcrOptions",
+    "current_ocr",
+    "load_image",
+    "ocr_blank_pages",
+    "ocr_image",
+    "ocr_in_force",
+    "ocr_unavailable_reason",
+    "render_pdf_page",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+INSTALL_HINT = "apt-get install tesseract-ocr"
+# An A4 page at 300 dpi is 8.7 million pixels; a page or image past this bound is
+# scaled down first, so a hostile page size cannot ask for gigabytes of bitmap.
+_MAX_PIXELS = 40_000_000
+# A page whose darkest pixel is this light has no ink to read: Tesseract is not run.
+_BLANK_LEVEL = 245
+_LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
+_MISSING_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """Whether and how scanned pages and images are read.
+
+    Attributes:
+        enabled: OCR at all; off, a scanned PDF fails as having no text and an image
+            file fails with the reason.
+        dpi: resolution pages are rendered at; 300 is what Tesseract is trained for.
+        languages: Tesseract language codes joined by ``+`` (``eng+deu``); each needs
+            its data package (``tesseract-ocr-deu``).
+        command: the Tesseract program, found on ``PATH`` unless a path is given.
+    """
+
+    enabled: bool = True
+    dpi: int = 300
+    languages: str = "eng"
+    command: str = "tesseract"
+
+
+_OPTIONS: contextvars.ContextVar[OcrOptions | None] = contextvars.ContextVar(
+    "ocr_options", default=None
+)
+_PROGRESS: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "ocr_progress", default=None
+)
+
+
+def current_ocr() -> OcrOptions:
+    """The OCR options in force (``ocr_in_force``), else the defaults."""
+    return _OPTIONS.get() or OcrOptions()
+
+
+@contextmanager
+def ocr_in_force(options: OcrOptions, progress: Callable[[], None] | None = None) -> Iterator[None]:
+    """Use ``options`` for the loads in the block; call ``progress`` after each OCR'd page.
+
+    The worker process passes a ``progress`` that tells its parent a page is done, so
+    the parse timeout counts from the last page and a long scanned book is not cut off.
+    """
+    tokens = (_OPTIONS.set(options), _PROGRESS.set(progress))
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(tokens[1])
+        _OPTIONS.reset(tokens[0])
+
+
+def ocr_unavailable_reason(options: OcrOptions) -> str | None:
+    """Why OCR cannot run (turned off, Tesseract missing, bad languages), or None."""
+    if not options.enabled:
+        return "OCR is turned off (GPT4ALL_RAG_OCR_ENABLED=false)"
+    if shutil.which(options.command) is None:
+        return f"OCR needs Tesseract, which is not installed ({INSTALL_HINT})"
+    if not _LANGUAGES.fullmatch(options.languages):
+        return f"OCR languages {options.languages!r} are not Tesseract codes like eng+deu"
+    return None
+
+
+def load_image(path: Path) -> list[Page]:
+    """Read an image file by OCR: one page per frame (a multi-page TIFF), else unpaged."""
+    options = current_ocr()
+    reason = ocr_unavailable_reason(options)
+    if reason is not None:
+        raise DocumentLoadError(path, f"image file: {reason}")
+    budget = PageBudget(path)
+    with Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        pages = []
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            text = ocr_image(frame, options, path)
+            budget.add(text)
+            pages.append(Page(text, number if frames > 1 else None))
+    return pages
+
+
+def ocr_blank_pages(path: Path, pages: list[Page]) -> list[Page]:
+    """Fill the PDF pages that have no text layer with the OCR of their image.
+
+    Without OCR (off or not installed) the pages come back as they are: the text pages
+    are indexed, and a PDF with no text at all fails with the reason OCR did not run.
+    A page pdfium cannot render keeps its empty text, as a page pypdf cannot read.
+    """
+    blank = [page.page for page in pages if page.page and not page.text.strip()]
+    if not blank:
+        return pages
+    options = current_ocr()
+    reason = ocr_unavailable_reason(options)
+    if reason is not None:
+        if len(blank) == len(pages):
+            raise DocumentLoadError(path, f"no text layer (scanned PDF?); {reason}")
+        return pages
+    texts = dict(_ocr_pdf_pages(path, blank, options))
+    return [replace(page, text=texts.get(page.page or 0, page.text)) for page in pages]
+
+
+def _ocr_pdf_pages(
+    path: Path, numbers: list[int], options: OcrOptions
+) -> Iterator[tuple[int, str]]:
+    """(page number, OCR text) for the 1-based ``numbers``; pages pdfium fails on are left out."""
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError:
+        return
+    try:
+        for number in numbers:
+            try:
+                image = render_pdf_page(document, number, options.dpi)
+            except (pypdfium2.PdfiumError, ValueError, IndexError):
+                continue
+            yield number, ocr_image(image, options, path)
+    finally:
+        document.close()
+
+
+def render_pdf_page(document: object, number: int, dpi: int) -> Image.Image:
+    """Render 1-based page ``number`` of a ``pypdfium2.PdfDocument`` in grey at ``dpi``.
+
+    The scale is lowered for a page so large that it would exceed ``_MAX_PIXELS``.
+    """
+    page = document[number - 1]  # type: ignore[index]
+    try:
+        width, height = page.get_size()
+        scale = dpi / 72
+        pixels = max(width * scale * height * scale, 1.0)
+        if pixels > _MAX_PIXELS:
+            scale *= (_MAX_PIXELS / pixels) ** 0.5
+        return page.render(scale=scale, grayscale=True).to_pil()
+    finally:
+        page.close()
+
+
+def ocr_image(image: Image.Image, options: OcrOptions, path: Path) -> str:
+    """The text Tesseract reads in ``image``; "" for a blank image (not sent to it).
+
+    Raises:
+        DocumentLoadError: Tesseract failed (a missing language pack, a bad image).
+    """
+    grey = _bounded(image).convert("L")
+    darkest = grey.getextrema()[0]  # one band: (darkest, lightest)
+    if isinstance(darkest, int | float) and darkest >= _BLANK_LEVEL:
+        return ""
+    png = io.BytesIO()
+    grey.save(png, format="PNG")
+    result = _run_tesseract(png.getvalue(), options)
+    if result.returncode != 0:
+        raise DocumentLoadError(path, _tesseract_failure(result.stderr, options))
+    progress = _PROGRESS.get()
+    if progress is not None:
+        progress()
+    return result.stdout.decode("utf-8", errors="replace")
+
+
+def _bounded(image: Image.Image) -> Image.Image:
+    """``image``, scaled down if it has more than ``_MAX_PIXELS`` pixels."""
+    width, height = image.size
+    if width * height <= _MAX_PIXELS:
+        return image
+    factor = (_MAX_PIXELS / (width * height)) ** 0.5
+    return image.resize((max(1, int(width * factor)), max(1, int(height * factor))))
+
+
+def _run_tesseract(png: bytes, options: OcrOptions) -> subprocess.CompletedProcess[bytes]:
+    """One Tesseract run on one page image, reading stdin and writing stdout.
+
+    One OpenMP thread: on a shared machine Tesseract's threads spin against each other
+    (three times slower on two busy cores, docs/ocr.md), and pages are independent.
+    """
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    command = [options.command, "stdin", "stdout", "-l", options.languages]
+    command += ["--dpi", str(options.dpi), "--psm", "3"]
+    return subprocess.run(
+        command, input=png, capture_output=True, env=env, check=False, preexec_fn=_die_with_parent
+    )
+
+
+def _die_with_parent() -> None:
+    """In the Tesseract child: be killed when the worker is (Linux), never left running."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _tesseract_failure(stderr: bytes, options: OcrOptions) -> str:
+    """A short reason for a failed Tesseract run, with the fix where it is known."""
+    message = stderr.decode("utf-8", errors="replace")
+    missing = _MISSING_LANGUAGE.search(message)
+    if missing:
+        code = missing.group(1)
+        return (
+            f"OCR: Tesseract has no {code!r} language data (apt-get install tesseract-ocr-{code})"
+        )
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    detail = lines[-1][:120] if lines else "no message"
+    return f"OCR: Tesseract failed ({detail})"

@@ -1,0 +1,244 @@
+"""OCR: scanned PDFs and image files are read by Tesseract, with their page numbers.
+
+The scanned PDF is made here: tests/data/docs/manual.pdf rendered to images, saved
+as an image-only PDF (no text layer: pypdf reads nothing from it). Tesseract itself
+runs (``make deps`` installs it); the tests that need it are skipped where it is not.
+A fake engine (a shell script that sleeps, then prints) times the worker's clock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+
+from gpt4all_rag.assistant import DocumentAssistant
+from ingest.errors import DocumentLoadError
+from ingest.loaders import load_file
+from ingest.loaders.isolated import IsolatedLoader, ParseLimits
+from ingest.loaders.ocr import OcrOptions, ocr_in_force
+from tests.conftest import DOCS, HashEmbedder
+from vectorstore.retriever import SearchMode
+
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="Tesseract is not installed (make deps)"
+)
+NOT_INSTALLED = "OCR needs Tesseract, which is not installed (apt-get install tesseract-ocr)"
+MISSING = OcrOptions(command="tesseract-is-not-installed-here")
+
+
+def manual_images(dpi: int = 200) -> list[Image.Image]:
+    """The three pages of tests/data/docs/manual.pdf as grey images."""
+    document = pypdfium2.PdfDocument(str(DOCS / "manual.pdf"))
+    try:
+        return [page.render(scale=dpi / 72, grayscale=True).to_pil() for page in document]
+    finally:
+        document.close()
+
+
+def write_scan(path: Path, images: list[Image.Image], dpi: int = 200) -> Path:
+    """An image-only PDF, one page per image, as a scanner makes it."""
+    first, *rest = [image.convert("RGB") for image in images]
+    first.save(path, format="PDF", save_all=True, append_images=rest, resolution=dpi)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_scan(tmp_path_factory.mktemp("scan") / "scan.pdf", manual_images())
+
+
+@pytest.fixture
+def fake_engine(tmp_path: Path) -> Callable[[float], str]:
+    """A stand-in for Tesseract that takes ``seconds`` per page and reads "FAKE OCR"."""
+
+    def make(seconds: float) -> str:
+        script = tmp_path / f"fake-tesseract-{seconds:g}"
+        script.write_text(f'#!/bin/sh\ncat >/dev/null\nsleep {seconds}\necho "FAKE OCR"\n')
+        script.chmod(0o755)
+        return str(script)
+
+    return make
+
+
+@pytest.fixture
+def worker() -> Iterator[Callable[[ParseLimits], IsolatedLoader]]:
+    loaders: list[IsolatedLoader] = []
+
+    def make(limits: ParseLimits) -> IsolatedLoader:
+        loaders.append(IsolatedLoader(limits))
+        return loaders[-1]
+
+    yield make
+    for loader in loaders:
+        loader.close()
+
+
+def test_the_test_scan_has_no_text_layer(scan: Path) -> None:
+    assert [page.extract_text() for page in PdfReader(scan).pages] == ["", "", ""]
+
+
+@needs_tesseract
+def test_scanned_pdf_is_read_with_its_page_numbers(scan: Path) -> None:
+    pages = load_file(scan)
+
+    assert [page.page for page in pages] == [1, 2, 3]
+    assert pages[0].text.startswith("Zorblax Reactor Manual\n")
+    assert "core temperature of 451 kelvin" in pages[1].text
+    assert "required every 17 days" in pages[2].text
+
+
+@needs_tesseract
+@pytest.mark.parametrize(
+    "mode",
+    ["keyword", pytest.param("hybrid", marks=pytest.mark.slow)],  # hybrid: real MiniLM
+)
+def test_search_finds_the_right_page_of_a_scanned_pdf(
+    mode: SearchMode,
+    scan: Path,
+    tmp_path: Path,
+    make_assistant: Callable[..., DocumentAssistant],
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(scan, folder / "scan.pdf")
+    # It parses in the worker process, where OCR is on by default.
+    assistant = make_assistant(folder, embedder=HashEmbedder() if mode == "keyword" else None)
+
+    report = assistant.ingest()
+    hits = assistant.search("How often is maintenance of the reactor required?", k=1, mode=mode)
+
+    assert (report.added, report.failed) == (["scan.pdf"], [])
+    assert [(hit.file, hit.page) for hit in hits] == [("scan.pdf", 3)]
+    assert "every 17 days" in hits[0].text
+
+
+@needs_tesseract
+def test_only_the_pages_without_text_are_read_by_ocr(scan: Path, tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_page(PdfReader(DOCS / "manual.pdf").pages[0])  # a text layer
+    writer.add_page(PdfReader(scan).pages[1])  # a scanned page
+    mixed = tmp_path / "mixed.pdf"
+    with mixed.open("wb") as out:
+        writer.write(out)
+
+    with ocr_in_force(MISSING):  # without OCR, the text page is still indexed
+        assert [page.page for page in load_file(mixed)] == [1]
+    pages = load_file(mixed)
+
+    assert pages[0] == load_file(DOCS / "manual.pdf")[0]
+    assert [page.page for page in pages] == [1, 2]
+    assert "core temperature of 451 kelvin" in pages[1].text
+
+
+@needs_tesseract
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
+def test_image_file_is_read_by_ocr(suffix: str, tmp_path: Path) -> None:
+    path = tmp_path / f"photo{suffix}"
+    manual_images()[1].save(path)
+
+    pages = load_file(path)
+
+    assert [page.page for page in pages] == [None]
+    assert "core temperature of 451 kelvin" in pages[0].text
+
+
+@needs_tesseract
+def test_multi_page_tiff_has_one_page_per_frame(tmp_path: Path) -> None:
+    path = tmp_path / "fax.tiff"
+    first, *rest = manual_images()
+    first.save(path, save_all=True, append_images=rest)
+
+    pages = load_file(path)
+
+    assert [page.page for page in pages] == [1, 2, 3]
+    assert "required every 17 days" in pages[2].text
+
+
+def test_without_tesseract_the_reason_says_how_to_install_it(scan: Path, tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    manual_images(72)[1].save(image)
+
+    with ocr_in_force(MISSING), pytest.raises(DocumentLoadError) as pdf_error:
+        load_file(scan)
+    with ocr_in_force(MISSING), pytest.raises(DocumentLoadError) as image_error:
+        load_file(image)
+
+    assert pdf_error.value.reason == f"no text layer (scanned PDF?); {NOT_INSTALLED}"
+    assert image_error.value.reason == f"image file: {NOT_INSTALLED}"
+    assert image_error.value.path == image
+
+
+def test_worker_uses_the_ocr_options_it_is_given(
+    scan: Path, worker: Callable[[ParseLimits], IsolatedLoader]
+) -> None:
+    missing = worker(ParseLimits(ocr=MISSING))
+    off = worker(ParseLimits(ocr=OcrOptions(enabled=False)))
+
+    with pytest.raises(DocumentLoadError, match="apt-get install tesseract-ocr"):
+        missing(scan)
+    with pytest.raises(DocumentLoadError) as caught:
+        off(scan)
+    assert caught.value.reason == (
+        "no text layer (scanned PDF?); OCR is turned off (GPT4ALL_RAG_OCR_ENABLED=false)"
+    )
+
+
+@needs_tesseract
+def test_missing_language_data_names_its_package(scan: Path) -> None:
+    with ocr_in_force(OcrOptions(languages="xyz")), pytest.raises(DocumentLoadError) as caught:
+        load_file(scan)
+
+    assert caught.value.reason == (
+        "OCR: Tesseract has no 'xyz' language data (apt-get install tesseract-ocr-xyz)"
+    )
+
+
+def test_blank_page_is_not_sent_to_the_engine(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    blank = tmp_path / "blank.pdf"
+    with blank.open("wb") as out:
+        writer.write(out)
+    failing = OcrOptions(command=shutil.which("false") or "/bin/false")
+
+    with ocr_in_force(failing), pytest.raises(DocumentLoadError) as caught:
+        load_file(blank)
+
+    assert caught.value.reason == "no extractable text (scanned PDF without a text layer?)"
+
+
+def test_each_page_read_restarts_the_parse_clock(
+    tmp_path: Path,
+    fake_engine: Callable[[float], str],
+    worker: Callable[[ParseLimits], IsolatedLoader],
+) -> None:
+    scan = write_scan(tmp_path / "four.pdf", manual_images(50) + manual_images(50)[:1], dpi=50)
+    loader = worker(ParseLimits(timeout_s=2.5, ocr=OcrOptions(command=fake_engine(1.0))))
+    loader(DOCS / "notes.md")  # the worker's start is not part of what is timed
+
+    started = time.monotonic()
+    pages = loader(scan)
+
+    assert time.monotonic() - started > 4.0  # longer than the timeout, in four pages
+    assert [(page.page, page.text) for page in pages] == [(n, "FAKE OCR") for n in range(1, 5)]
+
+
+def test_a_stuck_page_still_times_out(
+    scan: Path, fake_engine: Callable[[float], str], worker: Callable[[ParseLimits], IsolatedLoader]
+) -> None:
+    loader = worker(ParseLimits(timeout_s=2.0, ocr=OcrOptions(command=fake_engine(60))))
+    loader(DOCS / "notes.md")
+
+    started = time.monotonic()
+    with pytest.raises(DocumentLoadError) as caught:
+        loader(scan)
+
+    assert caught.value.reason == "parsing timed out after 2 s"
+    assert time.monotonic() - started < 10
