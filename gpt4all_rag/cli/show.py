@@ -23,7 +23,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         help="print a page's text; --png saves a PDF page as an image",
         description="Print the text of one page of FILE as it is indexed (a PDF page, a "
         "slide, or the whole text of an unpaged file). FILE is a path, or a path inside "
-        "the documents folder as sources name it.",
+        "the (collection's) documents folder as sources name it.",
     )
     show.add_argument("file", type=Path, metavar="FILE")
     show.add_argument("--page", type=int, help="page number, from 1 (default: 1)")
@@ -33,9 +33,10 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_show(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the page's text; with ``--png``, also render it to that file."""
+    from gpt4all_rag.collections import resolve_collection
     from gpt4all_rag.pages import PageRenderer, PageUnavailable, is_pdf
 
-    settings = settings_from(args)
+    settings = resolve_collection(settings_from(args))  # --collection: its documents folder
     path = _find(args.file, settings)
     page = args.page if args.page is not None else 1
     if page < 1:
