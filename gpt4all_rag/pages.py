@@ -496,9 +496,10 @@ def passage_context(
     """The text before and after a source's passage, from its neighbouring chunks.
 
     The manifest lists a file's chunk ids in order, so the neighbours are one lookup
-    away and the file is not read again. Chunks overlap: only the part of a
-    neighbour outside the passage is kept, up to ``chars`` characters each side, cut
-    at a space. A neighbour on another page (a slide) is not context.
+    away and the file is not read again. Where chunks overlap, only the part of a
+    neighbour outside the passage is kept; where the splitter cut between them, the
+    separators it dropped show as line ends. Up to ``chars`` characters each side,
+    cut at a space. A neighbour on another page (a slide) is not context.
     """
     ids = manifest.chunk_ids(source.file)
     if source.chunk_id not in ids:
