@@ -534,8 +534,9 @@ def catalogue_markdown(entries: Sequence[CatalogueEntry], ram: int | None) -> st
 
 
 def catalogue_choice(base: Settings, entries: Sequence[CatalogueEntry]) -> None:
-    """The table, a model to choose and its Download button."""
-    st.markdown(catalogue_markdown(entries, machine_ram_bytes()))
+    """The catalogue (scrolled), a model to choose and its Download button."""
+    with st.container(height=320):  # two dozen models: scrolled, not a sidebar a metre long
+        st.markdown(catalogue_markdown(entries, machine_ram_bytes()))
     names = [entry.name for entry in entries]
     name = st.selectbox("Model to download", names, key="catalogue_choice")
     entry = entries[names.index(name)] if name in names else entries[0]

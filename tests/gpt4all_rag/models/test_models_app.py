@@ -55,6 +55,10 @@ def test_the_picker_lists_gpt4alls_model_with_size_and_chat_format(page_env: Pat
     ]
     picker.set_value(page_env / GPT4ALL / "Meta-Llama-3-8B-Instruct.Q4_0.gguf").run()
     assert not page.exception, page.exception
+    settings = next(e for e in page.sidebar.expander if e.label == "Settings")
+    assert settings.caption[0].value == (
+        f"2.0 MB · chat format: llama\\-3 \\(by family\\) · GPT4All · `{page_env / GPT4ALL}`"
+    )
     captions = [c.value for c in page.sidebar.caption if c.value.startswith("Model: ")]
     assert captions[0].split("\n")[0] == "Model: `Meta-Llama-3-8B-Instruct.Q4_0.gguf`  "
 
@@ -71,18 +75,17 @@ def test_the_catalogue_is_fetched_only_when_asked_then_a_model_is_pulled(
     page = open_page()
     panel = next(e for e in page.sidebar.expander if e.label == "Get a better model")
     assert server.requests == []  # nothing fetched until the button
-    assert not any("| Model |" in m.value for m in panel.markdown)
+    assert not any("This computer has" in m.value for m in panel.markdown)
 
     page.button(key="fetch_catalogue").click().run()
     assert not page.exception, page.exception
     ram = machine_ram_bytes()
     assert ram is not None
     panel = next(e for e in page.sidebar.expander if e.label == "Get a better model")
-    assert [m.value for m in panel.markdown if "| Model |" in m.value] == [
+    assert [m.value for m in panel.markdown if "This computer has" in m.value] == [
         f"This computer has **{ram / 1024**3:.1f} GB** of memory.\n\n"
-        "| Model | Download | Memory needed | |\n|---|---|---|---|\n"
-        "| Huge 70B | 0 B | 100000 GB | too big |\n"
-        f"| Qwen2 Tiny | {len(MODEL)} B | 1 GB | fits |"
+        "- **Huge 70B**: 0 B download, needs 100000 GB of memory (too big for this computer)\n"
+        f"- **Qwen2 Tiny**: {len(MODEL)} B download, needs 1 GB of memory (fits)"
     ]
 
     page.selectbox(key="catalogue_choice").set_value("Qwen2 Tiny").run()
