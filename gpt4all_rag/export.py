@@ -155,8 +155,11 @@ def _where(source: Source) -> str:
 
 
 def _excerpt(text: str) -> str:
+    """The passage on one line, cut to a few sentences, as inert Markdown (no heading either)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1].rstrip() + "…"
+    flat = flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1].rstrip() + "…"
+    quoted = escape_text(flat)
+    return "\\" + quoted if quoted.startswith("#") else quoted
 
 
 def _sources_markdown(answer: Answer) -> list[str]:
@@ -168,7 +171,7 @@ def _sources_markdown(answer: Answer) -> list[str]:
     for source in ordered:
         used = "" if source.number in answer.cited else " (retrieved, not cited)"
         lines.append(f"- [{source.number}] {escape_text(_where(source))}{used}")
-        lines.append(f"  > {escape_text(_excerpt(source.text))}")
+        lines.append(f"  > {_excerpt(source.text)}")
     return lines
 
 

@@ -134,7 +134,8 @@ class ChatSession:
             say("the last answer found no passage")
         for source in last.sources:
             mark = "*" if source.number in last.cited else " "
-            say(f"{mark}[{source.number}] {source.label} (score {source.score:.3f})")
+            where = getattr(source, "caption", source.label)  # file:page, and its heading
+            say(f"{mark}[{source.number}] {where} (score {source.score:.3f})")
             say("    " + " ".join(source.text.split()))
 
     def filter(self, target: str) -> None:
