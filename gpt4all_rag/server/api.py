@@ -77,6 +77,7 @@ class Service:
                 question, history=history, filters=filters, k=body.k, mode=body.mode
             ),
             asyncio.get_running_loop(),
+            answer_only=not body.stream,
         )
         self.worker.submit(job)
         completion = Completion()

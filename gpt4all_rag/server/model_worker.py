@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from gpt4all_rag.answer import Answer
 from gpt4all_rag.flow import FlowEvent
 
 __all__ = ["TICK", "AnswerJob", "ModelWorker", "Tick"]
@@ -36,18 +37,24 @@ class AnswerJob:
     Args:
         produce: starts the flow (``assistant.events(...)``); called on the model thread.
         loop: the event loop of the request that waits for the events.
+        answer_only: hand over the finished ``Answer`` alone (a response that is not
+            streamed): each event handed over wakes the event loop's thread, which
+            then competes for the interpreter with the thread that answers.
     """
 
     def __init__(
-        self, produce: Callable[[], Iterator[FlowEvent]], loop: asyncio.AbstractEventLoop
+        self,
+        produce: Callable[[], Iterator[FlowEvent]],
+        loop: asyncio.AbstractEventLoop,
+        answer_only: bool = False,
     ) -> None:
         self._produce = produce
         self._loop = loop
+        self._answer_only = answer_only
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._cancelled = threading.Event()
         self.finished = threading.Event()
         self.completed = False
-        self.events_sent = 0
 
     def cancel(self) -> None:
         """Stop at the next event (a job still queued never starts); safe from any thread."""
@@ -75,8 +82,8 @@ class AnswerJob:
             for event in events:
                 if self.cancelled:
                     return
-                self._put(event)
-                self.events_sent += 1
+                if not self._answer_only or isinstance(event, Answer):
+                    self._put(event)
             self.completed = True
         finally:
             close = getattr(events, "close", None)
