@@ -148,8 +148,12 @@ def location(file: str, page: int | None) -> str:
 
 
 def source_label(source: Source) -> str:
-    """The expander title of a source: number, file and page."""
-    return f"\\[{source.number}\\] {location(source.file, source.page)}"
+    """The expander title of a source: number, file, section and page."""
+    if not source.heading:
+        return f"\\[{source.number}\\] {location(source.file, source.page)}"
+    section = escape_text(source.heading.rsplit(" › ", 1)[-1])
+    page = f" · page {source.page}" if source.page is not None else ""
+    return f"\\[{source.number}\\] {escape_text(source.file)} · {section}{page}"
 
 
 def has_code(markdown: str) -> bool:

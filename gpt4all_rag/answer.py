@@ -26,6 +26,7 @@ class Source:
     start: int | None = None
     end: int | None = None
     collection: str | None = None  # set when named collections were asked (CollectionSet)
+    heading: str | None = None  # the section it sits under, "Chapter › Section"
 
     @classmethod
     def from_passage(cls, number: int, passage: Passage) -> Source:
@@ -42,12 +43,24 @@ class Source:
             start=_int_or_none(meta.get("start")),
             end=_int_or_none(meta.get("end")),
             collection=_str_or_none(meta.get("collection")),
+            heading=_str_or_none(meta.get("heading")),
         )
 
     @property
     def label(self) -> str:
         """``file:page`` (or just the file for unpaged formats), after ``[collection]`` if any."""
         where = f"{self.file}:{self.page}" if self.page is not None else self.file
+        return f"[{self.collection}] {where}" if self.collection else where
+
+    @property
+    def caption(self) -> str:
+        """What a person reads: ``file · section · page N``, the parts the source has."""
+        parts = [self.file]
+        if self.heading:
+            parts.append(self.heading.rsplit(" › ", 1)[-1])
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        where = " · ".join(parts)
         return f"[{self.collection}] {where}" if self.collection else where
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +73,8 @@ class Source:
         }
         if self.collection:
             shape["collection"] = self.collection
+        if self.heading:
+            shape["heading"] = self.heading
         return shape
 
 

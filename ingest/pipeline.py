@@ -28,7 +28,7 @@ from ingest.reuse import reuse_stored
 from ingest.scan import FileStat, hash_file, scan_folder
 from ingest.timer import StageTimer
 from ingest.writer import ChunkStore, ChunkWriter, KeywordRebuilder
-from vectorstore.schema import ChunkRecord
+from vectorstore.schema import ChunkRecord, indexed_text
 
 __all__ = [
     "ChunkStore",
@@ -395,13 +395,14 @@ class _Batches:
     def _write_slice(self, pairs: Sequence[tuple[Prepared, Chunk]]) -> None:
         if not pairs:
             return
-        texts = [c.text for _, c in pairs]
+        metadatas = [chunk_metadata(p, c) for p, c in pairs]
+        texts = [indexed_text(c.text, m) for (_, c), m in zip(pairs, metadatas, strict=True)]
         with self.timer("embed"):
             vectors = self.indexer.embedder.embed_documents(texts)
         self.writer.write(
             [
-                ChunkRecord(p.chunk_id(c), c.text, chunk_metadata(p, c), vector)
-                for (p, c), vector in zip(pairs, vectors, strict=True)
+                ChunkRecord(p.chunk_id(c), c.text, meta, vector)
+                for (p, c), meta, vector in zip(pairs, metadatas, vectors, strict=True)
             ]
         )
 

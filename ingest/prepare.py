@@ -114,6 +114,10 @@ def chunk_metadata(prepared: Prepared, chunk: Chunk) -> ChunkMetadata:
     )
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if chunk.heading:
+        meta["heading"] = chunk.heading
+    if chunk.title:
+        meta["title"] = chunk.title
     return meta
 
 

@@ -55,7 +55,7 @@ DOCS_CHUNKS = {
     "book.epub": 1,
     "latin1.txt": 1,
     "manual.pdf": 3,
-    "notes.md": 4,
+    "notes.md": 5,
     "page.html": 1,
     "report.docx": 1,
     "slides.pptx": 2,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,13 +254,19 @@ class ChromaStore:
     """
 
     def __init__(self, client: Any, collection_name: str) -> None:
-        self._setup(_Connection(client), collection_name)
+        connection = _Connection(client)
+        self._setup(lambda: connection, collection_name)
+        _ = self.max_batch  # a server that does not answer fails here, at once
 
     @classmethod
     def embedded(cls, folder: Path, collection_name: str) -> ChromaStore:
-        """A store in a local folder, kept in step with other processes that use it."""
+        """A store in a local folder, kept in step with other processes that use it.
+
+        The folder is opened on first use, not here: importing chromadb and opening
+        its client take about a second, which ``gpt4all-rag status`` never needs.
+        """
         store = cls.__new__(cls)
-        store._setup(_embedded_connection(folder), collection_name)
+        store._setup(lambda: _embedded_connection(folder), collection_name)
         return store
 
     @classmethod
@@ -280,12 +286,33 @@ class ChromaStore:
         client = open_chroma_client(host=host, port=port, token=token, ssl=ssl)
         return cls(client, collection_name)
 
-    def _setup(self, connection: _Connection, collection_name: str) -> None:
-        self._connection = connection
+    def _setup(self, connect: Callable[[], _Connection], collection_name: str) -> None:
+        self._connect = connect
+        self._opened: _Connection | None = None
+        self._open_lock = threading.Lock()
+        self._max_batch: int | None = None
         self.collection_name = collection_name
         self._generation = -1
-        with self._reading("open the collection"):
-            self.max_batch = int(connection.client.get_max_batch_size())
+
+    @property
+    def _connection(self) -> _Connection:
+        if self._opened is None:
+            with self._open_lock, _chroma_errors("open the store"):
+                if self._opened is None:
+                    self._opened = self._connect()
+        return self._opened
+
+    @property
+    def max_batch(self) -> int:
+        """The most records one Chroma call takes (the server's own limit)."""
+        if self._max_batch is None:
+            with self._reading("open the collection"):
+                self._max_batch = int(self._connection.client.get_max_batch_size())
+        return self._max_batch
+
+    @max_batch.setter
+    def max_batch(self, value: int) -> None:
+        self._max_batch = value
 
     # --- the client and the collection, kept current --------------------------------
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from vectorstore.ownership import is_marked, mark, remove_own_folder
-from vectorstore.schema import ChunkMetadata, ChunkRecord
+from vectorstore.schema import ChunkMetadata, ChunkRecord, indexed_text
 
-__all__ = ["FILTER_FIELDS", "KeywordHit", "KeywordIndex"]
+__all__ = ["FILTER_FIELDS", "KeywordHit", "KeywordIndex", "query_stems"]
 
-_FORMAT = 2
+_FORMAT = 3  # 3: identifiers whole and in parts (keyword._terms)
 _SIDECAR = "index.json"
 _BATCH = 2000
 # The metadata a search filter may look at (``allowed`` in ``search``): per file, not per
@@ -71,7 +72,9 @@ class _Tokens:
         """Tokenize chunks, in batches."""
         for start in range(0, len(ids), _BATCH):
             part = slice(start, start + _BATCH)
-            stems = _stems(list(texts[part]))
+            stems = _stems(
+                [indexed_text(t, m) for t, m in zip(texts[part], metadatas[part], strict=True)]
+            )
             for chunk_id, words, metadata in zip(ids[part], stems, metadatas[part], strict=True):
                 doc = array("I", (self.vocab.setdefault(w, len(self.vocab)) for w in words))
                 fields: Mapping[str, object] = metadata
@@ -264,7 +267,7 @@ class KeywordIndex:
         """
         if not self._ensure_loaded():
             return []
-        tokens = [t for t in _stems([query])[0] if t in self._bm25.vocab_dict]
+        tokens = [t for t in query_stems(query) if t in self._bm25.vocab_dict]
         if not tokens:
             return []
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
@@ -297,14 +300,55 @@ def _legacy_layout(folder: Path) -> bool:
     return names <= _OWN_FILES
 
 
-def _stems(texts: list[str]) -> list[list[str]]:
-    """Lower-cased words of two or more letters, English stop words out, Snowball stems."""
-    import bm25s
+# A word, or a dotted/underscored identifier such as ``install.packages`` or ``R_HOME``.
+_WORD = re.compile(r"\w+(?:[.]\w+)*")
+_PARTS = re.compile(r"[._]+")
 
-    tokens: list[list[str]] = bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return tokens
+
+def _stems(texts: list[str]) -> list[list[str]]:
+    """Each text's BM25 terms: words of two or more characters, stemmed, no stop words.
+
+    Lower case, bm25s's English stop words out, Snowball stems. A dotted or underscored
+    identifier counts whole *and* as its parts: ``install.packages`` is found by
+    "install.packages" (the rare whole term scores high) and by "install packages".
+    """
+    stem, stop = _stemmer().stemWord, _stop_words()
+    return [[stem(t) for t in _terms(text.lower()) if t not in stop] for text in texts]
+
+
+def _terms(text: str) -> Iterator[str]:
+    for word in _WORD.findall(text):
+        if len(word) < 2:
+            continue
+        yield word
+        if "." in word or "_" in word:
+            yield from (part for part in _PARTS.split(word) if len(part) >= 2)
+
+
+def query_stems(query: str) -> list[str]:
+    """A question's BM25 terms: as ``_stems``, less the words every question has."""
+    return [t for t in _stems([query])[0] if t not in _question_stems()]
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+# Words that say what kind of question it is, not what it is about ("how do I ...").
+QUESTION_WORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as words
+        "can could do does doing done how i me my please should tell want way what when where "
+        "which who whom whose why would you your"
+    ).split()
+)
+
+
+@functools.cache
+def _question_stems() -> frozenset[str]:
+    return frozenset(_stemmer().stemWord(w) for w in QUESTION_WORDS)
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -25,6 +25,7 @@ __all__ = [
     "SEARCH_MODES",
     "SearchMode",
     "coverage",
+    "merge_neighbours",
     "reciprocal_rank_fusion",
 ]
 
@@ -121,6 +122,65 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
     return fused
 
 
+def merge_neighbours(passages: Sequence[Passage]) -> list[Passage]:
+    """Join passages that are adjacent chunks of one page into one, in rank order.
+
+    Two neighbouring chunks that both score are one stretch of text: shown once, they
+    leave a result slot to another page. The joined passage keeps the better rank and
+    score, spans both chunks' offsets, and its text is the page's text over that span
+    (chunks overlap; the overlap is not repeated). Chunks without offsets stay apart.
+    """
+    merged: list[Passage] = []
+    slot: dict[tuple[str, object, int], int] = {}  # (file, page, chunk) -> index in merged
+    for passage in passages:
+        meta = passage.metadata
+        chunk = meta.get("chunk")
+        place = next(
+            (
+                slot[key]
+                for key in ((passage.file, meta.get("page"), c) for c in _neighbours(chunk))
+                if key in slot
+            ),
+            None,
+        )
+        joined = _join(merged[place], passage) if place is not None else None
+        if place is None or joined is None:
+            merged.append(passage)
+            place = len(merged) - 1
+        else:
+            merged[place] = joined
+        if chunk is not None:
+            slot[(passage.file, meta.get("page"), int(chunk))] = place
+    return merged
+
+
+def _neighbours(chunk: object) -> tuple[int, ...]:
+    return () if chunk is None else (int(str(chunk)) - 1, int(str(chunk)) + 1)
+
+
+_MAX_GAP = 2  # characters of whitespace the chunker may leave between two chunks
+
+
+def _join(kept: Passage, other: Passage) -> Passage | None:
+    """``kept`` and ``other`` as one passage, or None if their offsets do not meet."""
+    a, b = sorted((kept, other), key=lambda p: int(p.metadata.get("start", 0)))
+    a_start, a_end = a.metadata.get("start"), a.metadata.get("end")
+    b_start, b_end = b.metadata.get("start"), b.metadata.get("end")
+    if a_start is None or a_end is None or b_start is None or b_end is None:
+        return None
+    if b_start > a_end + _MAX_GAP:
+        return None
+    if b_start >= a_end:  # whitespace between them, outside both chunks
+        text = a.text + "\n" * (b_start - a_end) + b.text
+    else:  # they overlap: the overlap once
+        text = a.text + b.text[a_end - b_start :]
+    metadata = ChunkMetadata(**kept.metadata)
+    metadata["start"], metadata["end"] = a_start, max(a_end, b_end)
+    metadata["chunk"] = min(int(a.metadata["chunk"]), int(b.metadata["chunk"]))
+    similarity = max(kept.similarity, other.similarity)
+    return Passage(kept.id, text, metadata, kept.score, similarity)
+
+
 @dataclass(frozen=True)
 class Abstention:
     """When a question is out of scope: nothing retrieved is close in meaning, nor says its words.
@@ -167,11 +227,64 @@ def _stop_words() -> frozenset[str]:
 # Question words that say nothing about the topic, beyond bm25s's English stop words.
 QUESTION_STOP_WORDS = frozenset(
     {
-        "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "get",
-        "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "me", "my", "of",
-        "on", "or", "should", "so", "that", "the", "their", "them", "there", "these", "they",
-        "this", "to", "up", "use", "using", "want", "was", "way", "what", "when", "where", "which",
-        "who", "why", "will", "with", "would", "you", "your",
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "make",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "should",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "use",
+        "using",
+        "want",
+        "was",
+        "way",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
     }
 )
 
@@ -215,6 +328,8 @@ class Retriever:
             ingest sees each file whole, as it was or as it is now, never half.
         abstention: the rule that finds nothing for an out-of-scope question; None
             keeps every passage over the floor.
+        merge_adjacent: join neighbouring chunks of one page into one passage
+            (``merge_neighbours``), so that they take one of the ``k`` places.
     """
 
     def __init__(
@@ -226,8 +341,10 @@ class Retriever:
         relevance_floor: float | None = None,
         uncommitted: Callable[[Sequence[str]], set[str]] | None = None,
         abstention: Abstention | None = None,
+        merge_adjacent: bool = True,
     ) -> None:
         self.abstention = abstention
+        self.merge_adjacent = merge_adjacent
         self.store = store
         self.uncommitted = uncommitted
         self.embedder = embedder
@@ -265,6 +382,8 @@ class Retriever:
             raise ValueError(f"unknown search mode {mode!r}: use {', '.join(SEARCH_MODES)}")
         if floor is not None:
             passages = [p for p in passages if p.similarity >= floor]
+        if self.merge_adjacent:
+            passages = merge_neighbours(passages[: 2 * k])
         return passages[:k]
 
     def _vector(self, query_vector: np.ndarray, n: int, filters: Filters) -> list[Passage]:

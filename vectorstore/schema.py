@@ -8,9 +8,10 @@ answer that cites it agree by construction. ``ingest/`` imports this module
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal, TypedDict, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 __all__ = [
     "SearchMode",
@@ -18,6 +19,7 @@ __all__ = [
     "PathFields",
     "ChunkMetadata",
     "ChunkRecord",
+    "indexed_text",
     "path_fields",
 ]
 
@@ -45,9 +47,22 @@ class _ChunkFields(PathFields):
 
 
 class ChunkMetadata(_ChunkFields, total=False):
-    """The metadata stored with every chunk; ``page`` only where the format has pages."""
+    """The metadata stored with every chunk; the optional keys only where the file has them."""
 
     page: int  # 1-based
+    heading: str  # the trail of section headings above the chunk, "Chapter › Section"
+    title: str  # the document's title
+
+
+def indexed_text(text: str, metadata: Mapping[str, Any]) -> str:
+    """What is embedded and keyword-indexed for a chunk: its title and headings, then it.
+
+    The stored text stays the chunk alone (what a person reads and what is quoted); the
+    context only helps the search find it.
+    """
+    context = [str(metadata.get(key) or "") for key in ("title", "heading")]
+    context = [part for part in context if part]
+    return "\n".join([*context, text]) if context else text
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
         filters=filters_from(args),
     )
     payload = {"results": [s.to_json() for s in sources]}
-    text = "\n\n".join(f"[{s.number}] {s.label} ({s.score:.3f})\n{s.text}" for s in sources)
+    text = "\n\n".join(f"[{s.number}] {s.caption} ({s.score:.3f})\n{s.text}" for s in sources)
     emit(args, payload, text or "no passage found")
     return EXIT_OK
 
@@ -117,4 +117,4 @@ def _print_checks(answer: Answer) -> None:
         print(terminal_text(f"! not found in your sources: {sentence.text.strip()}"))
     for source in answer.sources:
         mark = "*" if source.number in answer.cited else " "
-        print(terminal_text(f"{mark}[{source.number}] {source.label}"))
+        print(terminal_text(f"{mark}[{source.number}] {source.caption}"))

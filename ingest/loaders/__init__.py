@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ingest.errors import DocumentLoadError, UnsupportedFileType
 from ingest.loaders.base import (
+    Heading,
     LoadLimits,
     Page,
     PageBudget,
@@ -37,6 +38,7 @@ from ingest.loaders.text import TEXT_EXTENSIONS, decode_text, load_text, stream_
 __all__ = [
     "LOADERS",
     "TEXT_EXTENSIONS",
+    "Heading",
     "LoadLimits",
     "Loader",
     "Page",

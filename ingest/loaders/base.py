@@ -11,12 +11,13 @@ import logging
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.errors import DocumentLoadError
 
 __all__ = [
+    "Heading",
     "LoadLimits",
     "Page",
     "PageBudget",
@@ -35,6 +36,23 @@ _MAX_DETAIL_CHARS = 120
 
 
 @dataclass(frozen=True)
+class Heading:
+    """A section heading that starts on a page (PDF outline entry, Markdown ``#``, ``<h2>``).
+
+    The chunker finds ``title`` in the page's text to place it, and prefixes the chunks
+    below it with the trail of headings above them: retrieval then knows that a passage
+    about "the first argument" is in "7.1 Operating system access".
+
+    Attributes:
+        level: 1 for a chapter, 2 for a section, and so on.
+        title: the heading's text as the document shows it.
+    """
+
+    level: int
+    title: str
+
+
+@dataclass(frozen=True)
 class Page:
     """The text of one page of a document.
 
@@ -43,11 +61,16 @@ class Page:
         page: 1-based page number for PDF pages and PPTX slides; None for unpaged formats.
         offset: where ``text`` starts in the whole document's text: non-zero only for
             the segments of a streamed text file (``stream_file``).
+        headings: the headings that start on this page, in reading order.
+        title: the document's title, where the file says it (PDF or DOCX properties,
+            HTML ``<title>``); the same on every page.
     """
 
     text: str
     page: int | None
     offset: int = 0
+    headings: tuple[Heading, ...] = ()
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +202,7 @@ def no_text_reason(path: Path) -> str:
 
 def clean_pages(pages: list[Page]) -> list[Page]:
     """Normalize line endings, remove NULs and trailing whitespace, drop blank pages."""
-    cleaned = [Page(clean(page.text).rstrip(), page.page) for page in pages]
+    cleaned = [replace(page, text=clean(page.text).rstrip()) for page in pages]
     return [page for page in cleaned if page.text]  # no strip() copy of a huge text
 
 

@@ -6,10 +6,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ingest.loaders.base import Page
+from ingest.loaders.base import Heading, Page
 from ingest.loaders.text import decode_text
 
-__all__ = ["html_to_text", "load_html"]
+__all__ = ["html_to_text", "load_html", "read_html"]
 
 _HTML_HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "head"})
 # A newline after each block element keeps sentences whole: separating every text node
@@ -23,6 +23,8 @@ _HTML_BLOCK_TAGS = frozenset({
 })
 # fmt: on
 _HTML_CELL_TAGS = frozenset({"td", "th"})
+_HTML_HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
+_MAX_HEADINGS = 5000
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 
@@ -39,6 +41,8 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title: list[str] = []
+        self.headings: list[Heading] = []
+        self._heading: tuple[int, list[str]] | None = None
         self._hidden: list[str] = []
         self._in_title = False
         self._title_done = False
@@ -52,6 +56,8 @@ class _VisibleText(HTMLParser):
             self._in_title = True
         elif tag in _HTML_BLOCK_TAGS:
             self._break()
+            if tag in _HTML_HEADING_LEVELS and not self._hidden:
+                self._heading = (_HTML_HEADING_LEVELS[tag], [])
         elif tag in _HTML_CELL_TAGS:
             self._space()
 
@@ -63,15 +69,27 @@ class _VisibleText(HTMLParser):
         elif tag == "title" and self._in_title:
             self._in_title, self._title_done = False, True
         elif tag in _HTML_BLOCK_TAGS:
+            self._end_heading(tag)
             self._break()
         elif tag in _HTML_CELL_TAGS:
             self._space()
+
+    def _end_heading(self, tag: str) -> None:
+        if self._heading is None or tag not in _HTML_HEADING_LEVELS:
+            return
+        level, parts = self._heading
+        self._heading = None
+        title = " ".join("".join(parts).split())
+        if title and len(self.headings) < _MAX_HEADINGS:
+            self.headings.append(Heading(level, title))
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title.append(data)
         elif not self._hidden:
             self.parts.append(data)
+            if self._heading is not None:
+                self._heading[1].append(data)
 
     def _break(self) -> None:
         if not self._hidden and self.parts and not self.parts[-1].endswith("\n"):
@@ -91,14 +109,20 @@ def html_to_text(html: str) -> str:
     Returns:
         One line per block element, runs of blank lines collapsed to one.
     """
+    return read_html(html).text
+
+
+def read_html(html: str) -> Page:
+    """An HTML document as one page: its visible text, its ``<title>`` and ``<h1>``-``<h6>``."""
     parser = _VisibleText()
     parser.feed(html)
     parser.close()
     title = " ".join("".join(parser.title).split())
     lines = [" ".join(line.split()) for line in f"{title}\n{''.join(parser.parts)}".splitlines()]
-    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
+    text = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
+    return Page(text, None, headings=tuple(parser.headings), title=title[:200])
 
 
 def load_html(path: Path) -> list[Page]:
-    """Load the visible text of an HTML page as one page."""
-    return [Page(html_to_text(decode_text(path.read_bytes(), path)), None)]
+    """Load the visible text of an HTML page as one page, with its title and headings."""
+    return [read_html(decode_text(path.read_bytes(), path))]

@@ -8,11 +8,12 @@ from pathlib import Path
 import docx
 import pptx
 from docx.table import Table
+from docx.text.paragraph import Paragraph
 from pptx.shapes.base import BaseShape
 from pptx.shapes.group import GroupShape
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.base import Page, PageBudget
+from ingest.loaders.base import Heading, Page, PageBudget
 from ingest.loaders.tables import docx_table_text
 
 __all__ = ["load_docx", "load_pptx"]
@@ -24,6 +25,7 @@ def load_docx(path: Path) -> list[Page]:
     document = docx.Document(str(path))
     lines: list[str] = []
     budget, tables = PageBudget(path), 0
+    headings: list[Heading] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             tables += 1
@@ -32,7 +34,24 @@ def load_docx(path: Path) -> list[Page]:
             lines += ["", table_text, ""] if lines else [table_text, ""]
         else:
             lines.append(block.text)
-    return [Page("\n".join(lines), None)]
+            level = _heading_level(block)
+            if level and block.text.strip():
+                headings.append(Heading(level, " ".join(block.text.split())))
+    title = " ".join((document.core_properties.title or "").split())[:200]
+    return [Page("\n".join(lines), None, headings=tuple(headings), title=title)]
+
+
+def _heading_level(paragraph: Paragraph) -> int:
+    """1 to 9 for Word's "Heading N" styles (and "Title", as 1); 0 for body text."""
+    try:
+        name = paragraph.style.name if paragraph.style is not None else ""
+    except (KeyError, ValueError):  # a style id the document does not define
+        return 0
+    name = name or ""
+    if name == "Title":
+        return 1
+    suffix = name.removeprefix("Heading ")
+    return int(suffix) if suffix != name and suffix.isdigit() else 0
 
 
 def load_pptx(path: Path) -> list[Page]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import Page, PageBudget, quiet_logger
+from ingest.loaders.base import Heading, Page, PageBudget, quiet_logger
 from ingest.loaders.ocr import ocr_blank_pages
 
 __all__ = ["load_pdf"]
@@ -19,7 +21,8 @@ def load_pdf(path: Path) -> list[Page]:
     with quiet_logger("pypdf"):
         reader = PdfReader(path)
         _unlock_pdf(reader, path)
-        return ocr_blank_pages(path, _pdf_pages(reader, path))
+        pages = ocr_blank_pages(path, _pdf_pages(reader, path))
+        return _with_outline(reader, pages)
 
 
 def _unlock_pdf(reader: PdfReader, path: Path) -> None:
@@ -56,3 +59,50 @@ def _pdf_pages(reader: PdfReader, path: Path) -> list[Page]:
     if failures and not pages:
         raise DocumentLoadError(path, "not a valid PDF: text extraction failed on every page")
     return pages
+
+
+_MAX_OUTLINE_ENTRIES = 5000  # a hostile outline may be huge or cyclic
+
+
+def _with_outline(reader: PdfReader, pages: list[Page]) -> list[Page]:
+    """The pages with the headings of the PDF's outline (bookmarks) and its title.
+
+    A broken outline or title costs only the headings, never the text.
+    """
+    headings = _outline_by_page(reader)
+    title = _pdf_title(reader)
+    if not headings and not title:
+        return pages
+    return [
+        replace(page, headings=tuple(headings.get(page.page or 0, ())), title=title)
+        for page in pages
+    ]
+
+
+def _outline_by_page(reader: PdfReader) -> dict[int, list[Heading]]:
+    """Outline entries by 1-based page, in outline order (which is reading order)."""
+    by_page: dict[int, list[Heading]] = {}
+    try:
+        stack: list[tuple[Any, int]] = [(item, 1) for item in reversed(reader.outline)]
+        seen = 0
+        while stack and seen < _MAX_OUTLINE_ENTRIES:
+            item, level = stack.pop()
+            seen += 1
+            if isinstance(item, list):
+                stack.extend((child, level + 1) for child in reversed(item))
+                continue
+            number = reader.get_destination_page_number(item)
+            title = " ".join(str(item.title or "").split())
+            if number is not None and number >= 0 and title:
+                by_page.setdefault(number + 1, []).append(Heading(level, title))
+    except Exception:  # noqa: BLE001 - the outline is optional; the text matters
+        return {}
+    return by_page
+
+
+def _pdf_title(reader: PdfReader) -> str:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # noqa: BLE001 - a broken info dictionary is only a missing title
+        return ""
+    return " ".join(str(title or "").split())[:200]

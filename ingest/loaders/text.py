@@ -6,6 +6,7 @@ never holds a big file whole.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from collections.abc import Iterator
@@ -14,9 +15,16 @@ from pathlib import Path
 import charset_normalizer
 
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import Page, clean
+from ingest.loaders.base import Heading, Page, clean
 
-__all__ = ["BINARY_SNIFF_BYTES", "TEXT_EXTENSIONS", "decode_text", "load_text", "stream_text"]
+__all__ = [
+    "BINARY_SNIFF_BYTES",
+    "TEXT_EXTENSIONS",
+    "decode_text",
+    "load_text",
+    "markdown_headings",
+    "stream_text",
+]
 
 # fmt: off
 TEXT_EXTENSIONS = (
@@ -92,9 +100,33 @@ def looks_binary(text: str) -> bool:
     return controls > _MAX_CONTROL_RATIO * max(len(text), 1)
 
 
+_MARKDOWN = frozenset({".md", ".markdown"})
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+_MAX_HEADINGS = 5000
+
+
 def load_text(path: Path) -> list[Page]:
     """Load a plain-text, Markdown, source or configuration file as one page."""
-    return [Page(decode_text(path.read_bytes(), path), None)]
+    text = decode_text(path.read_bytes(), path)
+    return [Page(text, None, headings=_headings_of(path, text))]
+
+
+def _headings_of(path: Path, text: str) -> tuple[Heading, ...]:
+    return markdown_headings(text) if path.suffix.lower() in _MARKDOWN else ()
+
+
+def markdown_headings(text: str) -> tuple[Heading, ...]:
+    """The ``#`` headings of a Markdown text, in order, outside fenced code blocks."""
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    headings: list[Heading] = []
+    for match in _ATX_HEADING.finditer(text):
+        if bisect.bisect_left(fences, match.start()) % 2:  # inside a code block
+            continue
+        headings.append(Heading(len(match.group(1)), " ".join(match.group(2).split())))
+        if len(headings) >= _MAX_HEADINGS:
+            break
+    return tuple(headings)
 
 
 def stream_text(path: Path) -> Iterator[Page]:
@@ -119,14 +151,15 @@ def stream_text(path: Path) -> Iterator[Page]:
             text = pending + clean(decoded)
             cut = _segment_end(text) if following else len(text)
             pending = text[cut:]
-            yield from _segment(text[:cut], offset)
+            yield from _segment(text[:cut], offset, path.suffix.lower() in _MARKDOWN)
             offset += cut
             block = following
 
 
-def _segment(text: str, offset: int) -> Iterator[Page]:
+def _segment(text: str, offset: int, markdown: bool) -> Iterator[Page]:
     if text.strip():
-        yield Page(text.rstrip(), None, offset)
+        headings = markdown_headings(text) if markdown else ()
+        yield Page(text.rstrip(), None, offset, headings=headings)
 
 
 def _segment_end(text: str) -> int:

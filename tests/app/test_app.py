@@ -179,7 +179,7 @@ def test_files_added_outside_the_app_are_picked_up(folders: tuple[Path, Path]) -
     new_session = open_page()  # a new browser tab or reload syncs once at its start
     assert sidebar_texts(new_session) == [
         "**manual\\.pdf**  \n3 chunks",
-        "**notes\\.md**  \n4 chunks",
+        "**notes\\.md**  \n5 chunks",
     ]
 
 
@@ -426,7 +426,7 @@ def test_hostile_file_names_are_shown_as_text(folders: tuple[Path, Path]) -> Non
         if markdown not in passages:
             assert_inert(markdown)
     assert "**x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md**  \n1 chunk" in shown
-    assert "\\[1\\] x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md" in shown
+    assert "\\[1\\] x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md · Zorblax" in shown
 
 
 def test_an_answer_that_tries_to_load_images_shows_only_text(
@@ -460,7 +460,7 @@ def test_deleting_a_document_removes_file_and_chunks(folders: tuple[Path, Path])
 
     assert sorted(p.name for p in docs.iterdir()) == ["notes.md"]
     assert page.sidebar.subheader[0].value == "Indexed (1)"
-    assert sidebar_texts(page) == ["**notes\\.md**  \n4 chunks"]
+    assert sidebar_texts(page) == ["**notes\\.md**  \n5 chunks"]
     assert [s.value for s in page.sidebar.success][-1] == "Deleted manual\\.pdf."
 
 

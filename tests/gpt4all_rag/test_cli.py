@@ -17,7 +17,7 @@ from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.cli import main
 from gpt4all_rag.prompts import NOT_FOUND_ANSWER
 from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY, Settings
-from tests.conftest import DATA, DOCS, DOCS_GOOD
+from tests.conftest import DATA, DOCS, DOCS_CHUNKS, DOCS_GOOD
 
 SCRIPT = str(Path(sys.executable).with_name("gpt4all-rag"))
 INGEST_KEYS = {
@@ -78,7 +78,7 @@ def indexed(tmp_path: Path, cli: Run) -> tuple[Path, Path]:
     assert code == 1, err  # four bad files, the rest indexed
     summary = json.loads(out)
     assert set(summary) == INGEST_KEYS
-    assert summary["added"] == DOCS_GOOD and summary["chunks_total"] == 14
+    assert summary["added"] == DOCS_GOOD and summary["chunks_total"] == sum(DOCS_CHUNKS.values())
     assert [f["file"] for f in summary["failed"]] == FAILED
     return tmp_path / "docs", tmp_path / "index"
 
@@ -90,7 +90,8 @@ def test_ingest_text_summary_then_a_move_is_reused(tmp_path: Path, cli: Run) -> 
         shutil.copy(DOCS / name, docs / name)
     code, out, _ = cli("ingest", str(docs), "--index", str(tmp_path / "index"))
     assert code == 0
-    assert out.splitlines()[0] == "Index updated: 2 added (7 chunks in total)."
+    total = DOCS_CHUNKS["manual.pdf"] + DOCS_CHUNKS["notes.md"]
+    assert out.splitlines()[0] == f"Index updated: 2 added ({total} chunks in total)."
     (docs / "notes.md").rename(docs / "bees.md")
     code, out, _ = cli("ingest", str(docs), "--index", str(tmp_path / "index"), "--json")
     second = json.loads(out)
@@ -101,7 +102,11 @@ def test_ingest_text_summary_then_a_move_is_reused(tmp_path: Path, cli: Run) -> 
 def test_status_json(indexed: tuple[Path, Path], cli: Run) -> None:
     code, out, _ = cli("status", "--index", str(indexed[1]), "--json")
     status = json.loads(out)
-    assert code == 0 and (status["files"], status["chunks"], status["failed"]) == (8, 14, 4)
+    assert code == 0 and (status["files"], status["chunks"], status["failed"]) == (
+        8,
+        sum(DOCS_CHUNKS.values()),
+        4,
+    )
     assert status["embedding_model"] == "hash-embedder" and status["size_bytes"] > 0
 
 
@@ -115,7 +120,7 @@ def test_search_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
     assert len(results) == 2 and set(results[0]) == {"file", "page", "text", "score"}
     assert (results[0]["file"], results[0]["page"]) == ("manual.pdf", 2)
     code, out, _ = cli("search", REACTOR, "--k", "1", "--mode", "keyword", "--index", index)
-    assert out.startswith("[1] manual.pdf:2 (")
+    assert out.startswith("[1] manual.pdf · page 2 (")
 
 
 def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
@@ -124,7 +129,13 @@ def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
     assert code == 0, err
     answer = json.loads(out)
     assert set(answer) == {
-        "answer", "found", "evidence", "sentences", "unsupported", "sources", "cited"
+        "answer",
+        "found",
+        "evidence",
+        "sentences",
+        "unsupported",
+        "sources",
+        "cited",
     }
     assert (answer["answer"], answer["cited"], answer["found"]) == ("451 K [1].", [1], True)
     assert (answer["sources"][0]["file"], answer["sources"][0]["page"]) == ("manual.pdf", 2)
@@ -135,7 +146,7 @@ def test_ask_json_and_text(indexed: tuple[Path, Path], cli: Run) -> None:
     blank = lines.index("")
     assert lines[0] == "Evidence:" and all(line.startswith('  "') for line in lines[1:blank])
     assert lines[blank + 1].strip().startswith(DEFAULT_SCRIPTED_REPLY.split("[")[0].strip())
-    assert "*[1] manual.pdf:2" in lines
+    assert "*[1] manual.pdf · page 2" in lines
 
 
 def test_ask_with_nothing_found_prints_the_not_found_answer(
@@ -258,10 +269,10 @@ def test_console_script_ingests_and_answers_with_the_real_models(tmp_path: Path)
     index = str(tmp_path / "index")
     ingest = _real("ingest", str(tmp_path / "docs"), "--index", index, "--json")
     assert ingest.returncode == 1, ingest.stderr
-    assert json.loads(ingest.stdout)["chunks_total"] == 14
+    assert json.loads(ingest.stdout)["chunks_total"] == sum(DOCS_CHUNKS.values())
     ask = _real("ask", "What is the core temperature of the Zorblax reactor?", "--index", index)
     assert ask.returncode == 0, ask.stderr
-    assert "manual.pdf:2" in ask.stdout
+    assert "manual.pdf · page 2" in ask.stdout
 
 
 @pytest.mark.slow
@@ -302,7 +313,7 @@ def test_another_folder_is_refused_unless_forced(indexed: tuple[Path, Path], cli
     code, out, _ = cli("ingest", str(elsewhere), "--index", str(index), "--json", "--force")
     forced = json.loads(out)
     assert code == 0 and forced["deleted"] == [d for d in DOCS_GOOD if d != "notes.md"]
-    assert (forced["unchanged"], forced["chunks_total"]) == (1, 4)
+    assert (forced["unchanged"], forced["chunks_total"]) == (1, DOCS_CHUNKS["notes.md"])
 
 
 def test_a_folder_of_other_files_is_never_used_as_an_index(tmp_path: Path, cli: Run) -> None:

@@ -15,7 +15,7 @@ from gpt4all_rag import DocumentAssistant, Settings
 from gpt4all_rag.llm import build_llm
 from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY
 from gpt4all_rag.testing import HashEmbedder, ScriptedLLM, hash_vector
-from tests.conftest import DOCS
+from tests.conftest import DOCS, DOCS_CHUNKS
 
 
 def test_hash_vector_is_computable_by_hand():
@@ -88,7 +88,7 @@ def test_fake_backends_build_a_whole_assistant_without_torch_or_llama_cpp(tmp_pa
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out == {
-        "chunks": 14,
+        "chunks": sum(DOCS_CHUNKS.values()),
         "text": DEFAULT_SCRIPTED_REPLY,
         "cited": [1],
         "first": ["manual.pdf", 2],

@@ -59,7 +59,7 @@ def test_metadata_keeps_page_offsets_and_hash(docs_copy, make_assistant):
     assert set(got["ids"]) == ids_of(docs_copy, "manual.pdf", 3)
     notes = assistant.store.collection.get(where={"path": "notes.md"}, include=["metadatas"])
     assert all("page" not in m for m in notes["metadatas"])
-    assert sorted(m["chunk"] for m in notes["metadatas"]) == [0, 1, 2, 3]
+    assert sorted(m["chunk"] for m in notes["metadatas"]) == [0, 1, 2, 3, 4]
 
 
 def test_incremental_sync_touches_only_what_changed(docs_copy, make_assistant):

@@ -1,0 +1,250 @@
+"""Retrieval levers, measured one at a time (the retrieval issue's harness).
+
+Usage:
+  python scripts/bench_retrieval.py rdev --docs bench-data/rdev-docs --index DIR [--set k=v]
+  python scripts/bench_retrieval.py beir --data DIR --work-dir DIR [--limit N] [--set k=v]
+
+Each run builds (or reuses, incrementally) one index with the given settings
+(``--set chunk_size=128`` and so on: the levers that change what is indexed), then reads
+the vector and keyword candidates of every question once and scores every fusion variant
+on them offline: the levers that change only how the two lists are combined. Prints a
+table and saves it as JSON (``--out``).
+
+R dev set (tests/data/rdev): page Recall@1/5/10 over the answerable questions, a page
+counting when it is one of the question's listed pages of its file. BEIR: nDCG@10,
+Recall@100 at document level, a document ranking where its best chunk ranks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from devset_common import load_devset, page_matches  # noqa: E402
+
+from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
+from gpt4all_rag.evaluation import load_jsonl, load_qrels, metrics_for  # noqa: E402
+from gpt4all_rag.settings import Settings  # noqa: E402
+from vectorstore.retriever import Filters, Passage, merge_neighbours  # noqa: E402
+
+DEPTH = 100
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One question's vector and keyword lists, best first."""
+
+    vector: list[Passage]
+    keyword: list[Passage]
+
+
+def collect(assistant: DocumentAssistant, text: str, depth: int = DEPTH) -> Candidates:
+    """The two candidate lists of one question, as the hybrid search reads them."""
+    import numpy as np
+
+    retriever = assistant.retriever
+    qv = np.asarray(retriever.embedder.embed_query(text), dtype=np.float32)
+    vector = retriever._vector(qv, depth, Filters())
+    keyword = retriever._keyword(text, qv, depth, Filters(), known={p.id: p for p in vector})
+    return Candidates(vector, keyword)
+
+
+Fuser = Callable[[Candidates], list[Passage]]
+
+
+def rrf(depth: int = 50, k: int = 60, vector_weight: float = 1.0) -> Fuser:
+    """Weighted reciprocal rank fusion over the top ``depth`` of each list."""
+
+    def fuse(c: Candidates) -> list[Passage]:
+        v, kw = c.vector[:depth], c.keyword[:depth]
+        scores: dict[str, float] = {}
+        for rank, p in enumerate(v, 1):
+            scores[p.id] = scores.get(p.id, 0.0) + vector_weight / (k + rank)
+        for rank, p in enumerate(kw, 1):
+            scores[p.id] = scores.get(p.id, 0.0) + (2.0 - vector_weight) / (k + rank)
+        return _ranked(scores, v + kw)
+
+    return fuse
+
+
+def convex(depth: int = 50, alpha: float = 0.5) -> Fuser:
+    """Min-max normalized scores, ``alpha`` on the vector side."""
+
+    def fuse(c: Candidates) -> list[Passage]:
+        v, kw = c.vector[:depth], c.keyword[:depth]
+        scores: dict[str, float] = {}
+        for weight, items, attr in ((alpha, v, "similarity"), (1 - alpha, kw, "score")):
+            values = [getattr(p, attr) for p in items]
+            if not values:
+                continue
+            lo, hi = min(values), max(values)
+            for p, value in zip(items, values, strict=True):
+                norm = (value - lo) / (hi - lo) if hi > lo else 1.0
+                scores[p.id] = scores.get(p.id, 0.0) + weight * norm
+        return _ranked(scores, v + kw)
+
+    return fuse
+
+
+def _ranked(scores: dict[str, float], passages: Sequence[Passage]) -> list[Passage]:
+    by_id = {p.id: p for p in passages}
+    return [by_id[i] for i in sorted(scores, key=lambda i: (-scores[i], i))]
+
+
+def vector_only(c: Candidates) -> list[Passage]:
+    return c.vector
+
+
+def keyword_only(c: Candidates) -> list[Passage]:
+    return c.keyword
+
+
+def merged(fuse: Fuser) -> Fuser:
+    """``fuse``, then adjacent chunks of a page joined (as the shipped search does)."""
+    return lambda c: merge_neighbours(fuse(c))
+
+
+VARIANTS: dict[str, Fuser] = {
+    "vector": vector_only,
+    "keyword": keyword_only,
+    "rrf (shipped: depth 50, k 60)": rrf(),
+    "rrf depth 20": rrf(depth=20),
+    "rrf depth 100": rrf(depth=100),
+    "rrf k 20": rrf(k=20),
+    "rrf k 10": rrf(k=10),
+    "rrf vector 0.8": rrf(vector_weight=0.8),
+    "rrf vector 1.2": rrf(vector_weight=1.2),
+    "convex 0.3": convex(alpha=0.3),
+    "convex 0.5": convex(alpha=0.5),
+    "convex 0.7": convex(alpha=0.7),
+    "rrf + merge": merged(rrf()),
+    "rrf depth 20 + merge": merged(rrf(depth=20)),
+    "rrf k 20 + merge": merged(rrf(k=20)),
+    "convex 0.5 + merge": merged(convex(alpha=0.5)),
+}
+
+
+def build(settings: Settings) -> tuple[DocumentAssistant, float, int]:
+    """The assistant over an index synced with ``settings`` (incremental), and the sync time."""
+    assistant = DocumentAssistant.from_settings(settings)
+    started = time.perf_counter()
+    report = assistant.ingest(settings.documents_dir, force=True)
+    return assistant, time.perf_counter() - started, report.chunks_total
+
+
+def rdev_scores(
+    assistant: DocumentAssistant, variants: dict[str, Fuser], limit: int | None
+) -> dict[str, Any]:
+    """Page Recall@1/5/10 and MRR@10 of each variant over the answerable dev questions."""
+    questions = [q for q in load_devset() if q.answerable][:limit]
+    cands = {q.id: collect(assistant, q.question) for q in questions}
+    out: dict[str, Any] = {}
+    for name, fuse in variants.items():
+        hits = []
+        for q in questions:
+            ranked = fuse(cands[q.id])
+            ok = [page_matches(q, p.file, p.page) for p in ranked[:10]]
+            hits.append(ok)
+        out[name] = {
+            f"R@{k}": round(statistics.mean(any(h[:k]) for h in hits), 3) for k in (1, 5, 10)
+        } | {"MRR@10": round(statistics.mean(_rr(h) for h in hits), 3)}
+    return out
+
+
+def _rr(hits: list[bool]) -> float:
+    return next((1.0 / (i + 1) for i, ok in enumerate(hits) if ok), 0.0)
+
+
+def beir_scores(
+    assistant: DocumentAssistant,
+    data: Path,
+    variants: dict[str, Fuser],
+    limit: int | None,
+) -> dict[str, Any]:
+    """nDCG@10 and Recall@100 of each variant at document level."""
+    qrels = load_qrels(data / "qrels.tsv")
+    queries = [q for q in load_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels][:limit]
+    cands = {str(q["_id"]): collect(assistant, str(q["text"]), 2 * DEPTH) for q in queries}
+    out: dict[str, Any] = {}
+    for name, fuse in variants.items():
+        totals: dict[str, float] = {}
+        for qid, c in cands.items():
+            docs = _docs(fuse(c))
+            for metric, value in metrics_for(docs, qrels[qid]).items():
+                totals[metric] = totals.get(metric, 0.0) + value
+        out[name] = {m: round(v / len(cands), 4) for m, v in totals.items()}
+    return out
+
+
+def _docs(passages: Sequence[Passage]) -> list[str]:
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.setdefault(Path(p.file).stem, None)
+    return list(seen)
+
+
+def _settings(index: Path, docs: Path, pairs: list[str]) -> Settings:
+    overrides: dict[str, Any] = {"index_dir": index, "documents_dir": docs}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        overrides[key] = json.loads(value) if value[:1] in "0123456789[{tfn-" else value
+    return Settings(**overrides)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=("rdev", "beir"))
+    parser.add_argument("--docs", type=Path, help="rdev: the three manuals")
+    parser.add_argument("--data", type=Path, help="beir: folder with corpus/queries/qrels")
+    parser.add_argument("--index", "--work-dir", dest="index", type=Path, required=True)
+    parser.add_argument("--set", action="append", default=[], help="a setting, key=value")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--label", default="")
+    parser.add_argument("--out", type=Path, default=Path("bench-results/retrieval.json"))
+    args = parser.parse_args()
+    if args.dataset == "beir":
+        from gpt4all_rag.evaluation import _write_corpus
+
+        docs = args.index / "docs"
+        if not docs.exists():
+            _write_corpus(load_jsonl(args.data / "corpus.jsonl"), docs)
+        settings = _settings(args.index / "index", docs, args.set)
+    else:
+        settings = _settings(args.index, args.docs, args.set)
+    assistant, seconds, chunks = build(settings)
+    started = time.perf_counter()
+    if args.dataset == "rdev":
+        scores = rdev_scores(assistant, VARIANTS, args.limit)
+    else:
+        scores = beir_scores(assistant, args.data, VARIANTS, args.limit)
+    report = {
+        "dataset": args.dataset,
+        "label": args.label,
+        "settings": args.set,
+        "chunks": chunks,
+        "sync_seconds": round(seconds, 1),
+        "score_seconds": round(time.perf_counter() - started, 1),
+        "variants": scores,
+    }
+    print(f"{args.dataset} {args.label} {args.set}: {chunks} chunks, sync {seconds:.0f} s")
+    for name, figures in scores.items():
+        print(f"  {name:<32} " + "  ".join(f"{k} {v:.4f}" for k, v in figures.items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else []
+    args.out.write_text(json.dumps([*previous, report], indent=1) + "\n")
+    return 0 if math.isfinite(seconds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""BM25 terms for technical manuals: identifiers whole and split, question words dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vectorstore.keyword import KeywordIndex, query_stems
+
+CHUNKS = {
+    "inst": "Use install.packages() to add a package from CRAN to the library.",
+    "csv": "The function read.csv reads a comma separated file into a data frame.",
+    "home": "The variable R_HOME names the folder where R is installed.",
+    "other": "Packages may install documentation and demos; loading is separate.",
+    "titled": "It is run first, before any other code.",
+}
+HEADINGS = {"titled": "Startup › The .Rprofile file"}
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> KeywordIndex:
+    index = KeywordIndex(tmp_path / "keywords")
+    ids = list(CHUNKS)
+    metas = [{"path": f"{i}.txt", "ext": ".txt", "heading": HEADINGS.get(i, "")} for i in ids]
+    index.stage(ids, [CHUNKS[i] for i in ids], metas)  # type: ignore[misc]
+    index.commit(ids, fetch=lambda batch: [])
+    return index
+
+
+def top(index: KeywordIndex, query: str) -> str:
+    hits = index.search(query, k=3)
+    return hits[0].id if hits else ""
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["install.packages", "How do I use install.packages?", "install packages from CRAN"],
+)
+def test_a_dotted_identifier_is_found_whole_and_by_its_parts(index, query):
+    assert top(index, query) == "inst"
+
+
+def test_the_whole_identifier_outranks_its_parts(index):
+    hits = {h.id: h.score for h in index.search("install.packages", k=5)}
+    assert hits["inst"] > hits.get("other", 0.0)
+
+
+def test_underscored_and_dotted_names(index):
+    assert top(index, "what is R_HOME") == "home"
+    assert top(index, "home folder variable") == "home"
+    assert top(index, "read.csv") == "csv"
+    assert top(index, "how do I read a csv file") == "csv"
+
+
+def test_the_heading_trail_is_searchable(index):
+    assert top(index, "Rprofile") == "titled"
+
+
+def test_question_words_are_not_search_terms():
+    assert query_stems("How do I write what you want?") == ["write"]
+    assert "instal" in query_stems("How should I install it?")
