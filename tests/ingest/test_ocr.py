@@ -9,7 +9,9 @@ A fake engine (a shell script that sleeps, then prints) times the worker's clock
 from __future__ import annotations
 
 import shutil
+import struct
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,9 +22,9 @@ from pypdf import PdfReader, PdfWriter
 
 from gpt4all_rag.assistant import DocumentAssistant
 from ingest.errors import DocumentLoadError
-from ingest.loaders import load_file
+from ingest.loaders import load_file, supported_extensions
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
-from ingest.loaders.ocr import OcrOptions, ocr_in_force
+from ingest.loaders.ocr import IMAGE_EXTENSIONS, OcrOptions, ocr_in_force
 from tests.conftest import DOCS, HashEmbedder
 from vectorstore.retriever import SearchMode
 
@@ -242,3 +244,32 @@ def test_a_stuck_page_still_times_out(
 
     assert caught.value.reason == "parsing timed out after 2 s"
     assert time.monotonic() - started < 10
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels and holds none of them."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_image_bomb_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_header_only(30_000, 30_000))  # 900 million pixels
+
+    engine = OcrOptions(command=shutil.which("true") or "/bin/true")  # installed: not the reason
+    with ocr_in_force(engine), pytest.raises(DocumentLoadError) as caught:
+        load_file(path)
+
+    assert caught.value.reason.startswith(
+        "not a valid PNG: Image size (900000000 pixels) exceeds limit of "
+    )
+
+
+def test_every_image_extension_is_supported() -> None:
+    assert set(IMAGE_EXTENSIONS) <= supported_extensions()
+    assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} == set(IMAGE_EXTENSIONS)
