@@ -29,7 +29,7 @@ from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import Abstention, Filters, Retriever
+from vectorstore.retriever import Abstention, Filters, Fusion, Retriever
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -103,6 +103,8 @@ class DocumentAssistant:
             embedder,
             keywords,
             candidates=settings.fusion_candidates,
+            fusion=Fusion(settings.fusion, settings.fusion_vector_weight, settings.rrf_k),
+            merge_adjacent=settings.merge_adjacent,
             relevance_floor=settings.relevance_floor,
             uncommitted=manifest.uncommitted,
             abstention=abstention,

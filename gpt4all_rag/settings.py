@@ -32,6 +32,7 @@ __all__ = [
 
 RetrievalMode = SearchMode
 AnswerStyle = Literal["evidence", "generate", "both"]
+FusionMethod = Literal["convex", "rrf"]
 """The search modes, as ``vectorstore.schema`` defines them (one definition)."""
 LLMBackendName = Literal["llama-cpp", "openai", "scripted"]
 EmbeddingBackendName = Literal["sentence-transformers", "hash"]
@@ -221,6 +222,18 @@ class Settings(BaseSettings):
     )
     fusion_candidates: int = Field(
         50, ge=1, description="Candidates each retriever contributes to hybrid fusion."
+    )
+    fusion: FusionMethod = Field(
+        "convex",
+        description="How hybrid search combines its two lists: convex (each list's scores "
+        "scaled to 0..1, then weighted) or rrf (reciprocal rank fusion).",
+    )
+    fusion_vector_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Share of the vector side in hybrid fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
+    merge_adjacent: bool = Field(
+        True, description="Join neighbouring chunks of one page into one passage."
     )
 
     # --- LLM -------------------------------------------------------------

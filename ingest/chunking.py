@@ -82,6 +82,17 @@ def sections(page: Page, trail: list[Heading]) -> tuple[list[Section], list[Head
     return [Section(c[0], end, c[1]) for c, end in zip(cuts, bounds, strict=True)], trail
 
 
+def _shortened(trail: str, limit: int) -> str:
+    """The trail within ``limit`` characters: its outer headings go first, then words."""
+    parts = trail.split(HEADING_SEPARATOR) if trail else []
+    while parts and len(HEADING_SEPARATOR.join(parts)) > limit:
+        if len(parts) == 1:
+            words = parts[0][:limit].rsplit(" ", 1)[0] if limit else ""
+            return words
+        parts = parts[1:]
+    return HEADING_SEPARATOR.join(parts)
+
+
 def _trail_text(trail: list[Heading]) -> str:
     return HEADING_SEPARATOR.join(h.title for h in trail)
 
@@ -192,7 +203,7 @@ class TokenChunker:
 
     def _section_chunks(self, page: Page, part: Section, first: int) -> Iterator[Chunk]:
         text = page.text[part.start : part.end]
-        heading = part.heading[-self.context_chars :] if self.context_chars else ""
+        heading = _shortened(part.heading, self.context_chars)
         for n, doc in enumerate(self._splitter.create_documents([text])):
             start = int(doc.metadata.get("start_index", -1))
             if start < 0:  # text not found verbatim; fall back to a search

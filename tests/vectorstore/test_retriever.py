@@ -13,6 +13,7 @@ from vectorstore.keyword import KeywordIndex
 from vectorstore.retriever import (
     SEARCH_MODES,
     Filters,
+    Fusion,
     Passage,
     Retriever,
     reciprocal_rank_fusion,
@@ -118,7 +119,8 @@ def test_similarity_is_the_cosine_to_the_query_whatever_the_mode(retriever):
     assert vector.similarity == pytest.approx(2 / (2**0.5 * 7**0.5), abs=1e-6)  # 2 of 7 words
 
 
-def test_hybrid_fuses_the_two_rankings(retriever):
+def test_hybrid_rrf_fuses_the_two_rankings(retriever):
+    retriever.fusion = Fusion("rrf", vector_weight=0.5, rrf_k=60)
     passages = retriever.search("degrees", k=4, mode="hybrid")
     fused = reciprocal_rank_fusion(
         [
@@ -128,6 +130,29 @@ def test_hybrid_fuses_the_two_rankings(retriever):
     )
     assert [p.id for p in passages] == sorted(fused, key=lambda i: (-fused[i], i))[:4]
     assert passages[0].score == pytest.approx(max(fused.values()))
+
+
+def test_hybrid_convex_adds_each_sides_scaled_scores(retriever):
+    retriever.fusion = Fusion("convex", vector_weight=0.7)
+    vector = retriever.search("degrees tea", k=10, mode="vector")
+    keyword = retriever.search("degrees tea", k=10, mode="keyword")
+
+    def scaled(values: dict[str, float]) -> dict[str, float]:
+        low, high = min(values.values()), max(values.values())
+        return {i: (v - low) / (high - low) if high > low else 1.0 for i, v in values.items()}
+
+    v = scaled({p.id: p.similarity for p in vector})
+    kw = scaled({p.id: p.score for p in keyword})
+    expected = {i: 0.7 * v.get(i, 0.0) + 0.3 * kw.get(i, 0.0) for i in v | kw}
+    passages = retriever.search("degrees tea", k=3, mode="hybrid")
+    assert [p.id for p in passages] == sorted(expected, key=lambda i: (-expected[i], i))[:3]
+    assert passages[0].score == pytest.approx(max(expected.values()))
+    assert passages[0].id == "tea"
+
+
+def test_an_unknown_fusion_is_an_error():
+    with pytest.raises(ValueError, match="unknown fusion"):
+        Fusion("max").scores([], [])
 
 
 def test_relevance_floor_drops_weak_passages(retriever):
