@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextvars
 import ctypes
+import functools
 import io
 import os
 import re
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,7 +30,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence
 
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import Page, PageBudget
+from ingest.loaders.base import IMAGE_EXTENSIONS, Page, PageBudget
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -43,7 +45,6 @@ __all__ = [
     "render_pdf_page",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 INSTALL_HINT = "apt-get install tesseract-ocr"
 # An A4 page at 300 dpi is 8.7 million pixels; a page or image past this bound is
 # scaled down first, so a hostile page size cannot ask for gigabytes of bitmap.
@@ -227,17 +228,30 @@ def _run_tesseract(png: bytes, options: OcrOptions) -> subprocess.CompletedProce
     command = [options.command, "stdin", "stdout", "-l", options.languages]
     command += ["--dpi", str(options.dpi), "--psm", "3"]
     return subprocess.run(
-        command, input=png, capture_output=True, env=env, check=False, preexec_fn=_die_with_parent
+        command, input=png, capture_output=True, env=env, check=False, preexec_fn=_die_with_parent()
     )
 
 
-def _die_with_parent() -> None:
-    """In the Tesseract child: be killed when the worker is (Linux), never left running."""
+def _die_with_parent() -> Callable[[], object] | None:
+    """What the Tesseract child runs before exec: ask Linux to kill it when its parent dies.
+
+    A worker killed for a timeout then takes its Tesseract with it. Only in a process
+    with one thread (the worker): code between fork and exec is unsafe beside others.
+    """
+    prctl = _prctl()
+    if prctl is None or threading.active_count() > 1:
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """The C library's ``prctl``, looked up before any fork; None off Linux."""
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:
-        return
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
 
 
 def _tesseract_failure(stderr: bytes, options: OcrOptions) -> str:

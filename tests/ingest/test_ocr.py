@@ -58,11 +58,17 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def fake_engine(tmp_path: Path) -> Callable[[float], str]:
-    """A stand-in for Tesseract that takes ``seconds`` per page and reads "FAKE OCR"."""
+    """A stand-in for Tesseract that takes ``seconds`` per page and reads "FAKE OCR".
+
+    It writes its process id to ``engine.pid`` beside itself.
+    """
 
     def make(seconds: float) -> str:
         script = tmp_path / f"fake-tesseract-{seconds:g}"
-        script.write_text(f'#!/bin/sh\ncat >/dev/null\nsleep {seconds}\necho "FAKE OCR"\n')
+        pid = tmp_path / "engine.pid"
+        script.write_text(
+            f'#!/bin/sh\necho $$ > {pid}\ncat >/dev/null\nsleep {seconds}\necho "FAKE OCR"\n'
+        )
         script.chmod(0o755)
         return str(script)
 
@@ -221,21 +227,25 @@ def test_each_page_read_restarts_the_parse_clock(
     fake_engine: Callable[[float], str],
     worker: Callable[[ParseLimits], IsolatedLoader],
 ) -> None:
-    scan = write_scan(tmp_path / "four.pdf", manual_images(50) + manual_images(50)[:1], dpi=50)
-    loader = worker(ParseLimits(timeout_s=2.5, ocr=OcrOptions(command=fake_engine(1.0))))
+    scan = write_scan(tmp_path / "six.pdf", manual_images(50) * 2, dpi=50)
+    engine = OcrOptions(dpi=72, command=fake_engine(1.0))  # 1 s a page, and a small render
+    loader = worker(ParseLimits(timeout_s=4.0, ocr=engine))
     loader(DOCS / "notes.md")  # the worker's start is not part of what is timed
 
     started = time.monotonic()
     pages = loader(scan)
 
-    assert time.monotonic() - started > 4.0  # longer than the timeout, in four pages
-    assert [(page.page, page.text) for page in pages] == [(n, "FAKE OCR") for n in range(1, 5)]
+    assert time.monotonic() - started > 6.0  # longer than the timeout, in six pages
+    assert [(page.page, page.text) for page in pages] == [(n, "FAKE OCR") for n in range(1, 7)]
 
 
-def test_a_stuck_page_still_times_out(
-    scan: Path, fake_engine: Callable[[float], str], worker: Callable[[ParseLimits], IsolatedLoader]
+def test_a_stuck_page_still_times_out_and_its_engine_is_killed(
+    scan: Path,
+    tmp_path: Path,
+    fake_engine: Callable[[float], str],
+    worker: Callable[[ParseLimits], IsolatedLoader],
 ) -> None:
-    loader = worker(ParseLimits(timeout_s=2.0, ocr=OcrOptions(command=fake_engine(60))))
+    loader = worker(ParseLimits(timeout_s=2.0, ocr=OcrOptions(dpi=72, command=fake_engine(60))))
     loader(DOCS / "notes.md")
 
     started = time.monotonic()
@@ -244,6 +254,21 @@ def test_a_stuck_page_still_times_out(
 
     assert caught.value.reason == "parsing timed out after 2 s"
     assert time.monotonic() - started < 10
+    engine = Path(f"/proc/{(tmp_path / 'engine.pid').read_text().strip()}/status")
+    assert wait_until(lambda: not engine.exists() or "State:\tZ" in engine.read_text())
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; whether it held."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except OSError:  # the process went away between two reads
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def png_header_only(width: int, height: int) -> bytes:
