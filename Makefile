@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-answers bench-cli clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-answers bench-cli bench-ocr clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -65,7 +65,7 @@ lint: venv
 check-offline: venv
 	scripts/check_offline.sh
 
-bench: bench-ingest bench-query bench-eval bench-answers bench-cli
+bench: bench-ingest bench-query bench-eval bench-answers bench-cli bench-ocr
 
 BENCH_CORPUS ?= bench-data/r-doc-pdf/usr/share/R/doc/manual
 SCIFACT      ?= ../shared/bench/scifact-train
@@ -106,6 +106,11 @@ bench-cli: venv
 	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-intro.pdf $(R_MANUALS)/R-data.pdf \
 	  $(R_MANUALS)/R-admin.pdf $(CLI_CORPUS)/; }
 	$(BIN)/python scripts/bench_cli.py --index bench-data/cli-r4/index --build-from $(CLI_CORPUS)
+
+## bench-ocr: Tesseract's character error rate and pages/s on 20 rendered R-manual pages
+bench-ocr: venv deps
+	scripts/fetch_corpora.sh bench-data
+	$(BIN)/python scripts/bench_ocr.py --pages 20
 
 bench-eval: venv
 	mkdir -p bench-results

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -197,7 +198,7 @@ def _limits_args(limits: ParseLimits) -> dict[str, Any]:
         "max_unzipped_bytes": load.max_unzipped_bytes,
         "max_zip_ratio": load.max_zip_ratio,
         "ratio_floor_bytes": load.ratio_floor_bytes,
-        "ocr": (limits.ocr.enabled, limits.ocr.dpi, limits.ocr.languages, limits.ocr.command),
+        "ocr": dataclasses.asdict(limits.ocr),
     }
 
 

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     """Serve load requests until stdin closes."""
     settings: dict[str, Any] = ast.literal_eval(argv[1])
     memory_bytes = int(settings.pop("memory_bytes"))
-    ocr = OcrOptions(*settings.pop("ocr", ()))
+    ocr = OcrOptions(**settings.pop("ocr", {}))
     limits = LoadLimits(**settings)
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
