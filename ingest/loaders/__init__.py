@@ -10,11 +10,13 @@ process with a memory limit and a timeout.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingest.errors import DocumentLoadError, UnsupportedFileType
 from ingest.loaders.base import (
+    IMAGE_EXTENSIONS,
     Heading,
     LoadLimits,
     Page,
@@ -25,14 +27,9 @@ from ingest.loaders.base import (
     load_errors_as,
     no_text_reason,
 )
-from ingest.loaders.ebook import load_epub
 from ingest.loaders.html import html_to_text, load_html
 from ingest.loaders.mail import load_eml
-from ingest.loaders.ocr import IMAGE_EXTENSIONS, load_image
-from ingest.loaders.office import load_docx, load_pptx
-from ingest.loaders.pdf import load_pdf
 from ingest.loaders.structured import load_json
-from ingest.loaders.tables import load_csv, load_tsv, load_xlsx
 from ingest.loaders.text import TEXT_EXTENSIONS, decode_text, load_text, stream_text
 
 __all__ = [
@@ -52,20 +49,38 @@ __all__ = [
 
 Loader = Callable[[Path], list[Page]]
 
+
+class _Deferred:
+    """A loader whose module is imported on its first file.
+
+    pypdf, python-docx, python-pptx, ebooklib, openpyxl and Pillow take about a second
+    to import together: a command that parses no such file (``status``, ``search``)
+    never pays it.
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+        self.__name__ = name
+
+    def __call__(self, path: Path) -> list[Page]:
+        loader: Loader = getattr(importlib.import_module(self.module), self.name)
+        return loader(path)
+
+
 LOADERS: dict[str, Loader] = {
     **dict.fromkeys(TEXT_EXTENSIONS, load_text),
-    ".pdf": load_pdf,
+    ".pdf": _Deferred("ingest.loaders.pdf", "load_pdf"),
     ".html": load_html,
     ".htm": load_html,
-    ".csv": load_csv,
-    ".tsv": load_tsv,
-    ".docx": load_docx,
-    ".xlsx": load_xlsx,
-    ".pptx": load_pptx,
-    ".epub": load_epub,
+    ".csv": _Deferred("ingest.loaders.tables", "load_csv"),
+    ".tsv": _Deferred("ingest.loaders.tables", "load_tsv"),
+    ".docx": _Deferred("ingest.loaders.office", "load_docx"),
+    ".xlsx": _Deferred("ingest.loaders.tables", "load_xlsx"),
+    ".pptx": _Deferred("ingest.loaders.office", "load_pptx"),
+    ".epub": _Deferred("ingest.loaders.ebook", "load_epub"),
     ".eml": load_eml,
     ".json": load_json,
-    **dict.fromkeys(IMAGE_EXTENSIONS, load_image),
+    **dict.fromkeys(IMAGE_EXTENSIONS, _Deferred("ingest.loaders.ocr", "load_image")),
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from ingest.errors import DocumentLoadError
 
 __all__ = [
+    "IMAGE_EXTENSIONS",
     "Heading",
     "LoadLimits",
     "Page",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 _MAX_DETAIL_CHARS = 120
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+"""Image files, read by OCR (``ocr.load_image``)."""
 
 
 @dataclass(frozen=True)

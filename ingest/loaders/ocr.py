@@ -51,6 +51,8 @@ INSTALL_HINT = "apt-get install tesseract-ocr"
 _MAX_PIXELS = 40_000_000
 # A page whose darkest pixel is this light has no ink to read: Tesseract is not run.
 _BLANK_LEVEL = 245
+# A page with less text than this is read by OCR as well (a scanner's stamp, a page number).
+_SCANNED_PAGE_CHARS = 40
 _LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
 _MISSING_LANGUAGE = re.compile(r"Failed loading language '([^']+)'")
 
@@ -131,23 +133,39 @@ def load_image(path: Path) -> list[Page]:
 
 
 def ocr_blank_pages(path: Path, pages: list[Page]) -> list[Page]:
-    """Fill the PDF pages that have no text layer with the OCR of their image.
+    """Fill the PDF pages that have (almost) no text layer with the OCR of their image.
+
+    A page with fewer than ``_SCANNED_PAGE_CHARS`` characters of text is read: many
+    scanners stamp "Scanned with ..." on every page, and that line alone is not the
+    page. The OCR replaces the text layer only where it reads more, so a short title
+    page keeps its own text.
 
     Without OCR (off or not installed) the pages come back as they are: the text pages
     are indexed, and a PDF with no text at all fails with the reason OCR did not run.
-    A page pdfium cannot render keeps its empty text, as a page pypdf cannot read.
+    A page pdfium cannot render keeps its text, as a page pypdf cannot read.
     """
-    blank = [page.page for page in pages if page.page and not page.text.strip()]
-    if not blank:
+    short = [page.page for page in pages if page.page and _nearly_blank(page.text)]
+    if not short:
         return pages
     options = current_ocr()
     reason = ocr_unavailable_reason(options)
     if reason is not None:
-        if len(blank) == len(pages):
+        if not any(page.text.strip() for page in pages):
             raise DocumentLoadError(path, f"no text layer (scanned PDF?); {reason}")
         return pages
-    texts = dict(_ocr_pdf_pages(path, blank, options))
-    return [replace(page, text=texts.get(page.page or 0, page.text)) for page in pages]
+    texts = dict(_ocr_pdf_pages(path, short, options))
+    return [_richer(page, texts.get(page.page or 0, "")) for page in pages]
+
+
+def _nearly_blank(text: str) -> bool:
+    return len(text.strip()) < _SCANNED_PAGE_CHARS
+
+
+def _richer(page: Page, ocr_text: str) -> Page:
+    """The page with the OCR text if it holds more than the text layer."""
+    if len(ocr_text.strip()) > len(page.text.strip()):
+        return replace(page, text=ocr_text)
+    return page
 
 
 def _ocr_pdf_pages(
