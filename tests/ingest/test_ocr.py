@@ -8,6 +8,7 @@ A fake engine (a shell script that sleeps, then prints) times the worker's clock
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 import time
@@ -142,6 +143,49 @@ def test_only_the_pages_without_text_are_read_by_ocr(scan: Path, tmp_path: Path)
 
     assert pages[0] == load_file(DOCS / "manual.pdf")[0]
     assert [page.page for page in pages] == [1, 2]
+    assert "core temperature of 451 kelvin" in pages[1].text
+
+
+def stamp_pdf(text: str, width: int, height: int) -> bytes:
+    """A one-page PDF with ``text`` in small Helvetica at the bottom, as a scanner stamps."""
+    content = f"BT /F1 8 Tf 20 20 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>".encode(),
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+@needs_tesseract
+def test_a_scanner_stamp_does_not_hide_the_scanned_page(scan: Path, tmp_path: Path) -> None:
+    writer = PdfWriter(clone_from=scan)
+    for page in writer.pages:
+        width, height = int(page.mediabox.width), int(page.mediabox.height)
+        stamp = PdfReader(io.BytesIO(stamp_pdf("Scanned with FakeScanner", width, height)))
+        page.merge_page(stamp.pages[0])
+    stamped = tmp_path / "stamped.pdf"
+    with stamped.open("wb") as out:
+        writer.write(out)
+    assert PdfReader(stamped).pages[1].extract_text() == "Scanned with FakeScanner"
+
+    pages = load_file(stamped)
+
+    assert [page.page for page in pages] == [1, 2, 3]
     assert "core temperature of 451 kelvin" in pages[1].text
 
 
