@@ -13,7 +13,6 @@ text PDF with a few empty pages costs a render each, not an OCR run.
 from __future__ import annotations
 
 import contextvars
-import ctypes
 import functools
 import io
 import os
@@ -26,11 +25,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-from PIL import Image, ImageSequence
+from typing import TYPE_CHECKING
 
 from ingest.errors import DocumentLoadError
 from ingest.loaders.base import IMAGE_EXTENSIONS, Page, PageBudget
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -117,6 +118,8 @@ def ocr_unavailable_reason(options: OcrOptions) -> str | None:
 
 def load_image(path: Path) -> list[Page]:
     """Read an image file by OCR: one page per frame (a multi-page TIFF), else unpaged."""
+    from PIL import Image, ImageSequence  # on the first image: Pillow costs start-up time
+
     options = current_ocr()
     reason = ocr_unavailable_reason(options)
     if reason is not None:
@@ -265,6 +268,8 @@ def _die_with_parent() -> Callable[[], object] | None:
 @functools.cache
 def _prctl() -> Callable[..., int] | None:
     """The C library's ``prctl``, looked up before any fork; None off Linux."""
+    import ctypes
+
     try:
         prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
