@@ -173,7 +173,9 @@ def beir_scores(
     limit: int | None,
 ) -> dict[str, Any]:
     """nDCG@10 and Recall@100 of each variant at document level."""
-    qrels = load_qrels(data / "qrels.tsv")
+    qrels = load_qrels(
+        data / "qrels.tsv" if (data / "qrels.tsv").exists() else data / "qrels" / "train.tsv"
+    )
     queries = [q for q in load_jsonl(data / "queries.jsonl") if str(q["_id"]) in qrels][:limit]
     cands = {str(q["_id"]): collect(assistant, str(q["text"]), 2 * DEPTH) for q in queries}
     out: dict[str, Any] = {}

@@ -270,7 +270,8 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     # anchor to itself is fine).
     images = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] img")
     links = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] a[href]")
-    assert [i.get_attribute("src") for i in images] == []
+    # Page images of opened PDF sources are served by the app itself, on loopback.
+    assert off_loopback([str(i.get_attribute("src")) for i in images]) == []
     assert off_loopback([str(a.get_attribute("href")) for a in links]) == []
     assert HOSTILE_NAME in sidebar_text(browser)
 
