@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gpt4all_rag.answer import Answer, Source
     from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo, IndexStatus
+    from gpt4all_rag.collections import CollectionRegistry, CollectionSet
     from gpt4all_rag.errors import (
         USER_ERRORS,
         AssistantError,
@@ -40,6 +41,8 @@ _HOMES = {
     "DocumentAssistant": "gpt4all_rag.assistant",
     "DocumentInfo": "gpt4all_rag.assistant",
     "IndexStatus": "gpt4all_rag.assistant",
+    "CollectionRegistry": "gpt4all_rag.collections",
+    "CollectionSet": "gpt4all_rag.collections",
     "USER_ERRORS": "gpt4all_rag.errors",
     "AssistantError": "gpt4all_rag.errors",
     "DocumentLoadError": "gpt4all_rag.errors",
@@ -80,6 +83,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "Answer",
     "AssistantError",
+    "CollectionRegistry",
+    "CollectionSet",
     "DocumentAssistant",
     "DocumentInfo",
     "DocumentLoadError",
