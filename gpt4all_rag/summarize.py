@@ -77,8 +77,11 @@ SECTIONS_TASK = "Summarize these excerpts."
 PARTIAL_TASK = "Combine these summaries into one shorter summary."
 FINAL_TASK = "Write a summary of the whole document in one paragraph."
 
-# A small model that writes the prompt's own tags is echoing it, not summarizing.
-_STOPS = ["<excerpt", "</excerpt", "<summary", "</summary"]
+# A small model that writes the prompt's own tags is echoing it, not summarizing: its
+# text ends at a closing tag or a new excerpt. The bundled SmolLM2 opens its answers
+# with "<summary>", which is dropped (:func:`_without_opening_tag`), not a stop.
+_STOPS = ["</excerpt", "</summary", "<excerpt"]
+_OPENING = re.compile(r"\s*<summary\b[^>]*>\s*", re.IGNORECASE)
 _TAG = re.compile(r"<(/?(?:excerpt|summary))", re.IGNORECASE)
 _SLACK = 32  # tokens for the chat template's own markers around each message
 # [p. 3], (p. 3), [pp. 3-5], [p. 3, 5], (page 3), [pages 3 and 4]
@@ -500,10 +503,32 @@ class Summarizer:
             messages, max_tokens=max_tokens, temperature=self.config.temperature, stop=_STOPS
         )
         text: list[str] = []
-        for token in RepetitionGuard(tokens):
+        for token in RepetitionGuard(_without_opening_tag(tokens)):
             text.append(token)
             yield token
         tally.generated_tokens += llm.count_tokens("".join(text)) if text else 0
+
+
+def _without_opening_tag(tokens: Iterable[str]) -> Iterator[str]:
+    """The tokens without a leading ``<summary ...>`` tag, however the stream splits it.
+
+    The start is held back while it may still be the tag (the text so far is a
+    prefix of ``<summary`` or an unclosed ``<summary ...``), then let through.
+    """
+    held = ""
+    stream = iter(tokens)
+    for token in stream:
+        held += token
+        start = held.lstrip().lower()
+        if ("<summary".startswith(start) or start.startswith("<summary")) and ">" not in start:
+            continue  # maybe (still) the tag
+        rest = _OPENING.sub("", held, count=1) if start.startswith("<summary") else held
+        if rest:
+            yield rest
+        break
+    else:
+        return
+    yield from stream
 
 
 # --- prompts and packing ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,26 @@ def build(
     assistant = make_assistant(docs, llm=llm, embedding_backend="hash", **settings)
     assistant.ingest()
     return assistant
+
+
+class StopsRecorded(ScriptedLLM):
+    """The scripted model, also keeping the stop strings of each call (it ignores them)."""
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.stops: list[list[str] | None] = []
+
+    def stream_chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]:
+        """Record ``stop``, then answer from the script."""
+        self.stops.append(stop)
+        return super().stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
 
 
 def prompt_words(prompt: list[dict[str, str]]) -> int:
@@ -153,6 +173,20 @@ def test_a_document_that_fits_is_one_call_that_cites_only_its_pages(
     assert summary.pages == (1, 2, 3)
     assert [s.pages for s in summary.sections] == [(1, 2, 3)]
     assert '<excerpt page="2">' in llm.prompts[0][1]["content"]
+
+
+def test_an_opening_summary_tag_is_dropped_and_echoed_tags_end_the_text(
+    make_assistant: Build, docs: Path
+) -> None:
+    # The bundled SmolLM2 opens with "<summary>", then may copy the prompt's excerpts.
+    llm = StopsRecorded(["<summary>\nThe reactor is hot [p. 2]."])
+    assistant = build(make_assistant, docs, llm)
+
+    events = list(assistant.summary_events("manual.pdf"))
+
+    assert assistant.summarize("manual.pdf").text == "The reactor is hot [p. 2]."
+    assert "<summary" not in "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert llm.stops == [["</excerpt", "</summary", "<excerpt"]]  # the real backends stop there
 
 
 def test_each_section_keeps_its_own_pages_and_cites_no_other(
