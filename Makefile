@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-answers bench-cli bench-ocr clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-cli bench-ocr clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -65,7 +65,7 @@ lint: venv
 check-offline: venv
 	scripts/check_offline.sh
 
-bench: bench-ingest bench-query bench-eval bench-answers bench-cli bench-ocr
+bench: bench-ingest bench-query bench-eval bench-retrieval bench-answers bench-cli bench-ocr
 
 BENCH_CORPUS ?= bench-data/r-doc-pdf/usr/share/R/doc/manual
 SCIFACT      ?= ../shared/bench/scifact-train
@@ -98,6 +98,16 @@ bench-answers: venv
 	mkdir -p bench-results
 	$(BIN)/python scripts/bench_answers.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --out bench-results/answers.json
+
+## bench-retrieval: the retrieval levers (fusion variants) on the R dev set and SciFact train
+bench-retrieval: venv
+	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
+	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
+	mkdir -p bench-results
+	$(BIN)/python scripts/bench_retrieval.py rdev --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	  --out bench-results/retrieval-dev.json
+	$(BIN)/python scripts/bench_retrieval.py beir --data $(SCIFACT) --index bench-data/scifact-levers \
+	  --out bench-results/retrieval-sci.json
 
 ## bench-cli: wall time of `gpt4all-rag search` and `status` in fresh processes (4 R manuals)
 CLI_CORPUS ?= bench-data/r-4

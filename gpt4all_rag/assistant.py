@@ -23,6 +23,7 @@ from ingest.errors import DocumentLoadError
 from ingest.index_folder import claim_index_folder
 from ingest.loaders import LoadLimits
 from ingest.loaders.isolated import ParseLimits
+from ingest.loaders.ocr import OcrOptions
 from ingest.manifest import Manifest
 from ingest.paths import inside
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
@@ -356,6 +357,9 @@ def parse_limits(settings: Settings) -> ParseLimits:
             max_chars=settings.max_chars_per_file,
             max_unzipped_bytes=settings.max_unzipped_mb << 20,
             max_zip_ratio=settings.max_zip_ratio,
+        ),
+        ocr=OcrOptions(
+            enabled=settings.ocr_enabled, dpi=settings.ocr_dpi, languages=settings.ocr_languages
         ),
     )
 

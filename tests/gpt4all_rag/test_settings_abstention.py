@@ -24,3 +24,11 @@ def test_another_embedder_gets_none_unless_the_settings_give_one(tmp_path):
         0.3, Abstention().min_coverage
     )
     assert rule(tmp_path, abstain_similarity=0.2, abstain_coverage=0.5) == Abstention(0.2, 0.5)
+
+
+def test_the_ocr_settings_reach_the_parse_workers():
+    from gpt4all_rag.assistant import parse_limits
+    from ingest.loaders.ocr import OcrOptions
+
+    limits = parse_limits(Settings(ocr_enabled=False, ocr_dpi=200, ocr_languages="eng+deu"))
+    assert limits.ocr == OcrOptions(enabled=False, dpi=200, languages="eng+deu")
