@@ -47,9 +47,12 @@ class Candidates:
 
     vector: list[Passage]
     keyword: list[Passage]
+    key: str = ""
 
 
-def collect(assistant: DocumentAssistant, text: str, depth: int = DEPTH) -> Candidates:
+def collect(
+    assistant: DocumentAssistant, text: str, depth: int = DEPTH, key: str = ""
+) -> Candidates:
     """The two candidate lists of one question, as the hybrid search reads them."""
     import numpy as np
 
@@ -57,7 +60,7 @@ def collect(assistant: DocumentAssistant, text: str, depth: int = DEPTH) -> Cand
     qv = np.asarray(retriever.embedder.embed_query(text), dtype=np.float32)
     vector = retriever._vector(qv, depth, Filters())
     keyword = retriever._keyword(text, qv, depth, Filters(), known={p.id: p for p in vector})
-    return Candidates(vector, keyword)
+    return Candidates(vector, keyword, key)
 
 
 Fuser = Callable[[Candidates], list[Passage]]
@@ -132,6 +135,10 @@ VARIANTS: dict[str, Fuser] = {
     "rrf depth 20 + merge": merged(rrf(depth=20)),
     "rrf k 20 + merge": merged(rrf(k=20)),
     "convex 0.5 + merge": merged(convex(alpha=0.5)),
+    "convex 0.4 + merge": merged(convex(alpha=0.4)),
+    "convex 0.6 + merge": merged(convex(alpha=0.6)),
+    "convex 0.5 depth 20 + merge": merged(convex(depth=20, alpha=0.5)),
+    "convex 0.5 depth 100 + merge": merged(convex(depth=100, alpha=0.5)),
 }
 
 
@@ -148,7 +155,15 @@ def rdev_scores(
 ) -> dict[str, Any]:
     """Page Recall@1/5/10 and MRR@10 of each variant over the answerable dev questions."""
     questions = [q for q in load_devset() if q.answerable][:limit]
-    cands = {q.id: collect(assistant, q.question) for q in questions}
+    cands = {q.id: collect(assistant, q.question, key=q.id) for q in questions}
+    shipped = {
+        f"shipped search, floor {floor}": {
+            q.id: assistant.retriever.search(q.question, k=10, floor=floor, abstain=False)
+            for q in questions
+        }
+        for floor in (assistant.settings.relevance_floor, 0.1, -1.0)
+    }
+    variants = {**variants, **{name: (lambda c, r=r: r[c.key]) for name, r in shipped.items()}}
     out: dict[str, Any] = {}
     for name, fuse in variants.items():
         hits = []
