@@ -120,8 +120,9 @@ class Settings(BaseSettings):
         2048, ge=0, description="Memory limit of the process that parses files (0: none)."
     )
     parse_timeout_s: float = Field(
-        300.0, gt=0, description="Seconds one file may take to parse before it is recorded "
-        "as failed."
+        300.0,
+        gt=0,
+        description="Seconds one file may take to parse before it is recorded as failed.",
     )
     max_pages_per_file: int = Field(20_000, ge=1, description="Pages read from one file.")
     max_chars_per_file: int = Field(

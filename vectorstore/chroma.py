@@ -30,7 +30,6 @@ __all__ = ["ChromaStore", "VectorHit", "open_chroma_client"]
 PUBLICATION_FILE = "gpt4all-rag.published"
 
 
-
 @dataclass(frozen=True)
 class VectorHit:
     """A vector search result; ``similarity`` is cosine similarity in [-1, 1]."""

@@ -15,7 +15,10 @@ FACT = "The Zorblax reactor operates at a core temperature of 451 kelvin."
 
 def ready(docs_copy, make_assistant, replies, **overrides):
     assistant = make_assistant(
-        docs_copy, embedder=HashEmbedder(), llm=ScriptedLLM(replies), relevance_floor=0.1,
+        docs_copy,
+        embedder=HashEmbedder(),
+        llm=ScriptedLLM(replies),
+        relevance_floor=0.1,
         **overrides,
     )
     assistant.ingest()
@@ -43,9 +46,7 @@ def test_a_looping_answer_is_cut_at_its_first_repeat(docs_copy, make_assistant):
     loop = "The reactor runs at 451 kelvin. " * 12
     assistant = ready(docs_copy, make_assistant, [loop])
     answer = assistant.ask(REACTOR)
-    streamed = "".join(
-        e.text for e in assistant.events(REACTOR) if isinstance(e, TokenEvent)
-    )
+    streamed = "".join(e.text for e in assistant.events(REACTOR) if isinstance(e, TokenEvent))
     assert streamed.strip() == "The reactor runs at 451 kelvin."
     assert answer.text.count("451 kelvin") == 1
 
