@@ -94,12 +94,18 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Progress of the files that need parsing (the slow part of a sync)."""
+    """Progress of the files that need parsing (the slow part of a sync).
+
+    ``bytes_done`` of ``bytes_total`` (the files' sizes) gives an ETA from the first
+    file on, where a count of files cannot: one 3,000-page manual among small notes.
+    """
 
     files_done: int
     files_total: int
     chunks_done: int
     current: str
+    bytes_done: int = 0
+    bytes_total: int = 0
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -324,7 +330,10 @@ class _Batches:
         batch: list[Prepared] = []
         preparer = self.indexer.preparer
         total = len(candidates)
+        bytes_total = sum(c.stat.size for c in candidates)
+        bytes_done = 0
         for done, prepared in enumerate(prefetch(preparer.prepare_all(candidates)), start=1):
+            bytes_done += prepared.candidate.stat.size
             for stage, seconds in prepared.stages.items():
                 self.report.stages[stage] += seconds
             if prepared.error is not None:
@@ -341,7 +350,16 @@ class _Batches:
                 self._write_batch(batch)
                 batch = []
             if progress is not None:
-                progress(ProgressEvent(done, total, self.report.chunks_added, prepared.path))
+                progress(
+                    ProgressEvent(
+                        done,
+                        total,
+                        self.report.chunks_added,
+                        prepared.path,
+                        bytes_done,
+                        bytes_total,
+                    )
+                )
         self._write_batch(batch)
 
     def _write_batch(self, batch: list[Prepared]) -> None:

@@ -73,14 +73,21 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
         return self.update if self.enabled else None
 
     def update(self, event: ProgressEvent) -> None:
+        """Bytes read so far against the files' total: an ETA from the first file."""
         from tqdm import tqdm
 
         if self.bar is None:
             self.bar = tqdm(
-                total=event.files_total, unit="file", file=sys.stderr, dynamic_ncols=True
+                total=event.bytes_total or None,
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                dynamic_ncols=True,
             )
-        self.bar.update(event.files_done - self.bar.n)
-        self.bar.set_postfix(chunks=event.chunks_done, refresh=False)
+        self.bar.update(event.bytes_done - self.bar.n)
+        self.bar.set_postfix(
+            files=f"{event.files_done}/{event.files_total}", chunks=event.chunks_done, refresh=False
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -281,3 +281,15 @@ def test_a_streamed_file_reports_progress_slice_by_slice(tmp_path, make_assistan
     counts = [e.chunks_done for e in during]
     assert counts == sorted(counts) and counts[0] == 64
     assert events[-1].files_done == 1 and events[-1].chunks_done == report.chunks_added
+
+
+def test_progress_counts_bytes_for_an_eta_from_the_first_file(docs_copy, make_assistant):
+    assistant = make_assistant(docs_copy, embedder=HashEmbedder())
+    events = []
+
+    assistant.ingest(progress=events.append)
+
+    sizes = sum(f.stat().st_size for f in docs_copy.iterdir() if f.is_file())
+    assert {e.bytes_total for e in events} == {sizes}
+    done = [e.bytes_done for e in events]
+    assert done == sorted(done) and done[0] > 0 and done[-1] == sizes
