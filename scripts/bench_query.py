@@ -141,8 +141,9 @@ def main() -> None:
     queries = [json.loads(line)["text"] for line in args.queries.open()][: args.n_retrieval]
     result = {"index_chunks": chunks, "retrieval_queries": len(queries)}
     result["retrieval_latency"] = retrieval_latency(assistant, queries)
-    recorder.inner.count_tokens("warm-up")  # load the model before timing
-    result["generation_k4"] = generation(assistant, recorder, queries[: args.n_generation])
+    if args.n_generation:
+        recorder.inner.count_tokens("warm-up")  # load the model before timing
+        result["generation_k4"] = generation(assistant, recorder, queries[: args.n_generation])
     result["model"] = assistant.model_name
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result, indent=2))

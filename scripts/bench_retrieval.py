@@ -139,6 +139,8 @@ VARIANTS: dict[str, Fuser] = {
     "convex 0.6 + merge": merged(convex(alpha=0.6)),
     "convex 0.5 depth 20 + merge": merged(convex(depth=20, alpha=0.5)),
     "convex 0.5 depth 100 + merge": merged(convex(depth=100, alpha=0.5)),
+    "rrf depth 200": rrf(depth=200),
+    "convex 0.5 depth 200": convex(depth=200, alpha=0.5),
 }
 
 

@@ -431,13 +431,12 @@ class ChromaStore:
         A hit without text is a chunk that another process deleted after this one last
         followed it (its in-memory vector index still holds it): it is left out.
         """
-        n = min(k, self.count())
-        if n == 0:
+        if k <= 0:
             return []
-        with self._reading("search"):
+        with self._reading("search"):  # chromadb returns fewer hits when it holds fewer
             got = self.collection.query(
                 query_embeddings=[list(embedding)],
-                n_results=n,
+                n_results=k,
                 where=where or None,
                 include=["documents", "metadatas", "distances"],
             )
