@@ -31,7 +31,7 @@ import numpy as np
 from vectorstore.ownership import is_marked, mark, remove_own_folder
 from vectorstore.schema import ChunkMetadata, ChunkRecord, indexed_text
 
-__all__ = ["FILTER_FIELDS", "KeywordHit", "KeywordIndex", "query_stems"]
+__all__ = ["FILTER_FIELDS", "STOP_WORDS", "KeywordHit", "KeywordIndex", "query_stems"]
 
 _FORMAT = 3  # 3: identifiers whole and in parts (keyword._terms)
 _SIDECAR = "index.json"
@@ -249,8 +249,6 @@ class KeywordIndex:
         return self._bm25 is not None
 
     def _load(self, mtime: float) -> None:
-        import bm25s
-
         self._bm25, self._loaded_mtime = None, mtime
         sidecar = self._read_sidecar()
         bm25_dir = self.folder / "bm25"
@@ -258,7 +256,7 @@ class KeywordIndex:
             return  # empty, or an older format: rebuilt by the next ingest
         files, self._ids, file_of = sidecar
         self._files, self._file_of = files, np.asarray(file_of, dtype=np.int32)
-        self._bm25 = bm25s.BM25.load(str(bm25_dir))
+        self._bm25 = _SavedScores.load(bm25_dir, len(self._ids))
 
     def search(self, query: str, k: int, allowed: Allowed | None = None) -> list[KeywordHit]:
         """Top-``k`` chunks by BM25.
@@ -267,10 +265,10 @@ class KeywordIndex:
         """
         if not self._ensure_loaded():
             return []
-        tokens = [t for t in query_stems(query) if t in self._bm25.vocab_dict]
+        tokens = [t for t in query_stems(query) if t in self._bm25.vocab]
         if not tokens:
             return []
-        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        scores = self._bm25.scores(tokens)
         if allowed is not None:
             files = self._files
             keep = np.fromiter((allowed(f) for f in files), dtype=bool, count=len(files))
@@ -286,6 +284,41 @@ class KeywordIndex:
         return [
             KeywordHit(self._ids[i], self._files[self._file_of[i]], float(scores[i])) for i in best
         ]
+
+
+@dataclass(frozen=True)
+class _SavedScores:
+    """A saved bm25s index, scored with numpy alone.
+
+    bm25s (method "lucene") stores each term's score in each document it occurs in, as
+    a compressed sparse column matrix: a query's scores are the sum of its terms'
+    columns. Reading the three arrays directly spares a search process the import of
+    bm25s and scipy (a quarter of a second of ``gpt4all-rag search``); the scores are
+    bm25s's own (tests/vectorstore/test_keyword_terms.py).
+    """
+
+    vocab: dict[str, int]
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    documents: int
+
+    @classmethod
+    def load(cls, folder: Path, documents: int) -> _SavedScores:
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        data, indices, indptr = (
+            np.load(folder / f"{name}.csc.index.npy") for name in ("data", "indices", "indptr")
+        )
+        return cls(vocab, data, indices, indptr, documents)
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """Each document's BM25 score for the terms (a repeated term counts again)."""
+        scores = np.zeros(self.documents, dtype=np.float64)
+        for term in terms:
+            column = self.vocab[term]
+            start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+            scores[self.indices[start:end]] += self.data[start:end]
+        return scores
 
 
 _OWN_FILES = frozenset({"bm25", "tokens.npy", "lengths.npy", "vocab.json", _SIDECAR})
@@ -330,11 +363,18 @@ def query_stems(query: str) -> list[str]:
     return [t for t in _stems([query])[0] if t not in _question_stems()]
 
 
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+# bm25s's English stop words (``bm25s.stopwords.STOPWORDS_EN``), kept here so that a
+# search never imports bm25s and scipy; a test checks that the two lists agree.
+STOP_WORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as words
+        "a an and are as at be but by for if in into is it no not of on or such that the "
+        "their then there these they this to was will with"
+    ).split()
+)
 
-    return frozenset(STOPWORDS_EN)
+
+def _stop_words() -> frozenset[str]:
+    return STOP_WORDS
 
 
 # Words that say what kind of question it is, not what it is about ("how do I ...").

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vectorstore.chroma import ChromaStore
-from vectorstore.keyword import KeywordIndex
+from vectorstore.keyword import STOP_WORDS, KeywordIndex
 from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
 
 if TYPE_CHECKING:
@@ -265,9 +265,7 @@ def _stemmer() -> Any:
 
 @functools.cache
 def _stop_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return QUESTION_STOP_WORDS | frozenset(STOPWORDS_EN)
+    return QUESTION_STOP_WORDS | STOP_WORDS
 
 
 # Question words that say nothing about the topic, beyond bm25s's English stop words.

@@ -60,3 +60,24 @@ def test_the_heading_trail_is_searchable(index):
 def test_question_words_are_not_search_terms():
     assert query_stems("How do I write what you want?") == ["write"]
     assert "instal" in query_stems("How should I install it?")
+
+
+def test_scores_read_with_numpy_equal_bm25s_own(index):
+    import bm25s
+    import numpy as np
+
+    from vectorstore.keyword import query_stems
+
+    own = bm25s.BM25.load(str(index.folder / "bm25"))
+    for query in ("install packages from CRAN", "R_HOME folder", "csv file csv"):
+        terms = [t for t in query_stems(query) if t in own.vocab_dict]
+        index.search(query, k=1)  # loads the saved scores
+        assert np.allclose(index._bm25.scores(terms), own.get_scores(terms), atol=1e-6)
+
+
+def test_the_stop_words_are_bm25s_english_ones():
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from vectorstore.keyword import STOP_WORDS
+
+    assert frozenset(STOPWORDS_EN) == STOP_WORDS
