@@ -48,6 +48,7 @@ class ModelKey:
     gpu_layers: int
     chat_format: str | None
     extra_buffers: bool = False
+    flash_attention: bool = True
 
 
 @dataclass(eq=False)
@@ -198,6 +199,7 @@ def load_model(key: ModelKey) -> LoadedModel:
                 n_ctx=key.context_size,
                 n_threads=key.threads or os.cpu_count(),  # llama-cpp defaults to half the cores
                 n_gpu_layers=key.gpu_layers,
+                flash_attn=key.flash_attention,
                 verbose=False,
             )
     except (ValueError, RuntimeError, OSError) as exc:
@@ -284,11 +286,18 @@ class LlamaCppBackend:
         sampling: Sampling | None = None,
         cache: ModelCache | None = None,
         extra_buffers: bool = False,
+        flash_attention: bool = True,
     ) -> None:
         self._path = checked_gguf(model_path)
         self._sampling = sampling or Sampling()
         self._key = ModelKey(
-            self._path, context_size, threads, gpu_layers, chat_format, extra_buffers
+            self._path,
+            context_size,
+            threads,
+            gpu_layers,
+            chat_format,
+            extra_buffers,
+            flash_attention,
         )
         self._seed = seed
         self._cache = cache or MODELS

@@ -90,6 +90,7 @@ def build_llm(settings: Settings) -> LLMBackend:
                 chat_format=settings.chat_format,
                 sampling=Sampling.from_settings(settings),
                 extra_buffers=settings.llama_extra_buffers,
+                flash_attention=settings.flash_attention,
             )
         case "openai":
             from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend
