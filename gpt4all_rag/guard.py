@@ -39,6 +39,17 @@ _STUTTER = re.compile(r"(.{2,40}?)\1{4,}\Z", re.DOTALL)
 _STUTTER_SPAN = 400
 
 
+def _loop_piece(piece: str) -> bool:
+    """Whether a piece repeated back to back is a loop, not a rule or a row of dots.
+
+    A letter makes it one (``knitr::``); so do digits in a piece of three or more
+    visible characters (``## 7.2`` on line after line); ``-----`` and ``. . .`` do not.
+    """
+    if re.search(r"[^\W\d_]", piece):
+        return True
+    return bool(re.search(r"\d", piece)) and len(piece.strip()) >= 3
+
+
 class RepetitionGuard:
     """An iterator over a token stream that ends it when the text starts repeating.
 
@@ -182,8 +193,9 @@ class RepetitionGuard:
         Such a loop can stay inside one "word" (an identifier never ends), where the
         sentence and n-gram checks never see it; one copy is kept.
         """
-        match = _STUTTER.search(self._text, max(self._emitted, len(self._text) - _STUTTER_SPAN))
-        if match is None or not re.search(r"[^\W\d_]", match.group(1)):
+        # From before what was yielded: a loop of whole lines is yielded line by line.
+        match = _STUTTER.search(self._text, max(0, len(self._text) - _STUTTER_SPAN))
+        if match is None or not _loop_piece(match.group(1)):
             return
         period, start = len(match.group(1)), match.start()
         while start > 0 and self._text[start - 1] == self._text[start - 1 + period]:

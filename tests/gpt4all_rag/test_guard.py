@@ -156,3 +156,16 @@ def test_rules_and_leaders_are_not_loops():
     text = "Results:\n\n----------------------------------------\n1 2 3 4 5 6 7 8 9 10 11 12."
     guard = RepetitionGuard(iter(list(text)))
     assert "".join(guard) == text and not guard.stopped
+
+
+def test_a_numbered_heading_repeated_line_after_line_is_a_loop():
+    guard = RepetitionGuard(iter(["Intro text here.\n"] + ["## 7.2\n"] * 8))
+    text = "".join(guard)
+    # Whole lines are yielded as they come: the loop is seen, and ended, at its fifth copy.
+    assert guard.stopped and text.count("## 7.2") < 5
+
+
+def test_a_rule_or_a_few_repeated_numbers_are_not_a_loop():
+    for pieces in (["Rule:\n"] + ["-----\n"] * 8, ["Values: "] + ["1 "] * 8):
+        guard = RepetitionGuard(iter(pieces))
+        assert "".join(guard) == "".join(pieces) and not guard.stopped
