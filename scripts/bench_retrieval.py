@@ -36,7 +36,7 @@ from devset_common import load_devset, page_matches  # noqa: E402
 from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
 from gpt4all_rag.evaluation import load_jsonl, load_qrels, metrics_for  # noqa: E402
 from gpt4all_rag.settings import Settings  # noqa: E402
-from vectorstore.retriever import Filters, Passage, merge_neighbours  # noqa: E402
+from vectorstore.retriever import Filters, Fusion, Passage, merge_neighbours  # noqa: E402
 
 DEPTH = 100
 
@@ -66,43 +66,27 @@ def collect(
 Fuser = Callable[[Candidates], list[Passage]]
 
 
-def rrf(depth: int = 50, k: int = 60, vector_weight: float = 1.0) -> Fuser:
-    """Weighted reciprocal rank fusion over the top ``depth`` of each list."""
+def fused(method: str, depth: int = 50, weight: float = 0.5, k: int = 60) -> Fuser:
+    """The product's ``Fusion`` over the top ``depth`` of each list."""
+    fusion = Fusion(method, vector_weight=weight, rrf_k=k)
 
     def fuse(c: Candidates) -> list[Passage]:
         v, kw = c.vector[:depth], c.keyword[:depth]
-        scores: dict[str, float] = {}
-        for rank, p in enumerate(v, 1):
-            scores[p.id] = scores.get(p.id, 0.0) + vector_weight / (k + rank)
-        for rank, p in enumerate(kw, 1):
-            scores[p.id] = scores.get(p.id, 0.0) + (2.0 - vector_weight) / (k + rank)
-        return _ranked(scores, v + kw)
+        scores = fusion.scores(v, kw)
+        by_id = {p.id: p for p in v + kw}
+        return [by_id[i] for i in sorted(scores, key=lambda i: (-scores[i], i))]
 
     return fuse
+
+
+def rrf(depth: int = 50, k: int = 60, weight: float = 0.5) -> Fuser:
+    """Weighted reciprocal rank fusion (``weight`` on the vector side)."""
+    return fused("rrf", depth, weight, k)
 
 
 def convex(depth: int = 50, alpha: float = 0.5) -> Fuser:
-    """Min-max normalized scores, ``alpha`` on the vector side."""
-
-    def fuse(c: Candidates) -> list[Passage]:
-        v, kw = c.vector[:depth], c.keyword[:depth]
-        scores: dict[str, float] = {}
-        for weight, items, attr in ((alpha, v, "similarity"), (1 - alpha, kw, "score")):
-            values = [getattr(p, attr) for p in items]
-            if not values:
-                continue
-            lo, hi = min(values), max(values)
-            for p, value in zip(items, values, strict=True):
-                norm = (value - lo) / (hi - lo) if hi > lo else 1.0
-                scores[p.id] = scores.get(p.id, 0.0) + weight * norm
-        return _ranked(scores, v + kw)
-
-    return fuse
-
-
-def _ranked(scores: dict[str, float], passages: Sequence[Passage]) -> list[Passage]:
-    by_id = {p.id: p for p in passages}
-    return [by_id[i] for i in sorted(scores, key=lambda i: (-scores[i], i))]
+    """Scaled scores, ``alpha`` on the vector side."""
+    return fused("convex", depth, alpha)
 
 
 def vector_only(c: Candidates) -> list[Passage]:
@@ -121,13 +105,13 @@ def merged(fuse: Fuser) -> Fuser:
 VARIANTS: dict[str, Fuser] = {
     "vector": vector_only,
     "keyword": keyword_only,
-    "rrf (shipped: depth 50, k 60)": rrf(),
+    "rrf (depth 50, k 60: shipped before)": rrf(),
     "rrf depth 20": rrf(depth=20),
     "rrf depth 100": rrf(depth=100),
     "rrf k 20": rrf(k=20),
     "rrf k 10": rrf(k=10),
-    "rrf vector 0.8": rrf(vector_weight=0.8),
-    "rrf vector 1.2": rrf(vector_weight=1.2),
+    "rrf vector 0.4": rrf(weight=0.4),
+    "rrf vector 0.6": rrf(weight=0.6),
     "convex 0.3": convex(alpha=0.3),
     "convex 0.5": convex(alpha=0.5),
     "convex 0.7": convex(alpha=0.7),

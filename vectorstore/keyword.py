@@ -345,8 +345,8 @@ def _stems(texts: list[str]) -> list[list[str]]:
     identifier counts whole *and* as its parts: ``install.packages`` is found by
     "install.packages" (the rare whole term scores high) and by "install packages".
     """
-    stem, stop = _stemmer().stemWord, _stop_words()
-    return [[stem(t) for t in _terms(text.lower()) if t not in stop] for text in texts]
+    stem = _stemmer().stemWord
+    return [[stem(t) for t in _terms(text.lower()) if t not in STOP_WORDS] for text in texts]
 
 
 def _terms(text: str) -> Iterator[str]:
@@ -371,10 +371,6 @@ STOP_WORDS = frozenset(
         "their then there these they this to was will with"
     ).split()
 )
-
-
-def _stop_words() -> frozenset[str]:
-    return STOP_WORDS
 
 
 # Words that say what kind of question it is, not what it is about ("how do I ...").

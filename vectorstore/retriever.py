@@ -114,12 +114,15 @@ class Passage:
         return int(page) if page is not None else None
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
-    """Fuse ranked id lists: each id scores the sum of 1 / (k + rank) over the lists."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Fuse ranked id lists: each id scores the sum of weight / (k + rank) over the lists."""
     fused: dict[str, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[n]
         for rank, chunk_id in enumerate(ranking, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank)
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
     return fused
 
 
@@ -201,14 +204,13 @@ class Fusion:
     def scores(self, vector: Sequence[Passage], keyword: Sequence[Passage]) -> dict[str, float]:
         """The fused score of every candidate id."""
         if self.method == "rrf":
-            weights = (2 * self.vector_weight, 2 * (1 - self.vector_weight))
-            fused: dict[str, float] = {}
-            for weight, items in zip(weights, (vector, keyword), strict=True):
-                for rank, p in enumerate(items, start=1):
-                    fused[p.id] = fused.get(p.id, 0.0) + weight / (self.rrf_k + rank)
-            return fused
+            return reciprocal_rank_fusion(
+                [[p.id for p in vector], [p.id for p in keyword]],
+                self.rrf_k,
+                (2 * self.vector_weight, 2 * (1 - self.vector_weight)),
+            )
         if self.method == "convex":
-            fused = {}
+            fused: dict[str, float] = {}
             sides = ((self.vector_weight, vector, True), (1 - self.vector_weight, keyword, False))
             for weight, items, by_similarity in sides:
                 for chunk_id, value in _scaled(items, by_similarity).items():
