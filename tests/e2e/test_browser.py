@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 import websocket
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -257,8 +257,7 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     send_question(browser, QUESTION)
     answered = apps.serving(lambda d: len(source_summaries(d)) >= 2)
     WebDriverWait(browser, ANSWER_TIMEOUT).until(answered)
-    for summary in source_summaries(browser):  # the passages, shown
-        browser.execute_script("arguments[0].click()", summary)
+    open_every_source(browser)  # the passages, shown
     time.sleep(2)  # what the page would load, it loads now
     requested += requested_urls(browser)
 
@@ -274,6 +273,19 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     assert off_loopback([str(i.get_attribute("src")) for i in images]) == []
     assert off_loopback([str(a.get_attribute("href")) for a in links]) == []
     assert HOSTILE_NAME in sidebar_text(browser)
+
+
+def open_every_source(browser: WebDriver) -> None:
+    """Click each source open; opening one reruns the app, so each is found afresh."""
+    for n in range(len(source_summaries(browser))):
+        for _attempt in range(5):
+            try:
+                summaries = source_summaries(browser)
+                if n < len(summaries):
+                    browser.execute_script("arguments[0].click()", summaries[n])
+                break
+            except StaleElementReferenceException:
+                time.sleep(0.5)  # the rerun replaced it: find it again
 
 
 def test_the_app_refuses_other_host_names(apps: Apps) -> None:
