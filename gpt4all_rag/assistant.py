@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.answer import Source
+from gpt4all_rag.asking import Asking
 from gpt4all_rag.checks import answer_hooks
 from gpt4all_rag.collections import resolve_collection
-from gpt4all_rag.flow import FlowConfig, FlowEvent, FlowHooks, Question, QuestionFlow, TokenEvent
+from gpt4all_rag.flow import FlowConfig, FlowHooks, QuestionFlow
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
-from gpt4all_rag.settings import RetrievalMode, Settings, bundled_embedding_model
-from gpt4all_rag.types import Message
+from gpt4all_rag.settings import Settings, bundled_embedding_model
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.index_folder import claim_index_folder
@@ -30,7 +30,7 @@ from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import Abstention, Filters, Fusion, Retriever
+from vectorstore.retriever import Abstention, Fusion, Retriever
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -73,7 +73,7 @@ class IndexStatus:
         return dict(self.__dict__)
 
 
-class DocumentAssistant:
+class DocumentAssistant(Asking):
     """Index a folder of documents and answer questions from it, with cited sources.
 
     Build it with :meth:`from_settings`; the constructor takes ready parts, so
@@ -81,6 +81,8 @@ class DocumentAssistant:
     The LLM is loaded on the first question that needs it, never for
     ingesting or searching.
     """
+
+    retriever: Retriever
 
     def __init__(
         self,
@@ -272,56 +274,6 @@ class DocumentAssistant:
         from gpt4all_rag.runnable import FlowRunnable  # LangChain's runnables: on use only
 
         return FlowRunnable(self.flow)
-
-    def events(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Iterator[FlowEvent]:
-        """Yield the flow's typed events (sources, evidence, tokens), then the ``Answer``."""
-        yield from self.flow.events(Question(question, tuple(history or ()), filters, k, mode))
-
-    def stream(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the answer's tokens as they are generated, then the finished ``Answer``."""
-        for event in self.events(question, history, filters, k, mode):
-            if isinstance(event, TokenEvent):
-                yield event.text
-            elif isinstance(event, Answer):
-                yield event
-
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Answer:
-        """Answer a question from the documents, with the sources it used."""
-        return self.flow.ask(Question(question, tuple(history or ()), filters, k, mode))
-
-    def search(
-        self,
-        query: str,
-        k: int = 5,
-        mode: RetrievalMode | None = None,
-        filters: Filters | None = None,
-    ) -> list[Source]:
-        """The passages a question would retrieve, without the LLM."""
-        passages = self.retriever.search(
-            query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
-        )
-        return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
 
     def passage_context(self, source: Source, chars: int = 600) -> PassageContext:
         """The text around a source's passage, from its neighbouring chunks in the index."""

@@ -31,11 +31,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.answer import Source
+from gpt4all_rag.asking import Asking
 from gpt4all_rag.errors import AssistantError
-from gpt4all_rag.flow import FlowEvent, Question, QuestionFlow, Searcher, TokenEvent
-from gpt4all_rag.settings import COLLECTION_NAME_PATTERN, RetrievalMode, Settings
-from gpt4all_rag.types import Message
+from gpt4all_rag.flow import QuestionFlow, Searcher
+from gpt4all_rag.settings import COLLECTION_NAME_PATTERN, Settings
 from vectorstore.retriever import Filters, Passage, SearchMode, reciprocal_rank_fusion
 from vectorstore.schema import ChunkMetadata
 
@@ -352,7 +352,7 @@ class MultiRetriever:
         return [replace(found[key], score=fused[key]) for key in ranked[:k]]
 
 
-class CollectionSet:
+class CollectionSet(Asking):
     """Several collections asked as one: fused searches, one model, sources labelled.
 
     Asks like :class:`~gpt4all_rag.assistant.DocumentAssistant` (``ask``, ``stream``,
@@ -425,56 +425,6 @@ class CollectionSet:
         return self._first.model_name
 
     # --- asking ------------------------------------------------------------------------
-    def events(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Iterator[FlowEvent]:
-        """Yield the flow's events over the fused passages, then the ``Answer``."""
-        yield from self.flow.events(Question(question, tuple(history or ()), filters, k, mode))
-
-    def stream(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the answer's tokens as they are generated, then the finished ``Answer``."""
-        for event in self.events(question, history, filters, k, mode):
-            if isinstance(event, TokenEvent):
-                yield event.text
-            elif isinstance(event, Answer):
-                yield event
-
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Message] | None = None,
-        filters: Filters | None = None,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-    ) -> Answer:
-        """Answer from every collection; each source names its collection."""
-        return self.flow.ask(Question(question, tuple(history or ()), filters, k, mode))
-
-    def search(
-        self,
-        query: str,
-        k: int = 5,
-        mode: RetrievalMode | None = None,
-        filters: Filters | None = None,
-    ) -> list[Source]:
-        """The fused passages a question would retrieve, without the LLM."""
-        passages = self.retriever.search(
-            query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
-        )
-        return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
-
     def as_runnable(self) -> FlowRunnable:
         """The fused question flow as a LangChain ``Runnable`` (see ``DocumentAssistant``)."""
         from gpt4all_rag.runnable import FlowRunnable
