@@ -350,6 +350,7 @@ def build_embedder(settings: Settings) -> Embeddings:
                 settings.resolved_embedding_model(),
                 settings.embedding_batch_size,
                 settings.embedding_device,
+                precision=settings.embedding_precision,
             )
         case "hash":
             from gpt4all_rag.testing import HashEmbedder

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vectorstore.schema import SearchMode
+from vectorstore.schema import EmbeddingPrecision, SearchMode
 
 __all__ = [
     "COLLECTION_NAME_PATTERN",
@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         256, ge=1, description="Chunks gathered per embedding call and per store write."
     )
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+    embedding_precision: EmbeddingPrecision = Field(
+        "auto",
+        description="Matrix products of the ingest embedder: auto is bfloat16 on a CPU with "
+        "native bfloat16 (AVX512-BF16 or AMX; about 2x faster, cosine 0.9999 to float32), "
+        "float32 elsewhere.",
+    )
 
     # --- vector store ----------------------------------------------------
     chroma_host: str | None = Field(

@@ -36,7 +36,7 @@ from devset_common import load_devset, page_matches  # noqa: E402
 from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
 from gpt4all_rag.evaluation import load_jsonl, load_qrels, metrics_for  # noqa: E402
 from gpt4all_rag.settings import Settings  # noqa: E402
-from vectorstore.retriever import Filters, Fusion, Passage, merge_neighbours  # noqa: E402
+from vectorstore.retriever import Filters, Fusion, Passage, _scaled, merge_neighbours  # noqa: E402
 
 DEPTH = 100
 
@@ -89,6 +89,39 @@ def convex(depth: int = 50, alpha: float = 0.5) -> Fuser:
     return fused("convex", depth, alpha)
 
 
+def grouped(depth: int = 50, alpha: float = 0.5, second: float = 0.0, level: str = "page") -> Fuser:
+    """Convex fusion of pages (or whole files), not chunks: each side's page score is its
+    best chunk's scaled score (plus ``second`` times the next best), so a page whose one
+    chunk the vectors find and whose other chunk BM25 finds gets both."""
+    fusion = Fusion("convex", vector_weight=alpha)
+
+    def unit(p: Passage) -> tuple[str, object]:
+        return (p.file, p.metadata.get("page") if level == "page" else None)
+
+    def side(items: list[Passage], by_similarity: bool) -> dict[tuple[str, object], float]:
+        scaled = _scaled(items, by_similarity)
+        best: dict[tuple[str, object], list[float]] = {}
+        for p in items:
+            best.setdefault(unit(p), []).append(scaled[p.id])
+        return {
+            u: (sorted(v, reverse=True) + [0.0])[0] + second * (sorted(v, reverse=True) + [0.0])[1]
+            for u, v in best.items()
+        }
+
+    def fuse(c: Candidates) -> list[Passage]:
+        v, kw = c.vector[:depth], c.keyword[:depth]
+        vs, ks = side(v, True), side(kw, False)
+        chunk = fusion.scores(v, kw)
+        units: dict[tuple[str, object], float] = {}
+        for u in {**vs, **ks}:
+            units[u] = alpha * vs.get(u, 0.0) + (1 - alpha) * ks.get(u, 0.0)
+        by_id = {p.id: p for p in v + kw}
+        ordered = sorted(by_id.values(), key=lambda p: (-units[unit(p)], -chunk[p.id], p.id))
+        return ordered
+
+    return fuse
+
+
 def vector_only(c: Candidates) -> list[Passage]:
     return c.vector
 
@@ -123,6 +156,13 @@ VARIANTS: dict[str, Fuser] = {
     "convex 0.6 + merge": merged(convex(alpha=0.6)),
     "convex 0.5 depth 20 + merge": merged(convex(depth=20, alpha=0.5)),
     "convex 0.5 depth 100 + merge": merged(convex(depth=100, alpha=0.5)),
+    "page-grouped convex 0.5 + merge": merged(grouped()),
+    "page-grouped convex 0.5 +0.1 second + merge": merged(grouped(second=0.1)),
+    "page-grouped convex 0.5 +0.25 second + merge": merged(grouped(second=0.25)),
+    "page-grouped convex 0.5 depth 100 + merge": merged(grouped(depth=100)),
+    "file-grouped convex 0.5": grouped(level="file"),
+    "file-grouped convex 0.5 depth 200": grouped(depth=200, level="file"),
+    "file-grouped convex 0.5 +0.1 second depth 200": grouped(depth=200, second=0.1, level="file"),
     "rrf depth 200": rrf(depth=200),
     "convex 0.5 depth 200": convex(depth=200, alpha=0.5),
 }

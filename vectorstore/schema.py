@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal, TypedDict, get_args
 
 __all__ = [
+    "EmbeddingPrecision",
     "SearchMode",
     "SEARCH_MODES",
     "PathFields",
@@ -28,6 +29,9 @@ SearchMode = Literal["vector", "keyword", "hybrid"]
 
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 """Every search mode, in the order a menu shows them."""
+
+EmbeddingPrecision = Literal["auto", "float32", "bfloat16"]
+"""The matrix products of batched document embedding; auto asks the CPU."""
 
 
 class PathFields(TypedDict):

@@ -275,3 +275,31 @@ if __name__ == "__main__":
         regenerate()
     else:
         sys.exit("usage: test_numpy_minilm.py --regenerate")
+
+
+@pytest.mark.slow
+def test_bfloat16_batches_keep_the_reference_vectors(
+    reference: tuple[list[str], np.ndarray],
+) -> None:
+    """The ingest speed-up (bfloat16 autocast) must not move the vectors (issue 11)."""
+    texts, expected = reference
+    embedder = SentenceTransformerEmbedder(
+        bundled_embedding_model(), numpy_queries=False, precision="bfloat16"
+    )
+    vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+    assert vectors.dtype == np.float32 and vectors.shape == expected.shape
+    reference_rows = expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.min(np.sum(vectors * reference_rows, axis=1)) >= MIN_COSINE
+
+
+def test_explicit_precisions_are_kept_and_auto_never_autocasts_a_gpu() -> None:
+    """Only ``auto`` on a CPU asks the CPU; a GPU device never autocasts unless told."""
+    model_dir = bundled_embedding_model()
+    assert SentenceTransformerEmbedder(model_dir, precision="float32").resolved_precision() == (
+        "float32"
+    )
+    assert SentenceTransformerEmbedder(model_dir, precision="bfloat16").resolved_precision() == (
+        "bfloat16"
+    )
+    on_gpu = SentenceTransformerEmbedder(model_dir, device="cuda", precision="auto")
+    assert on_gpu.resolved_precision() == "float32"
