@@ -170,6 +170,7 @@ class DocumentAssistant(Asking):
                 evidence=settings.answer_style != "generate",
                 evidence_words=settings.evidence_words,
                 support_threshold=settings.support_threshold,
+                focus_words=settings.focus_words,
             )
         abstention = _abstention(settings, bundled=given is None and settings.bundled_embedder)
         return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks, abstention)

@@ -26,6 +26,7 @@ __all__ = [
     "SourceText",
     "select_evidence",
     "sentence_candidates",
+    "unit_rows",
 ]
 
 MIN_SENTENCE_WORDS = 3  # "void R_CheckUserInterrupt(void);" is an answer
@@ -181,7 +182,7 @@ def select_evidence(
         return []
     # The question rides in the same batch as the sentences: one forward pass, and for
     # a symmetric sentence model such as MiniLM the same vector as embed_query gives.
-    embedded = _unit_rows(embedder.embed_documents([question, *(c.text for c in candidates)]))
+    embedded = unit_rows(embedder.embed_documents([question, *(c.text for c in candidates)]))
     query, vectors = embedded[0], embedded[1:]
     question_terms = content_terms(question)
     scores = [
@@ -242,7 +243,7 @@ def _evidence(candidate: _Candidate, score: float) -> Evidence:
     return Evidence(candidate.text, source.number, source.file, source.page, score)
 
 
-def _unit_rows(rows: Sequence[Sequence[float]]) -> np.ndarray:
+def unit_rows(rows: Sequence[Sequence[float]]) -> np.ndarray:
     """Vectors as unit-length rows (a zero vector stays zero)."""
     matrix = np.asarray(rows, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -46,6 +46,7 @@ __all__ = [
     "FlowConfig",
     "FlowEvent",
     "FlowHooks",
+    "FocusStep",
     "Question",
     "QuestionFlow",
     "Retrieval",
@@ -75,6 +76,14 @@ class EvidenceStep(Protocol):
         ...
 
 
+class FocusStep(Protocol):
+    """Cuts the passages the model reads to what bears on the question (``focus``)."""
+
+    def __call__(self, question: str, passages: Sequence[Passage]) -> Sequence[Passage]:
+        """The passages for the prompt, in the same order."""
+        ...
+
+
 class AttributionStep(Protocol):
     """Hook: each answer sentence with the sources that support it (``gpt4all_rag.grounding``)."""
 
@@ -98,6 +107,7 @@ class FlowHooks:
     evidence: EvidenceStep | None = None
     guard: StreamGuard = _unguarded
     attribution: AttributionStep | None = None
+    focus: FocusStep | None = None
 
 
 @dataclass(frozen=True)
@@ -285,9 +295,10 @@ class QuestionFlow:
         budget = llm.context_size - self.config.max_new_tokens
         if self.config.prompt_tokens is not None:
             budget = min(budget, self.config.prompt_tokens)
-        return build_answer_prompt(
-            retrieval.standalone, retrieval.passages, llm.count_tokens, budget
-        )
+        passages: Sequence[Passage] = retrieval.passages
+        if self.hooks.focus is not None:
+            passages = self.hooks.focus(retrieval.standalone, passages)
+        return build_answer_prompt(retrieval.standalone, passages, llm.count_tokens, budget)
 
     def generate(self, retrieval: Retrieval, prompt: BuiltPrompt | None) -> Iterator[str]:
         """The answer's tokens through the stream guard.

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpt4all_rag.evidence import Embedder, SourceText
+from gpt4all_rag.evidence import Embedder, SourceText, unit_rows
 from gpt4all_rag.text import CITATION, content_terms, sentence_spans, split_sentences, words
 
 __all__ = [
@@ -183,7 +183,7 @@ def similarity_and_overlap(
     Overlap is the share of the sentence's terms that the source contains.
     """
     units, owners = _units(sources, pairs=pairs)
-    vectors = _unit_rows(embedder.embed_documents([*sentences, *units]))
+    vectors = unit_rows(embedder.embed_documents([*sentences, *units]))
     cosine = vectors[: len(sentences)] @ vectors[len(sentences) :].T
     similarity = np.full((len(sentences), len(sources)), -1.0, dtype=np.float32)
     for column in range(len(sources)):
@@ -230,9 +230,3 @@ def _markers(sentence: str) -> list[int]:
 def with_markers(sentences: Sequence[SentenceSupport]) -> str:
     """The answer rebuilt from its sentences, with the inferred markers in place."""
     return "".join(s.before + s.marked_text() for s in sentences).strip()
-
-
-def _unit_rows(rows: Sequence[Sequence[float]]) -> np.ndarray:
-    matrix = np.asarray(rows, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)

@@ -200,6 +200,14 @@ class Settings(BaseSettings):
     evidence_words: int = Field(
         60, ge=5, le=400, description="Word budget of the evidence quoted before the answer."
     )
+    focus_words: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="Each passage the model reads is cut to its sentences on the question "
+        "within this many words (the sources shown stay whole); shorter prompts are read "
+        "sooner. 0: whole passages.",
+    )
     support_threshold: float = Field(
         0.75,
         description="Support under which an answer sentence is flagged as not found in the "
@@ -296,6 +304,14 @@ class Settings(BaseSettings):
         description="llama.cpp's fused attention: the model reads a prompt about 18% faster "
         "on 2 CPU cores (docs/benchmarks.md).",
     )
+    f16_copy_max_mb: int = Field(
+        512,
+        ge=0,
+        description="A Q4_1 or Q5_1 GGUF (the bundled SmolLM2 is Q4_1) up to this size runs "
+        "from an F16 copy made once in models_dir/.f16: llama.cpp's fast CPU kernels skip "
+        "those two quantizations, and the copy reads prompts faster (docs/benchmarks.md). "
+        "0: never copy.",
+    )
     llama_extra_buffers: bool = Field(
         False,
         description="llama.cpp's extra CPU buffer types (AMX, weight repacking). Off: a "
@@ -345,6 +361,11 @@ class Settings(BaseSettings):
     def resolved_model_path(self) -> Path:
         """The GGUF file: the configured one, else the bundled SmolLM2."""
         return self.model_path or bundled_gguf()
+
+    @property
+    def f16_copy_dir(self) -> Path:
+        """Where F16 copies of small Q4_1/Q5_1 models go (hidden from the model list)."""
+        return self.models_dir / ".f16"
 
     @property
     def chroma_dir(self) -> Path:

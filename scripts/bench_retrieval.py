@@ -241,7 +241,10 @@ def _settings(index: Path, docs: Path, pairs: list[str]) -> Settings:
     overrides: dict[str, Any] = {"index_dir": index, "documents_dir": docs}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        overrides[key] = json.loads(value) if value[:1] in "0123456789[{tfn-" else value
+        try:
+            overrides[key] = json.loads(value)  # numbers, true/false, null, lists
+        except json.JSONDecodeError:
+            overrides[key] = value  # a plain word such as float32
     return Settings(**overrides)
 
 

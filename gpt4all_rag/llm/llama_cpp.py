@@ -49,6 +49,8 @@ class ModelKey:
     chat_format: str | None
     extra_buffers: bool = False
     flash_attention: bool = True
+    f16_copy_dir: Path | None = None  # where an F16 copy may be made (llm.f16_copy)
+    f16_copy_max_bytes: int = 0
 
 
 @dataclass(eq=False)
@@ -192,10 +194,11 @@ def load_model(key: ModelKey) -> LoadedModel:
     import llama_cpp
 
     checked_gguf(key.path)  # again: the file may have changed since the backend was built
+    weights = _weights_file(key)
     try:
         with extra_buffer_types(key.extra_buffers):
             llm = llama_cpp.Llama(
-                model_path=str(key.path),
+                model_path=str(weights),
                 n_ctx=key.context_size,
                 n_threads=key.threads or os.cpu_count(),  # llama-cpp defaults to half the cores
                 n_gpu_layers=key.gpu_layers,
@@ -213,6 +216,15 @@ def load_model(key: ModelKey) -> LoadedModel:
         llm.close()
         raise
     return LoadedModel(key, llm, control)
+
+
+def _weights_file(key: ModelKey) -> Path:
+    """The file llama.cpp loads: the model, or its F16 copy on a CPU when that reads faster."""
+    if key.f16_copy_dir is None or key.gpu_layers != 0:
+        return key.path
+    from gpt4all_rag.llm.f16_copy import prompt_fast_model
+
+    return prompt_fast_model(key.path, key.f16_copy_dir, key.f16_copy_max_bytes)
 
 
 _params_lock = threading.Lock()
@@ -287,6 +299,8 @@ class LlamaCppBackend:
         cache: ModelCache | None = None,
         extra_buffers: bool = False,
         flash_attention: bool = True,
+        f16_copy_dir: Path | None = None,
+        f16_copy_max_mb: int = 0,
     ) -> None:
         self._path = checked_gguf(model_path)
         self._sampling = sampling or Sampling()
@@ -298,6 +312,8 @@ class LlamaCppBackend:
             chat_format,
             extra_buffers,
             flash_attention,
+            f16_copy_dir,
+            f16_copy_max_mb * 1024 * 1024,
         )
         self._seed = seed
         self._cache = cache or MODELS

@@ -91,6 +91,8 @@ def build_llm(settings: Settings) -> LLMBackend:
                 sampling=Sampling.from_settings(settings),
                 extra_buffers=settings.llama_extra_buffers,
                 flash_attention=settings.flash_attention,
+                f16_copy_dir=settings.f16_copy_dir,
+                f16_copy_max_mb=settings.f16_copy_max_mb,
             )
         case "openai":
             from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend
