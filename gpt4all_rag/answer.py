@@ -63,6 +63,21 @@ class Source:
         where = " · ".join(parts)
         return f"[{self.collection}] {where}" if self.collection else where
 
+    @classmethod
+    def from_json(cls, number: int, shape: dict[str, Any]) -> Source:
+        """A source from its JSON shape (``to_json``), e.g. a server's search results."""
+        page = shape.get("page")
+        return cls(
+            number=number,
+            file=str(shape.get("file", "")),
+            page=int(page) if page is not None else None,
+            text=str(shape.get("text", "")),
+            score=float(shape.get("score", 0.0)),
+            similarity=float(shape.get("score", 0.0)),
+            collection=_str_or_none(shape.get("collection")),
+            heading=_str_or_none(shape.get("heading")),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON shape of a source."""
         shape: dict[str, Any] = {

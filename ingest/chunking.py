@@ -22,7 +22,8 @@ __all__ = ["CHUNKER_VERSION", "Chunk", "Section", "TokenChunker", "chunk_id_for"
 
 # Bump when the splitting rules change: indexes built before are then re-chunked.
 # 2: chunks stop at section headings and carry the heading trail above them.
-CHUNKER_VERSION = "2"
+# 3: words PDFium hyphenated at a line end are whole (no U+0002 inside them).
+CHUNKER_VERSION = "3"
 
 HEADING_SEPARATOR = " › "
 

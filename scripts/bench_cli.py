@@ -151,6 +151,7 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     search: list[tuple[float, float]] = field(default_factory=list)  # (wall, cpu) per run
     status: list[tuple[float, float]] = field(default_factory=list)
+    served: list[tuple[float, float]] = field(default_factory=list)  # search with a serve up
 
     def __post_init__(self) -> None:
         self.env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -217,6 +218,35 @@ def bench_walls(
     for _ in range(status_runs):
         for variant in variants:
             variant.status.append(time_command(variant, cli, status_argv))
+
+
+def bench_served(variant: Variant, cli: Path, index: Path, questions: list[str]) -> None:
+    """Time ``search`` while a ``gpt4all-rag serve`` of the index runs (it finds the server)."""
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = [str(cli), "serve", "--index", str(index), "--port", str(port)]
+    server = subprocess.Popen(argv, env=variant.env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("serve did not start") from None
+                time.sleep(0.5)
+        for question in questions:
+            argv = ["search", question, "--index", str(index), "--json"]
+            variant.served.append(time_command(variant, cli, argv))
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
 
 
 def import_profile(variant: Variant, python: Path, argv: list[str], top: int = 15) -> dict:
@@ -309,6 +339,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--embedders", action="store_true", help="also time the numpy and torch query embedders"
     )
+    parser.add_argument(
+        "--with-serve",
+        action="store_true",
+        help="also time search while a `gpt4all-rag serve` of the index runs (last variant)",
+    )
     return parser
 
 
@@ -323,6 +358,8 @@ def main() -> int:
     index_status = ensure_index(variants[0], cli, index, folder)
     load_before = os.getloadavg()
     bench_walls(variants, cli, index, questions, args.status_runs)
+    if args.with_serve:
+        bench_served(variants[-1], cli, index, questions)
     common = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -339,6 +376,8 @@ def main() -> int:
     for variant in variants:
         result = {"commit": _git_commit(variant.src or ROOT), **common}
         result |= {"search": _summary(variant.search), "status": _summary(variant.status)}
+        if variant.served:
+            result["search_with_serve"] = _summary(variant.served)
         if not args.no_profile:
             search_argv = ["search", questions[0], "--index", str(index), "--json"]
             status_argv = ["status", "--index", str(index), "--json"]

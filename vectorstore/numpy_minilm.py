@@ -150,8 +150,8 @@ class NumpyMiniLM:
             tensors = read_safetensors(model_dir / "model.safetensors")
         except (OSError, KeyError, ValueError, StopIteration) as exc:
             raise UnsupportedModel(f"{model_dir}: {exc}") from exc
-        self.weights = _fuse_qkv(
-            {k.removeprefix("bert."): v for k, v in tensors.items()}, self.config.layers
+        self.weights = _transposed(
+            _fuse_qkv({k.removeprefix("bert."): v for k, v in tensors.items()}, self.config.layers)
         )
         self.tokenizer = _load_tokenizer(model_dir / "tokenizer.json", self.max_seq_length)
         self._one_blas_thread = _blas_limiter()
@@ -221,8 +221,8 @@ class NumpyMiniLM:
         return self._linear(context, prefix + "output.dense.")
 
     def _linear(self, x: np.ndarray, prefix: str) -> np.ndarray:
-        # torch's Linear keeps (out, in); the transposed view goes to BLAS without a copy
-        return x @ self.weights[prefix + "weight"].T + self.weights[prefix + "bias"]
+        out = x.reshape(-1, x.shape[-1]) @ self.weights[prefix + "weight.T"]
+        return (out + self.weights[prefix + "bias"]).reshape(*x.shape[:-1], out.shape[-1])
 
     def _norm(self, x: np.ndarray, prefix: str) -> np.ndarray:
         mean = x.mean(axis=-1, keepdims=True)
@@ -244,6 +244,18 @@ def _fuse_qkv(weights: dict[str, np.ndarray], layers: int) -> dict[str, np.ndarr
             if any(name not in weights for name in names):
                 raise UnsupportedModel(f"layer {layer}: not the tensor names of a BERT encoder")
             weights[f"{prefix}qkv.{part}"] = np.concatenate([weights[n] for n in names])
+    return weights
+
+
+def _transposed(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Add an (in, out) contiguous copy of every dense layer's (out, in) weight.
+
+    torch's Linear keeps (out, in). A query's product with the transposed view took
+    2.75 ms a layer here, with a contiguous (in, out) copy 1.6 ms: the copy (42 MB for
+    MiniLM, made once per process) pays from the first query on.
+    """
+    for name in [n for n in weights if n.endswith(("dense.weight", "qkv.weight"))]:
+        weights[name + ".T"] = np.ascontiguousarray(weights[name].T)
     return weights
 
 

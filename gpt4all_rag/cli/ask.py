@@ -12,10 +12,11 @@ from gpt4all_rag.reporting import terminal_text
 from vectorstore.schema import SEARCH_MODES
 
 if TYPE_CHECKING:
-    from gpt4all_rag.answer import Answer
+    from gpt4all_rag.answer import Answer, Source
     from gpt4all_rag.assistant import DocumentAssistant
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.flow import EvidenceEvent
+    from gpt4all_rag.settings import Settings
     from gpt4all_rag.types import Message
     from vectorstore.retriever import Filters
 
@@ -50,17 +51,45 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
-    """Print the passages a query retrieves."""
-    assistant = make(settings_from(args))
-    sources = assistant.search(
-        args.query,
-        k=assistant.settings.top_k if args.k is None else args.k,
-        filters=filters_from(args),
-    )
+    """Print the passages a query retrieves, from a running server of the index if any."""
+    settings = settings_from(args)
+    sources = _served_search(args, settings)
+    if sources is None:
+        assistant = make(settings)
+        sources = assistant.search(
+            args.query,
+            k=assistant.settings.top_k if args.k is None else args.k,
+            filters=filters_from(args),
+        )
     payload = {"results": [s.to_json() for s in sources]}
     text = "\n\n".join(f"[{s.number}] {s.caption} ({s.score:.3f})\n{s.text}" for s in sources)
     emit(args, payload, text or "no passage found")
     return EXIT_OK
+
+
+def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source] | None:
+    """The search done by a running ``gpt4all-rag serve`` of this index, or None.
+
+    Only the default collection's single index is served this way; a named
+    collection, a missing or silent server means the search runs here.
+    """
+    from gpt4all_rag.local_server import find_server, remote_search
+
+    if not settings.use_running_server or args.collection:
+        return None
+    url = find_server(settings.index_dir)
+    if url is None:
+        return None
+    body: dict[str, object] = {"query": args.query, "k": settings.top_k}
+    body["mode"] = settings.retrieval_mode
+    if args.file or args.folder or args.type:
+        body["filters"] = {"files": args.file, "folder": args.folder, "extensions": args.type}
+    results = remote_search(url, body, settings.running_server_timeout)
+    if results is None:
+        return None
+    from gpt4all_rag.answer import Source
+
+    return [Source.from_json(n, shape) for n, shape in enumerate(results, start=1)]
 
 
 def cmd_ask(args: argparse.Namespace, make: AssistantFactory) -> int:

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from gpt4all_rag.assistant import DocumentAssistant
     from gpt4all_rag.cli.common import Subcommands
 
 __all__ = ["cmd_serve", "register"]
@@ -63,8 +66,28 @@ def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
         file=sys.stderr,
         flush=True,
     )
+    app = create_app(assistant, settings)
     # uvicorn stops on Ctrl-C, then raises it again: for a server, that is a normal end.
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(create_app(assistant, settings), settings.serve_host, settings.serve_port)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        _findable(app, assistant, host, settings.serve_port),
+    ):
+        serve(app, settings.serve_host, settings.serve_port)
     print("stopped", file=sys.stderr)
     return EXIT_OK
+
+
+def _findable(
+    app: FastAPI, assistant: DocumentAssistant, host: str, port: int
+) -> contextlib.AbstractContextManager[object]:
+    """Leave a record for ``gpt4all-rag search`` to find this server by, while it runs.
+
+    Only a loopback server without a token is recorded: the CLI sends no token, and
+    a record never holds one.
+    """
+    from gpt4all_rag.local_server import server_record
+    from gpt4all_rag.server import is_loopback
+
+    if app.state.token_required or not is_loopback(host.strip("[]")):
+        return contextlib.nullcontext()
+    return server_record(assistant.settings.index_dir, f"http://{host}:{port}")

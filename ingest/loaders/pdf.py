@@ -61,7 +61,7 @@ def _pdfium_text(document: Any, index: int) -> str:
         try:
             textpage = page.get_textpage()
             try:
-                return str(textpage.get_text_bounded())
+                return _joined_hyphens(str(textpage.get_text_bounded()))
             finally:
                 textpage.close()
         finally:
@@ -70,6 +70,16 @@ def _pdfium_text(document: Any, index: int) -> str:
         raise
     except Exception:  # noqa: BLE001 - one broken page should not cost the rest
         return ""
+
+
+def _joined_hyphens(text: str) -> str:
+    """PDFium's text with each word hyphenated at a line end whole again.
+
+    PDFium joins the two halves itself and marks the hyphen it dropped with U+0002
+    ("exten\x02sion"); left in, that control character splits the word for BM25 and
+    blurs it for the embedder.
+    """
+    return text.replace("\x02", "")
 
 
 def _pypdf_text(reader: PdfReader, index: int) -> str:

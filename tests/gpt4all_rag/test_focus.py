@@ -1,4 +1,4 @@
-"""Focused passages: the model reads each passage's sentences on the question, sources stay whole."""
+"""Focused passages: the model reads the sentences on the question; sources stay whole."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def test_short_passages_and_an_off_budget_are_left_whole() -> None:
 
 
 def test_the_best_sentence_is_kept_even_over_the_budget() -> None:
-    [focused] = focus_passages("LazyData DESCRIPTION datasets", [passage(MANUAL)], HashEmbedder(), 3)
+    question = "LazyData DESCRIPTION datasets"
+    [focused] = focus_passages(question, [passage(MANUAL)], HashEmbedder(), 3)
     assert "LazyData" in focused.text
 
 
