@@ -76,7 +76,7 @@ def _joined_hyphens(text: str) -> str:
     """PDFium's text with each word hyphenated at a line end whole again.
 
     PDFium joins the two halves itself and marks the hyphen it dropped with U+0002
-    ("exten\x02sion"); left in, that control character splits the word for BM25 and
+    ("exten" U+0002 "sion"); left in, that control character splits the word for BM25 and
     blurs it for the embedder.
     """
     return text.replace("\x02", "")
