@@ -41,3 +41,15 @@ def test_a_page_pdfium_cannot_read_falls_back_to_pypdf(monkeypatch: pytest.Monke
     monkeypatch.setattr(pdf_loader, "_pdfium_text", lambda doc, i: "" if i == 1 else real(doc, i))
     pages = pdf_loader.load_pdf(Path(DOCS / "manual.pdf"))
     assert "451 kelvin" in pages[1].text and "Zorblax Reactor Manual" in pages[0].text
+
+
+def test_a_word_hyphenated_at_a_line_end_is_whole_again(tmp_path: Path) -> None:
+    """PDFium marks the hyphen it dropped with U+0002; the page text has the word whole."""
+    from tests.hostile.pdf_bytes import CATALOG, FONT, PAGE, pdf, stream
+
+    lines = b"BT /F1 12 Tf 72 720 Td (Packages may use an exten-) Tj 0 -14 Td (sion in C.) Tj ET"
+    path = tmp_path / "hyphen.pdf"
+    kids = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+    path.write_bytes(pdf([CATALOG, kids, PAGE % b"", stream(lines), FONT]))
+    [page] = load_file(path)
+    assert "extension in C." in page.text and "\x02" not in page.text
