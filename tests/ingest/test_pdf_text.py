@@ -47,7 +47,11 @@ def test_a_word_hyphenated_at_a_line_end_is_whole_again(tmp_path: Path) -> None:
     """PDFium marks the hyphen it dropped with U+0002; the page text has the word whole."""
     from tests.hostile.pdf_bytes import CATALOG, FONT, PAGE, pdf, stream
 
-    lines = b"BT /F1 12 Tf 72 720 Td (Packages may use an exten-) Tj 0 -14 Td (sion in C.) Tj ET"
+    filler = b"".join(
+        b" 0 -14 Td (Line %d of a page long enough not to be OCR'd.) Tj" % n for n in range(6)
+    )
+    lines = b"BT /F1 12 Tf 72 720 Td (Packages may use an exten-) Tj 0 -14 Td (sion in C.) Tj"
+    lines += filler + b" ET"
     path = tmp_path / "hyphen.pdf"
     kids = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
     path.write_bytes(pdf([CATALOG, kids, PAGE % b"", stream(lines), FONT]))
