@@ -160,7 +160,7 @@ class DocumentAssistant(Asking):
         else:
             store = ChromaStore.embedded(settings.chroma_dir, settings.collection_name)
         manifest = Manifest(settings.index_dir / "manifest.sqlite3")
-        keywords = KeywordIndex(settings.index_dir / "keywords")
+        keywords = KeywordIndex(settings.index_dir / "keywords", settings.bm25_k1, settings.bm25_b)
         chunker = TokenChunker(
             _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )

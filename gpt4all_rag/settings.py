@@ -213,6 +213,15 @@ class Settings(BaseSettings):
         description="Support under which an answer sentence is flagged as not found in the "
         "sources (MiniLM similarity + 0.25 x word overlap; calibrated in docs/benchmarks.md).",
     )
+    bm25_k1: float = Field(
+        0.9,
+        ge=0.0,
+        description="BM25 term-frequency saturation of the keyword index (Anserini's default; "
+        "changing it rebuilds the keyword index on the next ingest, without re-embedding).",
+    )
+    bm25_b: float = Field(
+        0.4, ge=0.0, le=1.0, description="BM25 length normalisation of the keyword index."
+    )
     retrieval_mode: RetrievalMode = Field("hybrid", description="vector, keyword or hybrid.")
     relevance_floor: float = Field(
         0.25,

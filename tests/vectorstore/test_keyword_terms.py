@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vectorstore.keyword import KeywordIndex, query_stems
@@ -81,3 +82,37 @@ def test_the_stop_words_are_bm25s_english_ones():
     from vectorstore.keyword import STOP_WORDS
 
     assert frozenset(STOPWORDS_EN) == STOP_WORDS
+
+
+def test_bm25_parameters_shape_the_scores_and_are_bm25s_own(tmp_path: Path) -> None:
+    """k1 and b reach bm25s: its scores with them are ours, and other values score otherwise."""
+    import bm25s
+
+    ids = list(CHUNKS)
+    metas = [{"path": f"{i}.txt", "ext": ".txt"} for i in ids]
+    scores = {}
+    for k1, b in ((0.9, 0.4), (1.5, 0.75)):
+        index = KeywordIndex(tmp_path / f"k{k1}", k1=k1, b=b)
+        index.stage(ids, [CHUNKS[i] for i in ids], metas)  # type: ignore[misc]
+        index.commit(ids, fetch=lambda batch: [])
+        index._ensure_loaded()
+        own = bm25s.BM25.load(str(index.folder / "bm25"))
+        assert (own.k1, own.b) == (k1, b)
+        terms = [
+            t for t in query_stems("install packages into the library") if t in index._bm25.vocab
+        ]
+        assert np.allclose(index._bm25.scores(terms), own.get_scores(terms), atol=1e-6)
+        scores[k1] = index._bm25.scores(terms)
+    assert not np.allclose(scores[0.9], scores[1.5])
+
+
+def test_an_index_saved_with_other_bm25_parameters_is_stale(tmp_path: Path) -> None:
+    """Changing k1 or b in the settings rebuilds the keyword index on the next ingest."""
+    ids = list(CHUNKS)
+    metas = [{"path": f"{i}.txt", "ext": ".txt"} for i in ids]
+    built = KeywordIndex(tmp_path / "kw", k1=0.9, b=0.4)
+    built.stage(ids, [CHUNKS[i] for i in ids], metas)  # type: ignore[misc]
+    built.commit(ids, fetch=lambda batch: [])
+    assert KeywordIndex(tmp_path / "kw", k1=0.9, b=0.4).exists()
+    assert not KeywordIndex(tmp_path / "kw", k1=1.2, b=0.4).exists()
+    assert not KeywordIndex(tmp_path / "kw", k1=0.9, b=0.75).exists()
