@@ -35,7 +35,7 @@ def focus_passages(
     A passage already within the budget, or one without sentences to choose from,
     is kept whole. All sentences are embedded with the question in one batch.
     """
-    sentences = [_sentences(p.text) if word_count(p.text) > max_words else [] for p in passages]
+    sentences = [_choices(p.text, max_words) for p in passages]
     flat = [s for group in sentences for s in group]
     if not flat or not question.strip():
         return list(passages)
@@ -44,7 +44,7 @@ def focus_passages(
     terms = content_terms(question)
     focused = []
     for passage, group in zip(passages, sentences, strict=True):
-        if len(group) < 2:
+        if not group:
             focused.append(passage)
             continue
         scores = [_score(float(next(rows) @ query), terms, s) for s in group]
@@ -53,8 +53,12 @@ def focus_passages(
     return focused
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in split_sentences(text) if s.strip()]
+def _choices(text: str, max_words: int) -> list[str]:
+    """The sentences to choose among: none for a passage within the budget or of one sentence."""
+    if word_count(text) <= max_words:
+        return []
+    sentences = [s for s in split_sentences(text) if s.strip()]
+    return sentences if len(sentences) > 1 else []
 
 
 def _score(similarity: float, terms: set[str], sentence: str) -> float:

@@ -62,6 +62,16 @@ def test_short_passages_and_an_off_budget_are_left_whole() -> None:
     assert focus_passages("lazy", [whole], embedder, 1000) == [whole]
 
 
+def test_a_long_one_sentence_passage_does_not_shift_the_others() -> None:
+    """Each passage is scored on its own sentences, whatever the passages before it hold."""
+    one_sentence = passage(" ".join(["lorem"] * 30) + " ipsum.", "c0")
+    question = "LazyData DESCRIPTION datasets load lazily"
+    alone = focus_passages(question, [passage(MANUAL)], HashEmbedder(), 16)[0]
+    first, second = focus_passages(question, [one_sentence, passage(MANUAL)], HashEmbedder(), 16)
+    assert first == one_sentence and second.text == alone.text
+    assert "LazyData set to true" in second.text
+
+
 def test_the_best_sentence_is_kept_even_over_the_budget() -> None:
     question = "LazyData DESCRIPTION datasets"
     [focused] = focus_passages(question, [passage(MANUAL)], HashEmbedder(), 3)
