@@ -75,7 +75,7 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     """
     from gpt4all_rag.local_server import find_server, remote_search
 
-    if not settings.use_running_server or args.collection:
+    if not settings.use_running_server or args.collection or settings.collection != "default":
         return None
     url = find_server(settings.index_dir)
     if url is None:

@@ -76,6 +76,27 @@ def test_no_server_a_stale_record_or_a_silent_port_means_searching_alone(
     assert len(built) == 3
 
 
+def test_a_named_collection_never_asks_the_default_index_server(
+    indexed: tuple[Path, Path],
+    serving: Serving,
+    capsys: pytest.CaptureFixture[str],
+    fake_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A collection named in the environment has its own index: the server of ./index is not it."""
+    from gpt4all_rag.cli import _parser
+    from gpt4all_rag.cli.ask import _served_search
+    from gpt4all_rag.cli.common import settings_from
+
+    docs, index = indexed
+    with serving() as url, server_record(index, url):
+        argv = ["search", "--index", str(index), REACTOR]
+        args = _parser().parse_args(argv)
+        assert _served_search(args, settings_from(args))  # the default collection: served
+        monkeypatch.setenv("GPT4ALL_RAG_COLLECTION", "papers")
+        assert _served_search(args, settings_from(args)) is None
+
+
 @pytest.mark.parametrize(
     "record",
     [
