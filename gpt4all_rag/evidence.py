@@ -26,6 +26,7 @@ __all__ = [
     "SourceText",
     "select_evidence",
     "sentence_candidates",
+    "sentence_relevance",
     "unit_rows",
 ]
 
@@ -209,9 +210,21 @@ def _candidates(sources: Sequence[SourceText]) -> list[_Candidate]:
     return candidates
 
 
+def sentence_relevance(
+    similarity: float, question_terms: set[str], sentence_terms: frozenset[str] | set[str]
+) -> float:
+    """A sentence's relevance to the question: MiniLM similarity plus the share of its words.
+
+    The evidence adds the rank of the sentence's passage; the focused passages
+    (``gpt4all_rag.focus``) compare sentences of one passage, so they use this alone.
+    """
+    overlap = len(question_terms & sentence_terms) / len(question_terms) if question_terms else 0.0
+    return SIMILARITY_WEIGHT * similarity + OVERLAP_WEIGHT * overlap
+
+
 def _score(similarity: float, question_terms: set[str], candidate: _Candidate) -> float:
-    overlap = len(question_terms & candidate.terms) / len(question_terms) if question_terms else 0.0
-    return SIMILARITY_WEIGHT * similarity + OVERLAP_WEIGHT * overlap + RANK_WEIGHT / candidate.rank
+    relevance = sentence_relevance(similarity, question_terms, candidate.terms)
+    return relevance + RANK_WEIGHT / candidate.rank
 
 
 def _choose(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gpt4all_rag.evidence import OVERLAP_WEIGHT, Embedder, unit_rows
+from gpt4all_rag.evidence import Embedder, sentence_relevance, unit_rows
 from gpt4all_rag.text import content_terms, split_sentences, word_count
 from vectorstore.retriever import Passage
 
@@ -47,7 +47,9 @@ def focus_passages(
         if not group:
             focused.append(passage)
             continue
-        scores = [_score(float(next(rows) @ query), terms, s) for s in group]
+        scores = [
+            sentence_relevance(float(next(rows) @ query), terms, content_terms(s)) for s in group
+        ]
         text = _trimmed(group, scores, max_words)
         focused.append(dataclasses.replace(passage, text=text))
     return focused
@@ -59,11 +61,6 @@ def _choices(text: str, max_words: int) -> list[str]:
         return []
     sentences = [s for s in split_sentences(text) if s.strip()]
     return sentences if len(sentences) > 1 else []
-
-
-def _score(similarity: float, terms: set[str], sentence: str) -> float:
-    overlap = len(terms & content_terms(sentence)) / len(terms) if terms else 0.0
-    return similarity + OVERLAP_WEIGHT * overlap
 
 
 def _trimmed(sentences: list[str], scores: list[float], max_words: int) -> str:

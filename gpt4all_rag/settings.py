@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vectorstore.schema import EmbeddingPrecision, SearchMode
+from vectorstore.schema import BM25_B, BM25_K1, EmbeddingPrecision, SearchMode
 
 __all__ = [
     "COLLECTION_NAME_PATTERN",
@@ -215,13 +215,13 @@ class Settings(BaseSettings):
         "sources (MiniLM similarity + 0.25 x word overlap; calibrated in docs/benchmarks.md).",
     )
     bm25_k1: float = Field(
-        0.9,
+        BM25_K1,
         ge=0.0,
         description="BM25 term-frequency saturation of the keyword index (Anserini's default; "
         "changing it rebuilds the keyword index on the next ingest, without re-embedding).",
     )
     bm25_b: float = Field(
-        0.4, ge=0.0, le=1.0, description="BM25 length normalisation of the keyword index."
+        BM25_B, ge=0.0, le=1.0, description="BM25 length normalisation of the keyword index."
     )
     retrieval_mode: RetrievalMode = Field("hybrid", description="vector, keyword or hybrid.")
     relevance_floor: float = Field(

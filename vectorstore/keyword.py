@@ -29,11 +29,9 @@ from typing import Any
 import numpy as np
 
 from vectorstore.ownership import is_marked, mark, remove_own_folder
-from vectorstore.schema import ChunkMetadata, ChunkRecord, indexed_text
+from vectorstore.schema import BM25_B, BM25_K1, ChunkMetadata, ChunkRecord, indexed_text
 
 __all__ = [
-    "BM25_B",
-    "BM25_K1",
     "FILTER_FIELDS",
     "STOP_WORDS",
     "KeywordHit",
@@ -42,12 +40,6 @@ __all__ = [
 ]
 
 _FORMAT = 4  # 3: identifiers whole and in parts (keyword._terms); 4: k1 and b recorded
-# BM25's term-frequency saturation and length normalisation: Anserini's defaults (the
-# BM25 of the BEIR benchmark) rather than bm25s's 1.5 and 0.75. On the dev sets, fused
-# with the vectors: SciFact nDCG@10 .7289 -> .7325, R-manual page R@5 .947 -> .965
-# (docs/benchmarks.md, "Retrieval, session 5").
-BM25_K1 = 0.9
-BM25_B = 0.4
 _SIDECAR = "index.json"
 _BATCH = 2000
 # The metadata a search filter may look at (``allowed`` in ``search``): per file, not per

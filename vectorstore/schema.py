@@ -14,6 +14,8 @@ from pathlib import PurePosixPath
 from typing import Any, Literal, TypedDict, get_args
 
 __all__ = [
+    "BM25_B",
+    "BM25_K1",
     "EmbeddingPrecision",
     "SearchMode",
     "SEARCH_MODES",
@@ -29,6 +31,14 @@ SearchMode = Literal["vector", "keyword", "hybrid"]
 
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 """Every search mode, in the order a menu shows them."""
+
+# BM25's term-frequency saturation and length normalisation: Anserini's defaults (the
+# BM25 of the BEIR benchmark) rather than bm25s's 1.5 and 0.75. On the dev sets, fused
+# with the vectors: SciFact nDCG@10 .7289 -> .7325, R-manual page R@5 .947 -> .965
+# (docs/benchmarks.md, "Speed and retrieval, session 5"). Here, not in keyword.py, so
+# that the settings can name them without importing numpy.
+BM25_K1 = 0.9
+BM25_B = 0.4
 
 EmbeddingPrecision = Literal["auto", "float32", "bfloat16"]
 """The matrix products of batched document embedding; auto asks the CPU."""

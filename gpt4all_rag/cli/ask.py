@@ -80,8 +80,11 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     url = find_server(settings.index_dir)
     if url is None:
         return None
-    body: dict[str, object] = {"query": args.query, "k": settings.top_k}
-    body["mode"] = settings.retrieval_mode
+    body: dict[str, object] = {
+        "query": args.query,
+        "k": settings.top_k,
+        "mode": settings.retrieval_mode,
+    }
     if args.file or args.folder or args.type:
         body["filters"] = {"files": args.file, "folder": args.folder, "extensions": args.type}
     results = remote_search(url, body, settings.running_server_timeout)
