@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.evidence import Evidence
@@ -56,6 +56,8 @@ __all__ = [
     "TokenEvent",
     "condense",
 ]
+
+T = TypeVar("T")
 
 
 class Searcher(Protocol):
@@ -125,6 +127,11 @@ class FlowConfig:
     condense_max_tokens: int = 64
     generate: bool = True
     prompt_tokens: int | None = None
+    read_passages: int = 0  # the best n sources the evidence and the model read; 0: all
+
+    def read(self, items: Sequence[T]) -> Sequence[T]:
+        """The sources (or passages) the evidence and the model read: the best ``read_passages``."""
+        return items[: self.read_passages] if self.read_passages > 0 else items
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FlowConfig:
@@ -136,6 +143,7 @@ class FlowConfig:
             temperature=settings.temperature,
             generate=settings.answer_style != "evidence",
             prompt_tokens=settings.prompt_tokens,
+            read_passages=settings.read_passages,
         )
 
 
@@ -281,7 +289,7 @@ class QuestionFlow:
         """The evidence hook's quotes, or none (no hook, or nothing found)."""
         if self.hooks.evidence is None or not retrieval.sources:
             return ()
-        return tuple(self.hooks.evidence(retrieval.standalone, retrieval.sources))
+        return tuple(self.hooks.evidence(retrieval.standalone, self.config.read(retrieval.sources)))
 
     def prompt(self, retrieval: Retrieval) -> BuiltPrompt | None:
         """The prompt, or None when no model should run (nothing found, or evidence only).
@@ -295,7 +303,7 @@ class QuestionFlow:
         budget = llm.context_size - self.config.max_new_tokens
         if self.config.prompt_tokens is not None:
             budget = min(budget, self.config.prompt_tokens)
-        passages: Sequence[Passage] = retrieval.passages
+        passages = self.config.read(retrieval.passages)
         if self.hooks.focus is not None:
             passages = self.hooks.focus(retrieval.standalone, passages)
         return build_answer_prompt(retrieval.standalone, passages, llm.count_tokens, budget)

@@ -191,7 +191,16 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------
-    top_k: int = Field(4, ge=1, le=100, description="Passages given to the model.")
+    top_k: int = Field(4, ge=1, le=100, description="Sources found for each question.")
+    read_passages: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="How many of the best sources the evidence and the model read; the others "
+        "are listed as further sources. Fewer passages are read sooner, and on the R-manual dev "
+        "set the best three gave evidence from a right page more often than four "
+        "(docs/benchmarks.md). 0: all of them.",
+    )
     answer_style: AnswerStyle = Field(
         "both",
         description="evidence: quoted source sentences only, no model; generate: the model's "

@@ -22,6 +22,7 @@ from typing import Any
 from gpt4all_rag.control_tokens import control_token_pattern, neutralize_control_tokens
 from gpt4all_rag.errors import LLMError, ModelNotFound
 from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
+from gpt4all_rag.llm.prompt_prefix import PromptPrefix
 from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
 
@@ -65,6 +66,7 @@ class LoadedModel:
     llm: Any  # llama_cpp.Llama: the library ships no type information
     control: re.Pattern[str]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    prefix: PromptPrefix = field(default_factory=PromptPrefix)
     holder: int | None = None
     retired: bool = False
     closed: bool = False
@@ -336,6 +338,7 @@ class LlamaCppBackend:
     def llama(self) -> Any:
         """The shared ``llama_cpp.Llama`` itself, for benchmarks and advanced use."""
         with self._cache.hold(self._key) as model:
+            model.prefix.forget()  # the caller may evaluate anything: the next answer starts over
             return model.llm
 
     def count_tokens(self, text: str) -> int:
@@ -353,9 +356,10 @@ class LlamaCppBackend:
     ) -> Iterator[str]:
         """Yield the answer's text pieces; the same seed and input give the same answer.
 
-        The KV cache of the previous answer is dropped first: llama.cpp evaluates
-        a prompt in batches and a reused prefix's last token alone, and the two
-        round differently enough to change even a greedy answer.
+        The previous answer's KV cache is dropped first, except for the prompt's
+        fixed prefix (the system turn), which is kept and always evaluated on its
+        own (:mod:`gpt4all_rag.llm.prompt_prefix`): an answer does not depend on
+        what was asked before it.
 
         Raises:
             ModelNotFound: The model cannot be loaded.
@@ -368,7 +372,7 @@ class LlamaCppBackend:
                 for m in messages
             ]
             try:
-                model.llm.reset()
+                model.prefix.prepare(model.llm, safe)
                 chunks = model.llm.create_chat_completion(
                     messages=safe,
                     stream=True,

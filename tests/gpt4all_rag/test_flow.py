@@ -236,3 +236,29 @@ def test_an_answer_that_echoes_the_prompts_passage_tags_ends_there(docs_copy, ma
     assistant = ready(docs_copy, make_assistant, StopHonouringLLM([echo]))
     answer = assistant.ask("How long can queen bees live?")
     assert answer.text == "Bees live five years [1]."
+
+
+def test_the_evidence_and_the_model_read_the_best_sources_and_all_are_listed(
+    docs_copy, make_assistant
+):
+    llm = ScriptedLLM(["Queens live longest [1]."])
+    read_by_evidence: list[list[int]] = []
+
+    def evidence(question, sources):
+        read_by_evidence.append([s.number for s in sources])
+        return []
+
+    hooks = FlowHooks(evidence=evidence)
+    assistant = ready(
+        docs_copy, make_assistant, llm, hooks=hooks, top_k=4, read_passages=2, floor=0.0
+    )
+    answer = assistant.ask("How long can queen bees live?")
+    assert len(answer.sources) == 4
+    assert read_by_evidence == [[1, 2]]
+    prompt = llm.prompts[0][1]["content"]
+    assert '<passage n="2"' in prompt and '<passage n="3"' not in prompt
+    reads_all = ScriptedLLM(["Queens live longest [1]."])
+    ready(docs_copy, make_assistant, reads_all, top_k=4, read_passages=0, floor=0.0).ask(
+        "How long can queen bees live?"
+    )
+    assert '<passage n="4"' in reads_all.prompts[0][1]["content"]
