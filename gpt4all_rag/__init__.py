@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gpt4all_rag.answer import Answer, Source
-    from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo, IndexStatus
+    from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo
     from gpt4all_rag.collections import CollectionRegistry, CollectionSet
     from gpt4all_rag.errors import (
         USER_ERRORS,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
     from gpt4all_rag.flow import EvidenceEvent, FlowEvent, FlowHooks, SourcesEvent, TokenEvent
+    from gpt4all_rag.index_status import IndexStatus
     from gpt4all_rag.settings import Settings
     from gpt4all_rag.uploads import UploadRejected, save_upload
     from ingest.pipeline import ProgressEvent, SyncReport
@@ -40,7 +41,7 @@ _HOMES = {
     "Source": "gpt4all_rag.answer",
     "DocumentAssistant": "gpt4all_rag.assistant",
     "DocumentInfo": "gpt4all_rag.assistant",
-    "IndexStatus": "gpt4all_rag.assistant",
+    "IndexStatus": "gpt4all_rag.index_status",
     "CollectionRegistry": "gpt4all_rag.collections",
     "CollectionSet": "gpt4all_rag.collections",
     "USER_ERRORS": "gpt4all_rag.errors",

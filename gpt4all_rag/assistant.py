@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +13,7 @@ from gpt4all_rag.asking import Asking
 from gpt4all_rag.checks import answer_hooks
 from gpt4all_rag.collections import resolve_collection
 from gpt4all_rag.flow import FlowConfig, FlowHooks, QuestionFlow
+from gpt4all_rag.index_status import IndexStatus, status_of
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
 from gpt4all_rag.settings import Settings, bundled_embedding_model
@@ -52,25 +51,6 @@ class DocumentInfo:
     size: int
     indexed_at: float
     collection: str = "default"
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    """What ``gpt4all-rag status`` shows."""
-
-    index_dir: str
-    documents_dir: str
-    files: int
-    chunks: int
-    failed: int
-    size_bytes: int
-    embedding_model: str
-    store: str
-    last_sync: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON types."""
-        return dict(self.__dict__)
 
 
 class DocumentAssistant(Asking):
@@ -245,19 +225,7 @@ class DocumentAssistant(Asking):
 
     def status(self) -> IndexStatus:
         """Counts, size on disk, model and last sync of the index."""
-        s = self.settings
-        store = f"chroma server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else "embedded"
-        return IndexStatus(
-            index_dir=str(s.index_dir),
-            documents_dir=str(s.documents_dir),
-            files=len(self.manifest.files()),
-            chunks=self.manifest.chunk_count(),
-            failed=len(self.manifest.failures()),
-            size_bytes=_folder_size(s.index_dir),
-            embedding_model=_embedder_name(self.embedder),
-            store=store,
-            last_sync=_iso(self.manifest.last_sync),
-        )
+        return status_of(self.settings, self.manifest, _embedder_name(self.embedder))
 
     def reset(self) -> None:
         """Delete every chunk, the manifest entries and the keyword index."""
@@ -333,10 +301,6 @@ def _abstention(settings: Settings, bundled: bool) -> Abstention | None:
     return Abstention(similarity, calibrated.min_coverage if covered is None else covered)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment else None
-
-
 def build_embedder(settings: Settings) -> Embeddings:
     """The embedder ``settings.embedding_backend`` names; its library is imported only here.
 
@@ -378,14 +342,3 @@ def _embedder_name(embedder: Embeddings) -> str:
 def _fingerprint(settings: Settings, embedder: Embeddings) -> dict[str, str]:
     chunking = f"{settings.chunk_size}/{settings.chunk_overlap}/v{CHUNKER_VERSION}"
     return {"embedding_model": _embedder_name(embedder), "chunking": chunking}
-
-
-def _folder_size(folder: Path) -> int:
-    total = 0
-    for dirpath, _, filenames in os.walk(folder):
-        for name in filenames:
-            try:
-                total += (Path(dirpath) / name).stat().st_size
-            except OSError:
-                continue
-    return total

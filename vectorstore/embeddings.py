@@ -29,7 +29,7 @@ from typing import Any, Literal
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.errors import EmbeddingModelNotFound
-from vectorstore.schema import EmbeddingPrecision
+from vectorstore.schema import EmbeddingPrecision, model_folder_name
 
 __all__ = ["NUMPY_MAX_TOKENS", "SentenceTransformerEmbedder", "offline_environment"]
 
@@ -94,8 +94,7 @@ class SentenceTransformerEmbedder(Embeddings):
     @property
     def name(self) -> str:
         """A short name for status displays and the index fingerprint."""
-        generic = {"model", "models", "snapshot", "main"}
-        return self.model_dir.parent.name if self.model_dir.name in generic else self.model_dir.name
+        return model_folder_name(self.model_dir)
 
     @property
     def loaded(self) -> bool:

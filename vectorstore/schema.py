@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypedDict, get_args
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ChunkMetadata",
     "ChunkRecord",
     "indexed_text",
+    "model_folder_name",
     "path_fields",
 ]
 
@@ -105,3 +106,12 @@ def path_fields(path: str) -> PathFields:
         folder=pure.parent.as_posix() if "/" in path else "",
         ext=pure.suffix.lower(),
     )
+
+
+def model_folder_name(model_dir: Path) -> str:
+    """An embedding model's short name, as the index records it: its folder's name.
+
+    A folder with a generic name (``model``, ``snapshot``…) is named by its parent.
+    """
+    generic = {"model", "models", "snapshot", "main"}
+    return model_dir.parent.name if model_dir.name in generic else model_dir.name

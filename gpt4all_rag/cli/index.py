@@ -95,8 +95,10 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
 
 
 def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
-    """Print what the index holds."""
-    status = make(settings_from(args)).status().to_json()
+    """Print what the index holds, from its manifest alone (nothing else is loaded)."""
+    from gpt4all_rag.index_status import index_status
+
+    status = index_status(settings_from(args)).to_json()
     emit(args, status, "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in status.items()))
     return EXIT_OK
 

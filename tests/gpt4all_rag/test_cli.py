@@ -326,3 +326,14 @@ def test_a_folder_of_other_files_is_never_used_as_an_index(tmp_path: Path, cli: 
     assert (notes / "keywords" / "mine.txt").read_text() == "a user's own file"
     code, _, err = cli("ingest", str(tmp_path / "docs"), "--index", str(tmp_path / "docs" / "ix"))
     assert code == 2 and not (tmp_path / "docs" / "ix").exists()
+
+
+def test_status_shows_the_folder_and_model_the_index_was_built_with(
+    indexed: tuple[Path, Path], cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs, index = indexed
+    monkeypatch.setenv("GPT4ALL_RAG_DOCUMENTS_DIR", str(docs.parent / "elsewhere"))
+    code, out, _ = cli("status", "--index", str(index), "--json")
+    status = json.loads(out)
+    assert code == 0 and status["documents_dir"] == str(docs.resolve())
+    assert status["embedding_model"] == "hash-embedder"  # as recorded, whatever is configured

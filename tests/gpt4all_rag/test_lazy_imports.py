@@ -23,3 +23,13 @@ def test_public_names_load_on_first_use():
     assert imported_after("import gpt4all_rag; gpt4all_rag.Settings") == []
     loaded = imported_after("from gpt4all_rag import DocumentAssistant")
     assert loaded == ["langchain_core", "numpy"]  # no store opened, no model library
+
+
+def test_status_reads_the_manifest_and_loads_no_heavy_library(tmp_path):
+    code = (
+        "import contextlib, io\n"
+        "from gpt4all_rag.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['status', '--index', {str(tmp_path / 'index')!r}, '--json'])"
+    )
+    assert imported_after(code) == []
