@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.grounding import SentenceSupport
 from vectorstore.retriever import Passage
 
-__all__ = ["Answer", "Source"]
+__all__ = ["Answer", "Source", "numbered_sources"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,8 @@ class Answer:
             "sources": [s.to_json() for s in self.sources],
             "cited": list(self.cited),
         }
+
+
+def numbered_sources(passages: Sequence[Passage]) -> list[Source]:
+    """Retrieved passages as sources numbered as the prompt and the answer cite them ([1] first)."""
+    return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]

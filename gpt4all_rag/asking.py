@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.answer import Answer, Source, numbered_sources
 from gpt4all_rag.flow import FlowEvent, Question, QuestionFlow, Searcher, TokenEvent
 
 if TYPE_CHECKING:
@@ -75,4 +75,4 @@ class Asking:
         passages = self.retriever.search(
             query, k=k, mode=mode or self.settings.retrieval_mode, filters=filters
         )
-        return [Source.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+        return numbered_sources(passages)

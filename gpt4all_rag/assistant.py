@@ -16,6 +16,7 @@ from gpt4all_rag.flow import FlowConfig, FlowHooks, QuestionFlow
 from gpt4all_rag.index_status import IndexStatus, status_of
 from gpt4all_rag.llm.openai_compatible import redact_url
 from gpt4all_rag.llm.protocol import LLMBackend, build_llm
+from gpt4all_rag.retrieval import abstention_rule, build_retriever, open_keywords, open_store
 from gpt4all_rag.settings import Settings, bundled_embedding_model
 from ingest.chunking import CHUNKER_VERSION, TokenChunker
 from ingest.errors import DocumentLoadError
@@ -23,13 +24,13 @@ from ingest.index_folder import claim_index_folder
 from ingest.loaders import LoadLimits
 from ingest.loaders.isolated import ParseLimits
 from ingest.loaders.ocr import OcrOptions
-from ingest.manifest import Manifest
+from ingest.manifest import MANIFEST_FILE, Manifest
 from ingest.paths import inside
 from ingest.pipeline import Indexer, ProgressCallback, SyncReport
 from vectorstore.chroma import ChromaStore
 from vectorstore.embeddings import offline_environment
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import Abstention, Fusion, Retriever
+from vectorstore.retriever import Abstention, Retriever
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -81,17 +82,7 @@ class DocumentAssistant(Asking):
         self.embedder = embedder
         self.manifest = manifest
         self.keywords = keywords
-        self.retriever = Retriever(
-            store,
-            embedder,
-            keywords,
-            candidates=settings.fusion_candidates,
-            fusion=Fusion(settings.fusion, settings.fusion_vector_weight, settings.rrf_k),
-            merge_adjacent=settings.merge_adjacent,
-            relevance_floor=settings.relevance_floor,
-            uncommitted=manifest.uncommitted,
-            abstention=abstention,
-        )
+        self.retriever = build_retriever(settings, store, embedder, keywords, manifest, abstention)
         self.indexer = Indexer(
             store,
             embedder,
@@ -128,19 +119,9 @@ class DocumentAssistant(Asking):
         claim_index_folder(settings.index_dir, settings.documents_dir)
         given = embedder
         embedder = embedder or build_embedder(settings)
-        if settings.chroma_host:
-            token = settings.chroma_token
-            store = ChromaStore.server(
-                settings.chroma_host,
-                settings.chroma_port,
-                settings.collection_name,
-                token=token.get_secret_value() if token else None,
-                ssl=settings.chroma_ssl,
-            )
-        else:
-            store = ChromaStore.embedded(settings.chroma_dir, settings.collection_name)
-        manifest = Manifest(settings.index_dir / "manifest.sqlite3")
-        keywords = KeywordIndex(settings.index_dir / "keywords", settings.bm25_k1, settings.bm25_b)
+        store = open_store(settings)
+        manifest = Manifest(settings.index_dir / MANIFEST_FILE)
+        keywords = open_keywords(settings)
         chunker = TokenChunker(
             _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )
@@ -152,7 +133,7 @@ class DocumentAssistant(Asking):
                 support_threshold=settings.support_threshold,
                 focus_words=settings.focus_words,
             )
-        abstention = _abstention(settings, bundled=given is None and settings.bundled_embedder)
+        abstention = abstention_rule(settings, bundled=given is None and settings.bundled_embedder)
         return cls(settings, store, embedder, manifest, keywords, chunker, llm, hooks, abstention)
 
     @classmethod
@@ -283,22 +264,6 @@ def parse_limits(settings: Settings) -> ParseLimits:
             enabled=settings.ocr_enabled, dpi=settings.ocr_dpi, languages=settings.ocr_languages
         ),
     )
-
-
-def _abstention(settings: Settings, bundled: bool) -> Abstention | None:
-    """The out-of-scope rule: the settings' thresholds, else MiniLM's calibrated ones.
-
-    The calibration holds for the bundled MiniLM only (``bundled``); with another
-    embedder nothing is judged out of scope unless the settings say how.
-    """
-    calibrated = Abstention()
-    similarity = settings.abstain_similarity
-    if similarity is None:
-        if not bundled:
-            return None
-        similarity = calibrated.min_similarity
-    covered = settings.abstain_coverage
-    return Abstention(similarity, calibrated.min_coverage if covered is None else covered)
 
 
 def build_embedder(settings: Settings) -> Embeddings:

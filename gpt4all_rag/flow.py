@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.answer import Answer, Source, numbered_sources
 from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.grounding import SentenceSupport, with_markers
 from gpt4all_rag.llm.protocol import LLMBackend
@@ -282,7 +282,7 @@ class QuestionFlow:
             mode=question.mode or self.config.mode,
             filters=question.filters,
         )
-        sources = tuple(Source.from_passage(n, p) for n, p in enumerate(passages, start=1))
+        sources = tuple(numbered_sources(passages))
         return Retrieval(question, standalone, tuple(passages), sources)
 
     def evidence(self, retrieval: Retrieval) -> tuple[Evidence, ...]:

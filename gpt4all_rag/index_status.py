@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.index_folder import claim_index_folder
-from ingest.manifest import Manifest
+from ingest.manifest import MANIFEST_FILE, Manifest
 from vectorstore.schema import model_folder_name
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["IndexStatus", "configured_embedder_name", "index_status", "status_of"]
 
-MANIFEST_FILE = "manifest.sqlite3"
 HASH_EMBEDDER_NAME = "hash-embedder"  # gpt4all_rag.testing.HashEmbedder's
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["FileRecord", "FailureRecord", "IndexFingerprint", "Manifest"]
+__all__ = ["MANIFEST_FILE", "FileRecord", "FailureRecord", "IndexFingerprint", "Manifest"]
+
+MANIFEST_FILE = "manifest.sqlite3"  # in the index folder
 
 # Keys of the ``meta`` table; only this module spells them.
 _EMBEDDING_MODEL = "embedding_model"

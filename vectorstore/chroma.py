@@ -14,6 +14,7 @@ before its next operation. A Chroma server needs none of this: it is the shared 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +55,13 @@ def open_chroma_client(
     (``_direct_connections``), over HTTPS when ``ssl``, with ``token`` sent as a bearer
     token when given.
     """
+    with _override_checks_skipped():
+        return _open_client(persist_dir, host, port, token, ssl)
+
+
+def _open_client(
+    persist_dir: Path | None, host: str | None, port: int, token: str | None, ssl: bool
+) -> Any:
     import chromadb
 
     try:
@@ -71,6 +79,49 @@ def open_chroma_client(
     except Exception as exc:  # chromadb raises many types; one readable error for the user
         where = f"{host}:{port}" if host else str(persist_dir)
         raise StoreUnavailable(f"cannot open Chroma at {where}: {_without(exc, token)}") from exc
+
+
+_override_lock = threading.Lock()
+
+
+@contextmanager
+def _override_checks_skipped() -> Iterator[None]:
+    """Import and open chromadb without the ``overrides`` package's import-time checks.
+
+    chromadb marks about 160 methods with ``overrides.override``, which, as each class
+    is created, reads the class statement's bytecode to find its bases and compares
+    the method's signature with the base's through typing introspection: about 0.4 s
+    of the 1 s that importing chromadb and opening a client take here, on every start
+    of the command line. The checks are a development aid: they only raise for a
+    mismatch, and a released chromadb has none. While chromadb loads, a decorated
+    method is only marked as an override (what ``EnforceOverrides`` reads); the
+    checks are back for everything else as soon as the client is open.
+    """
+    module = _overrides_module()
+    checked = getattr(module, "_overrides", None)
+    if module is None or checked is None:
+        yield
+        return
+
+    def marked_only(method: Any, *_: Any, **__: Any) -> Any:
+        method.__override__ = True
+        return method
+
+    with _override_lock:
+        module._overrides = marked_only
+        try:
+            yield
+        finally:
+            module._overrides = checked
+
+
+def _overrides_module() -> Any:
+    """``overrides.overrides`` (the package exports a function of the same name), or None."""
+    try:
+        import overrides  # noqa: F401  (chromadb's dependency)
+    except ImportError:
+        return None
+    return sys.modules.get("overrides.overrides")
 
 
 def _settings(**values: Any) -> Any:

@@ -128,7 +128,9 @@ class SentenceTransformerEmbedder(Embeddings):
         with self._lock:
             if not self._query_checked:
                 self._check_folder()
-                self._query_model = _try_numpy_model(self.model_dir)
+                from vectorstore.numpy_minilm import numpy_model
+
+                self._query_model = numpy_model(self.model_dir)
                 self._query_checked = True
         return self._query_model
 
@@ -191,13 +193,3 @@ class SentenceTransformerEmbedder(Embeddings):
             vector: list[float] = model.encode([text])[0].tolist()
             return vector
         return self.embed_documents([text])[0]
-
-
-def _try_numpy_model(model_dir: Path) -> Any:
-    """A ``NumpyMiniLM`` for the folder, or None for a model it cannot run."""
-    from vectorstore.numpy_minilm import NumpyMiniLM, UnsupportedModel
-
-    try:
-        return NumpyMiniLM(model_dir)
-    except UnsupportedModel:
-        return None

@@ -26,7 +26,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BertConfig", "NumpyMiniLM", "UnsupportedModel", "read_safetensors"]
+__all__ = [
+    "BertConfig",
+    "NumpyMiniLM",
+    "NumpyQueryEmbedder",
+    "UnsupportedModel",
+    "numpy_model",
+    "read_safetensors",
+]
 
 _DTYPES: dict[str, np.dtype[Any]] = {
     "F32": np.dtype("<f4"),
@@ -231,6 +238,31 @@ class NumpyMiniLM:
         variance = (centered * centered).mean(axis=-1, keepdims=True)
         scaled = centered / np.sqrt(variance + np.float32(self.config.layer_norm_eps))
         return scaled * self.weights[prefix + "weight"] + self.weights[prefix + "bias"]
+
+
+class NumpyQueryEmbedder:
+    """Query vectors from a :class:`NumpyMiniLM`: what a search needs, without LangChain or torch.
+
+    ``SentenceTransformerEmbedder`` embeds queries with the same model, so the vectors
+    are the same; a command that only searches (``gpt4all-rag search``) uses this one
+    and skips importing LangChain (0.2 s).
+    """
+
+    def __init__(self, model: NumpyMiniLM) -> None:
+        self.model = model
+
+    def embed_query(self, text: str) -> list[float]:
+        """The unit vector of a query."""
+        vector: list[float] = self.model.encode([text])[0].tolist()
+        return vector
+
+
+def numpy_model(model_dir: Path) -> NumpyMiniLM | None:
+    """A ``NumpyMiniLM`` for the folder, or None for a model it cannot run."""
+    try:
+        return NumpyMiniLM(model_dir)
+    except UnsupportedModel:
+        return None
 
 
 def _fuse_qkv(weights: dict[str, np.ndarray], layers: int) -> dict[str, np.ndarray]:

@@ -15,7 +15,15 @@ from vectorstore.keyword import STOP_WORDS, KeywordIndex
 from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
+    from typing import Protocol
+
+    class QueryEmbedder(Protocol):
+        """What a search needs of an embedder (LangChain's ``Embeddings`` has it)."""
+
+        def embed_query(self, text: str) -> list[float]:
+            """The vector of a query."""
+            ...
+
 
 __all__ = [
     "Abstention",
@@ -382,7 +390,7 @@ class Retriever:
     def __init__(
         self,
         store: ChromaStore,
-        embedder: Embeddings,
+        embedder: QueryEmbedder,
         keywords: KeywordIndex,
         candidates: int = 50,
         relevance_floor: float | None = None,

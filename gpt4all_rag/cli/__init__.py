@@ -14,15 +14,16 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from gpt4all_rag.cli.common import EXIT_USAGE, AssistantFactory, common_parser, with_collections
+from gpt4all_rag.cli.common import (
+    EXIT_USAGE,
+    AssistantFactory,
+    common_parser,
+    default_factory,
+    with_collections,
+)
 from gpt4all_rag.errors import USER_ERRORS
 from gpt4all_rag.reporting import terminal_text
-
-if TYPE_CHECKING:
-    from gpt4all_rag.assistant import DocumentAssistant
-    from gpt4all_rag.settings import Settings
 
 __all__ = ["AssistantFactory", "main"]
 
@@ -51,12 +52,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_factory(settings: Settings) -> DocumentAssistant:
-    from gpt4all_rag.assistant import DocumentAssistant
-
-    return DocumentAssistant.from_settings(settings)
-
-
 def main(
     argv: Sequence[str] | None = None, assistant_factory: AssistantFactory | None = None
 ) -> int:
@@ -68,7 +63,7 @@ def main(
             default ``DocumentAssistant.from_settings``.
     """
     args = _parser().parse_args(argv)
-    make = with_collections(args, assistant_factory or _default_factory)
+    make = with_collections(args, assistant_factory or default_factory)
     try:
         return int(args.handler(args, make))
     except USER_ERRORS as exc:

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, emit, filters_from, settings_from
+from gpt4all_rag.cli.common import (
+    EXIT_OK,
+    AssistantFactory,
+    default_factory,
+    emit,
+    filters_from,
+    settings_from,
+)
 from gpt4all_rag.reporting import terminal_text
 from vectorstore.schema import SEARCH_MODES
 
@@ -55,16 +62,35 @@ def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
     settings = settings_from(args)
     sources = _served_search(args, settings)
     if sources is None:
-        assistant = make(settings)
-        sources = assistant.search(
-            args.query,
-            k=assistant.settings.top_k if args.k is None else args.k,
-            filters=filters_from(args),
-        )
+        sources = _search_here(args, settings, make)
     payload = {"results": [s.to_json() for s in sources]}
     text = "\n\n".join(f"[{s.number}] {s.caption} ({s.score:.3f})\n{s.text}" for s in sources)
     emit(args, payload, text or "no passage found")
     return EXIT_OK
+
+
+def _search_here(
+    args: argparse.Namespace, settings: Settings, make: AssistantFactory
+) -> list[Source]:
+    """The search in this process: with the retriever alone where that is the same search.
+
+    The default assistant's retriever is built without the assistant (no LangChain,
+    ingest or answer flow to import: ``gpt4all_rag.retrieval``); an injected factory
+    (an application's, a test's fakes) or a named collection gets the assistant.
+    """
+    from gpt4all_rag.answer import numbered_sources
+    from gpt4all_rag.retrieval import search_only
+
+    retriever = search_only(settings) if make is default_factory else None
+    if retriever is None:
+        assistant = make(settings)
+        k = assistant.settings.top_k if args.k is None else args.k
+        return assistant.search(args.query, k=k, filters=filters_from(args))
+    k = settings.top_k if args.k is None else args.k
+    passages = retriever.search(
+        args.query, k=k, mode=settings.retrieval_mode, filters=filters_from(args)
+    )
+    return numbered_sources(passages)
 
 
 def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source] | None:

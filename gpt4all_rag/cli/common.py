@@ -27,6 +27,7 @@ __all__ = [
     "Command",
     "collection_names",
     "common_parser",
+    "default_factory",
     "emit",
     "filters_from",
     "settings_from",
@@ -40,6 +41,13 @@ MULTI_COLLECTION_COMMANDS = frozenset({"ask", "search", "chat"})
 
 AssistantFactory = Callable[["Settings"], "DocumentAssistant"]
 """Builds the assistant from the command's settings; tests pass one with fakes."""
+
+def default_factory(settings: Settings) -> DocumentAssistant:
+    """The assistant the settings describe; a command that needs less may skip it."""
+    from gpt4all_rag.assistant import DocumentAssistant
+
+    return DocumentAssistant.from_settings(settings)
+
 
 Command = Callable[[argparse.Namespace, AssistantFactory], int]
 """A command: parsed arguments and the assistant factory in, exit code out."""

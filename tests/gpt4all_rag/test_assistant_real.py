@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter
@@ -134,3 +135,21 @@ def test_real_answers_never_repeat_a_sentence(tmp_path):
     ):
         answer = assistant.ask(question)
         assert answer.found and not repeats_itself(answer.text), answer.text
+
+
+def test_the_command_line_search_ranks_as_the_assistant_does(assistant, capsys, monkeypatch):
+    # `gpt4all-rag search` builds the retriever alone (numpy query vectors, no LangChain).
+    from gpt4all_rag.cli import main
+    from gpt4all_rag.retrieval import search_only
+
+    settings = assistant.settings
+    monkeypatch.setenv("GPT4ALL_RAG_DOCUMENTS_DIR", str(settings.documents_dir))
+    monkeypatch.setenv("GPT4ALL_RAG_USE_RUNNING_SERVER", "false")
+    assert search_only(settings) is not None  # the path the command takes
+    for question in ("core temperature of the Zorblax reactor", "queen bees", "Heron launch"):
+        expected = [source.to_json() for source in assistant.search(question, k=3)]
+        assert (
+            main(["search", "--index", str(settings.index_dir), "--json", "--k", "3", question])
+            == 0
+        )
+        assert json.loads(capsys.readouterr().out)["results"] == expected

@@ -81,3 +81,42 @@ def test_batches_respect_the_client_limit(tmp_path: Path) -> None:
     assert len(list(store.iter_all(page_size=4))) == 30
     store.delete([f"c{i}" for i in range(0, 30, 2)])
     assert store.count() == 15
+
+
+def test_overrides_checks_are_skipped_only_while_chromadb_opens(tmp_path: Path) -> None:
+    import pytest
+    from overrides import override
+
+    store = ChromaStore.embedded(tmp_path / "chroma", "documents")
+    write(store, 1)  # opens the client (and imports chromadb, if no test did before)
+    assert [hit.id for hit in store.query(unit(1), 1)] == ["c1"]
+
+    class Base:
+        def run(self, count: int) -> int:
+            return count
+
+    with pytest.raises(TypeError):
+
+        class Broken(Base):  # a wrong signature is still refused once the client is open
+            @override
+            def run(self, count: str, extra: bytes) -> int:  # type: ignore[override]
+                return 0
+
+
+def test_chromadb_opens_without_the_overrides_checks(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = f"""
+import sys, overrides
+module = sys.modules["overrides.overrides"]
+checked = []
+real = module._validate_method
+module._validate_method = lambda *args: checked.append(args) or real(*args)
+from vectorstore.chroma import open_chroma_client
+from pathlib import Path
+client = open_chroma_client(Path({str(tmp_path / "chroma")!r}))
+print(len(checked), "chromadb" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "True"]  # chromadb imported, no method checked
