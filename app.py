@@ -606,7 +606,8 @@ def sync(assistant: DocumentAssistant) -> None:
     bar = st.progress(0.0, text="Checking the documents folder…")
 
     def show(event: ProgressEvent) -> None:
-        done = event.files_done / event.files_total if event.files_total else 1.0
+        # Bytes, not files: the bar moves within a big file as its chunks are stored.
+        done = event.bytes_done / event.bytes_total if event.bytes_total else 1.0
         bar.progress(
             min(done, 1.0),
             text=f"Indexing {escape_text(event.current)} "

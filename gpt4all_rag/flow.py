@@ -3,8 +3,8 @@
     Question(text, history, filters)
       -> standalone question   (the LLM rewrites a follow-up; no history, no LLM)
       -> sources               (hybrid retrieval, filters, relevance floor), numbered [1]...
-      -> evidence              (hook: quoted source sentences, before any model runs)
-      -> prompt                (the passages that fit the model's token budget, numbers kept)
+      -> evidence              (hook: quoted sentences of the best ``read_passages`` sources)
+      -> prompt                (those passages, focused, within the model's token budget)
       -> tokens                (the LLM through the stream guard hook; no sources, no LLM)
       -> Answer                (text, sources, citations; hook: per-sentence attribution)
 

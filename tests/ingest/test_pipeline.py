@@ -276,7 +276,8 @@ def test_a_streamed_file_reports_progress_slice_by_slice(tmp_path, make_assistan
 
     report = assistant.ingest(progress=events.append)
 
-    during = [e for e in events if e.files_done == 0]
+    assert (events[0].chunks_done, events[0].bytes_done) == (0, 0)  # before any reading
+    during = [e for e in events[1:] if e.files_done == 0]
     assert len(during) >= 5 and {e.current for e in during} == {"log.txt"}
     counts = [e.chunks_done for e in during]
     assert counts == sorted(counts) and counts[0] == 64
@@ -292,4 +293,20 @@ def test_progress_counts_bytes_for_an_eta_from_the_first_file(docs_copy, make_as
     sizes = sum(f.stat().st_size for f in docs_copy.iterdir() if f.is_file())
     assert {e.bytes_total for e in events} == {sizes}
     done = [e.bytes_done for e in events]
-    assert done == sorted(done) and done[0] > 0 and done[-1] == sizes
+    assert done == sorted(done) and done[0] == 0 and done[-1] == sizes  # the total from the start
+
+
+def test_progress_moves_within_a_big_file_as_its_chunks_are_stored(tmp_path, make_assistant):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "big.txt").write_text("".join(f"Entry {n}: the otter swam.\n" for n in range(3_000)))
+    assistant = make_assistant(folder, embedder=HashEmbedder(), ingest_batch_chunks=16)
+    events = []
+
+    report = assistant.ingest(progress=events.append)
+
+    size = (folder / "big.txt").stat().st_size
+    partial = sorted({e.bytes_done for e in events} - {0, size})
+    assert report.chunks_added > 64 and len(partial) >= report.chunks_added // 16 - 1
+    chunks = [e.chunks_done for e in events]
+    assert chunks == sorted(chunks) and chunks[-1] == report.chunks_added
