@@ -42,6 +42,7 @@ MULTI_COLLECTION_COMMANDS = frozenset({"ask", "search", "chat"})
 AssistantFactory = Callable[["Settings"], "DocumentAssistant"]
 """Builds the assistant from the command's settings; tests pass one with fakes."""
 
+
 def default_factory(settings: Settings) -> DocumentAssistant:
     """The assistant the settings describe; a command that needs less may skip it."""
     from gpt4all_rag.assistant import DocumentAssistant
