@@ -76,7 +76,7 @@ class SentenceTransformerEmbedder(Embeddings):
     def __init__(
         self,
         model_dir: Path,
-        batch_size: int = 64,
+        batch_size: int = 32,
         device: str = "cpu",
         numpy_queries: bool = True,
         precision: EmbeddingPrecision = "auto",
