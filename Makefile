@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-cli bench-ocr clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-cli bench-ocr bench-progress clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -68,7 +68,7 @@ lint: venv
 check-offline: venv
 	scripts/check_offline.sh
 
-bench: bench-ingest bench-query bench-eval bench-retrieval bench-answers bench-cli bench-ocr
+bench: bench-ingest bench-progress bench-query bench-eval bench-retrieval bench-answers bench-cli bench-ocr
 
 BENCH_CORPUS ?= bench-data/r-doc-pdf/usr/share/R/doc/manual
 SCIFACT      ?= ../shared/bench/scifact-train
@@ -77,6 +77,12 @@ SCIFACT      ?= ../shared/bench/scifact-train
 bench-ingest: venv
 	scripts/fetch_corpora.sh bench-data
 	$(BIN)/python scripts/bench_ingest.py --corpus $(BENCH_CORPUS)
+
+## bench-progress: `gpt4all-rag ingest` of the nine R manuals in a terminal: ETA, wall, peak RSS
+bench-progress: venv
+	scripts/fetch_corpora.sh bench-data
+	mkdir -p bench-results
+	$(BIN)/python scripts/bench_progress.py --corpus $(BENCH_CORPUS) --out bench-results/progress.json
 
 ## bench-query: over the SciFact index that bench-eval keeps (16,012 chunks)
 bench-query: venv
