@@ -96,8 +96,9 @@ class SyncReport:
 class ProgressEvent:
     """Progress of the files that need parsing (the slow part of a sync).
 
-    ``bytes_done`` of ``bytes_total`` (the files' sizes) gives an ETA from the first
-    file on, where a count of files cannot: one 3,000-page manual among small notes.
+    ``bytes_done`` of ``bytes_total`` (the files' sizes) gives an ETA where a count of
+    files cannot (one 3,000-page manual among small notes): the first event, before any
+    file is read, holds the total, and the bytes of a file grow as its chunks are stored.
     """
 
     files_done: int

@@ -109,15 +109,17 @@ class PromptPrefix:
 
     def prepare(self, llm: Any, messages: Sequence[Message]) -> None:
         """Leave ``llm`` holding exactly the prefix of ``messages``'s prompt, or nothing."""
-        tokens = chat_prompt_tokens(llm, messages)
-        prefix = tuple(fixed_prefix(llm, messages, tokens)) if tokens else ()
+        tokens = chat_prompt_tokens(llm, messages) or []
+        prefix = tuple(fixed_prefix(llm, messages, tokens))
+        if len(prefix) >= len(tokens):  # nothing would be left to evaluate after it
+            prefix = ()
         if prefix and prefix == self.tokens and self._holds(llm, prefix):
             llm.n_tokens = len(prefix)  # the previous answer goes; the prefix stays
             self.reused += 1
             return
         llm.reset()
         self.tokens = ()
-        if prefix and len(prefix) < len(tokens or ()):
+        if prefix:
             llm.eval(list(prefix))
             self.tokens = prefix
 
