@@ -141,6 +141,41 @@ t["chromadb_imported"] = "chromadb" in sys.modules
 print(json.dumps(t))
 """
 
+# The same for the path `gpt4all-rag search` takes since session 6: the retriever alone
+# (gpt4all_rag.retrieval.search_only). Prints null for a tree without it.
+SEARCH_ONLY_SNIPPET = r"""
+import json, sys, time
+t = {}
+t0 = time.perf_counter()
+from gpt4all_rag.settings import Settings
+t["import_settings"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+try:
+    from gpt4all_rag.retrieval import search_only
+except ImportError:
+    print("null")
+    sys.exit(0)
+t["import_retrieval"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+retriever = search_only(Settings(index_dir=sys.argv[1]))
+t["build_retriever_and_load_minilm"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+vector = retriever.embedder.embed_query(sys.argv[2])
+t["first_query_embedding"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+retriever.keywords.search(sys.argv[2], 50)
+t["keyword_first_search"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+retriever.store.query(vector, 50)
+t["vector_first_query_with_chromadb_import"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+retriever.search(sys.argv[2], k=5)
+t["hybrid_search_warm"] = time.perf_counter() - t0
+for name in ("langchain_core", "torch", "chromadb"):
+    t[name + "_imported"] = name in sys.modules
+print(json.dumps(t))
+"""
+
 
 @dataclass
 class Variant:
@@ -266,10 +301,14 @@ def import_profile(variant: Variant, python: Path, argv: list[str], top: int = 1
     }
 
 
-def phases(variant: Variant, python: Path, index: Path, question: str) -> dict:
-    """Timers around each phase of one search, in one fresh process."""
-    done = variant.run([str(python), "-c", PHASES_SNIPPET, str(index), question], check=True)
-    result: dict[str, float | bool] = json.loads(done.stdout.strip().splitlines()[-1])
+def phases(
+    variant: Variant, python: Path, index: Path, question: str, snippet: str = PHASES_SNIPPET
+) -> dict | None:
+    """Timers around each phase of one search, in one fresh process (None: not in this tree)."""
+    done = variant.run([str(python), "-c", snippet, str(index), question], check=True)
+    result: dict[str, float | bool] | None = json.loads(done.stdout.strip().splitlines()[-1])
+    if result is None:
+        return None
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
 
 
@@ -384,6 +423,9 @@ def main() -> int:
             result["importtime_search"] = import_profile(variant, python, search_argv)
             result["importtime_status"] = import_profile(variant, python, status_argv)
             result["phases_search"] = phases(variant, python, index, questions[0])
+            result["phases_search_only"] = phases(
+                variant, python, index, questions[0], SEARCH_ONLY_SNIPPET
+            )
         if args.embedders and variant is variants[-1]:
             result["query_embedders"] = embedder_figures(variant, python, questions)
         print(json.dumps({variant.label: result}, indent=2))
