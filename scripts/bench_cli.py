@@ -101,7 +101,31 @@ print(json.dumps({"import_s": round(t1 - t0, 3), "load_s": round(t2 - t1, 3),
                   "torch_imported": "torch" in sys.modules}))
 """
 
-PHASES_SNIPPET = r"""
+# What both search paths do once built: ``searcher`` (the assistant, or the retriever
+# alone) embeds the question, asks each index once, then searches warm.
+_SEARCH_PHASES = r"""
+t0 = time.perf_counter()
+vector = searcher.embedder.embed_query(sys.argv[2])
+t["first_query_embedding"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+searcher.embedder.embed_query(sys.argv[2] + " again")
+t["second_query_embedding"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+searcher.keywords.search(sys.argv[2], 50)
+t["keyword_first_search"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+searcher.store.query(vector, 50)  # chromadb's import and client included
+t["vector_first_query"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+searcher.search(sys.argv[2], k=5)
+t["hybrid_search_warm"] = time.perf_counter() - t0
+for name in ("langchain_core", "torch", "sentence_transformers", "chromadb"):
+    t[name + "_imported"] = name in sys.modules
+print(json.dumps(t))
+"""
+
+PHASES_SNIPPET = (
+    r"""
 import json, sys, time
 t = {}
 t0 = time.perf_counter()
@@ -115,35 +139,19 @@ t0 = time.perf_counter()
 settings = Settings(index_dir=sys.argv[1])
 t["settings"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-assistant = DocumentAssistant.from_settings(settings)
+searcher = DocumentAssistant.from_settings(settings)
 t["build_assistant"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-assistant.status()
+searcher.status()
 t["status"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-vector = assistant.embedder.embed_query(sys.argv[2])
-t["first_query_embedding"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-assistant.embedder.embed_query(sys.argv[2] + " again")
-t["second_query_embedding"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-assistant.keywords.search(sys.argv[2], 50)
-t["keyword_first_search"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-assistant.store.query(vector, 50)
-t["vector_first_query"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-assistant.search(sys.argv[2], k=5)
-t["hybrid_search_warm"] = time.perf_counter() - t0
-t["torch_imported"] = "torch" in sys.modules
-t["sentence_transformers_imported"] = "sentence_transformers" in sys.modules
-t["chromadb_imported"] = "chromadb" in sys.modules
-print(json.dumps(t))
 """
+    + _SEARCH_PHASES
+)
 
-# The same for the path `gpt4all-rag search` takes since session 6: the retriever alone
+# The path `gpt4all-rag search` takes since session 6: the retriever alone
 # (gpt4all_rag.retrieval.search_only). Prints null for a tree without it.
-SEARCH_ONLY_SNIPPET = r"""
+SEARCH_ONLY_SNIPPET = (
+    r"""
 import json, sys, time
 t = {}
 t0 = time.perf_counter()
@@ -157,24 +165,11 @@ except ImportError:
     sys.exit(0)
 t["import_retrieval"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-retriever = search_only(Settings(index_dir=sys.argv[1]))
+searcher = search_only(Settings(index_dir=sys.argv[1]))
 t["build_retriever_and_load_minilm"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-vector = retriever.embedder.embed_query(sys.argv[2])
-t["first_query_embedding"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-retriever.keywords.search(sys.argv[2], 50)
-t["keyword_first_search"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-retriever.store.query(vector, 50)
-t["vector_first_query_with_chromadb_import"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-retriever.search(sys.argv[2], k=5)
-t["hybrid_search_warm"] = time.perf_counter() - t0
-for name in ("langchain_core", "torch", "chromadb"):
-    t[name + "_imported"] = name in sys.modules
-print(json.dumps(t))
 """
+    + _SEARCH_PHASES
+)
 
 
 @dataclass
