@@ -22,9 +22,15 @@ from vectorstore.schema import model_folder_name
 if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
 
-__all__ = ["IndexStatus", "configured_embedder_name", "index_status", "status_of"]
+__all__ = [
+    "HASH_EMBEDDER_NAME",
+    "IndexStatus",
+    "configured_embedder_name",
+    "index_status",
+    "status_of",
+]
 
-HASH_EMBEDDER_NAME = "hash-embedder"  # gpt4all_rag.testing.HashEmbedder's
+HASH_EMBEDDER_NAME = "hash-embedder"  # the name gpt4all_rag.testing.HashEmbedder records
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 
+from gpt4all_rag.index_status import HASH_EMBEDDER_NAME
 from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY
 from gpt4all_rag.types import Message
 
@@ -46,7 +47,7 @@ def hash_vector(text: str) -> list[float]:
 class HashEmbedder(Embeddings):
     """Embeddings from :func:`hash_vector`; records every batch it embedded."""
 
-    name = "hash-embedder"
+    name = HASH_EMBEDDER_NAME
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []

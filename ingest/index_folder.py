@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.errors import IndexFolderRefused
+from ingest.manifest import MANIFEST_FILE
 from vectorstore.ownership import is_marked, mark
 
 __all__ = ["INDEX_KIND", "claim_index_folder"]
 
 INDEX_KIND = "index"
-_LEGACY_MANIFEST = "manifest.sqlite3"
 
 
 def claim_index_folder(index_dir: Path, documents_dir: Path | None = None) -> Path:
@@ -60,7 +60,7 @@ def _refuse_overlap(index: Path, documents: Path) -> None:
 
 def _refuse_foreign(index: Path) -> None:
     """Refuse a folder with contents that no version of this project wrote."""
-    if not index.exists() or (index / _LEGACY_MANIFEST).is_file():
+    if not index.exists() or (index / MANIFEST_FILE).is_file():
         return
     if any(index.iterdir()):
         raise IndexFolderRefused(

@@ -376,7 +376,8 @@ class _Batches:
 
         Only one slice of chunks and vectors exists at a time. If the file turns out to
         be bad part-way, the slices already written are removed (they are marked dirty).
-        ``tell(chunks)`` hears of each slice written, for a progress display.
+        ``tell(chunks)`` hears of each slice written (the file's chunks so far), for a
+        progress display.
         """
         pairs: list[tuple[Prepared, Chunk]] = []
         ids: list[str] = []
@@ -390,7 +391,7 @@ class _Batches:
                     if len(pairs) >= self.flush:
                         self._write_slice(pairs)
                         pairs = []
-                        tell(self.report.chunks_added + len(ids))
+                        tell(len(ids))
                 self._write_slice(pairs)
         except (DocumentLoadError, MemoryError) as exc:
             reason = exc.reason if isinstance(exc, DocumentLoadError) else "out of memory"
@@ -491,9 +492,9 @@ class _Progress:
         size = sum(p.candidate.stat.size for p in batch)
         self.event(size * chunks // max(of, 1), chunks)
 
-    def slice_written(self, chunks_done: int) -> None:
-        """A slice of a streamed file is stored; ``chunks_done`` counts the sync's chunks."""
-        self.event(chunks=chunks_done - self.report.chunks_added)
+    def slice_written(self, chunks: int) -> None:
+        """A slice of a streamed file is stored: ``chunks`` of it so far."""
+        self.event(chunks=chunks)
 
     def event(self, extra_bytes: int = 0, chunks: int = 0) -> None:
         """Send the state, with ``extra_bytes`` and ``chunks`` of work in progress."""

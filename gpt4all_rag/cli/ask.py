@@ -81,12 +81,10 @@ def _search_here(
     from gpt4all_rag.answer import numbered_sources
     from gpt4all_rag.retrieval import search_only
 
+    k = settings.top_k  # --k is in it (settings_from)
     retriever = search_only(settings) if make is default_factory else None
     if retriever is None:
-        assistant = make(settings)
-        k = assistant.settings.top_k if args.k is None else args.k
-        return assistant.search(args.query, k=k, filters=filters_from(args))
-    k = settings.top_k if args.k is None else args.k
+        return make(settings).search(args.query, k=k, filters=filters_from(args))
     passages = retriever.search(
         args.query, k=k, mode=settings.retrieval_mode, filters=filters_from(args)
     )
