@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-cli bench-ocr bench-progress clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -20,14 +20,17 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m compileall -q gpt4all_rag ingest vectorstore app.py
 	touch $@
 
-## run: set up, index ./documents, open the app on http://127.0.0.1:$(PORT)
+## run: set up, index ./documents, serve the app on http://127.0.0.1:$(PORT) and print the link
+## to open: it holds this launch's secret (GPT4ALL_RAG_APP_TOKEN, or a fresh one)
 run: venv ingest app
 
 ingest: venv
 	$(BIN)/gpt4all-rag ingest documents || test $$? -eq 1
 
+# Not `streamlit run`: the launcher adds the secret, the Host and Origin checks and the
+# anti-framing headers (gpt4all_rag/app_launch.py).
 app: venv
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m gpt4all_rag.app_launch --port $(PORT)
 
 ## deps: what the tests need besides Python: Debian's chromium and chromium-driver (browser
 ## tests) and tesseract-ocr (OCR of scanned PDFs and images).
@@ -107,6 +110,15 @@ bench-answers: venv
 	mkdir -p bench-results
 	$(BIN)/python scripts/bench_answers.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --out bench-results/answers.json
+
+## bench-followups: second turns of the mixed conversations (tests/data/rdev/conversations.jsonl):
+## follow-ups, new questions and out-of-scope ones after a first turn, against the same asked alone
+bench-followups: venv
+	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
+	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
+	mkdir -p bench-results
+	$(BIN)/python scripts/bench_followups.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	  --label after --out bench-results/followups.json
 
 ## bench-retrieval: the retrieval levers (fusion variants) on the R dev set and SciFact train
 bench-retrieval: venv

@@ -1,4 +1,4 @@
-"""Chat with your documents in the browser: ``streamlit run app.py``.
+"""Chat with your documents in the browser: ``make run`` (``gpt4all_rag.app_launch``).
 
 The page talks to ``gpt4all_rag``'s public API only. The assistant (embedding
 model, index and language model) is built once per process by a cached factory
@@ -16,6 +16,7 @@ so none of it can make the browser load an address.
 from __future__ import annotations
 
 import html
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,6 +40,7 @@ from gpt4all_rag import (
     UploadRejected,
     save_upload,
 )
+from gpt4all_rag.app_launch import APP_TOKEN_VARIABLE, token_matches
 from gpt4all_rag.collections import CollectionError, CollectionRegistry, CollectionSet
 from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.export import conversation_json, conversation_markdown
@@ -48,6 +50,7 @@ from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
 from gpt4all_rag.models import (
     CatalogueEntry,
     ModelFile,
+    NetworkPolicy,
     discover_models,
     fetch_catalogue,
     format_size,
@@ -77,6 +80,10 @@ EVIDENCE_CAPTION = "From your documents"
 NOT_FOUND_NOTE = "not found in your sources"
 ADDED_MARKERS_NOTE = "Markers in *italics* were added by the source check, not by the model."
 CURSOR = "▌"
+LAUNCH_LINK_NOTE = (
+    "Open the link printed in the terminal where the app was started (`make run`): "
+    "it holds this launch's secret."
+)
 RENDER_INTERVAL = 0.1  # seconds between renderings of a streaming answer
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 # Private-use characters that mark, in the model's text, where a flagged sentence and
@@ -518,11 +525,21 @@ def better_model_panel(base: Settings) -> None:
 def load_catalogue(base: Settings) -> None:
     """Fetch the catalogue into the session: chat models only (no embedding or hidden ones)."""
     try:
-        entries = fetch_catalogue(base.model_catalogue_url)
+        entries = fetch_catalogue(base.model_catalogue_url, policy=model_network_policy())
     except USER_ERRORS as exc:
         st.error(escape_text(str(exc)))
         return
     st.session_state.catalogue = [e for e in entries if not (e.embedding or e.hidden)]
+
+
+def model_network_policy() -> NetworkPolicy | None:
+    """Where the catalogue and downloads may connect; None: public https only.
+
+    A test puts a policy in the session to reach its server on 127.0.0.1. Only Python
+    code can: no widget has this key, and a browser cannot send an object.
+    """
+    policy = st.session_state.get("model_network_policy")
+    return policy if isinstance(policy, NetworkPolicy) else None
 
 
 def catalogue_markdown(entries: Sequence[CatalogueEntry], ram: int | None) -> str:
@@ -545,12 +562,28 @@ def catalogue_choice(base: Settings, entries: Sequence[CatalogueEntry]) -> None:
     name = st.selectbox("Model to download", names, key="catalogue_choice")
     entry = entries[names.index(name)] if name in names else entries[0]
     installed = (base.models_dir / entry.filename).is_file()
-    if st.button("Installed" if installed else "Download", key="pull_model", disabled=installed):
-        pull_with_progress(base, entry)
+    unverified = entry.checksum is None and not installed
+    if unverified:
+        st.warning(
+            f"The catalogue gives no checksum for {escape_text(entry.name)}: its download "
+            "cannot be verified, so a changed or damaged file would not be noticed."
+        )
+    allowed = unverified and st.checkbox("Install it without a check", key="allow_unverified")
+    if st.button(
+        "Installed" if installed else "Download",
+        key="pull_model",
+        disabled=installed or (unverified and not allowed),
+    ):
+        pull_with_progress(base, entry, allow_unverified=allowed)
 
 
-def pull_with_progress(base: Settings, entry: CatalogueEntry) -> None:
-    """Download a model with a progress bar (size, rate, time left), then list it in the picker."""
+def pull_with_progress(
+    base: Settings, entry: CatalogueEntry, allow_unverified: bool = False
+) -> None:
+    """Download a model with a progress bar (size, rate, time left), then list it in the picker.
+
+    ``allow_unverified``: the person ticked the box to install a model with no checksum.
+    """
     bar = st.progress(0.0, text=f"Downloading {escape_text(entry.name)}…")
     state = {"started": time.monotonic(), "shown": 0.0, "first": -1}
 
@@ -565,7 +598,13 @@ def pull_with_progress(base: Settings, entry: CatalogueEntry) -> None:
         bar.progress(min(done / total, 1.0) if total else 0.0, text=text)
 
     try:
-        result = pull_model(entry, base.models_dir, progress=update)
+        result = pull_model(
+            entry,
+            base.models_dir,
+            progress=update,
+            allow_unverified=allow_unverified,
+            policy=model_network_policy(),
+        )
     except USER_ERRORS as exc:
         bar.empty()
         st.error(escape_text(str(exc)))
@@ -698,10 +737,11 @@ def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
     no.button("Cancel", key=f"delete-no-{path}", on_click=ask_delete, args=(None,))
 
 
-def document_row(assistant: DocumentAssistant, path: str, chunks: int) -> None:
-    """One indexed file: its name, chunk count and a delete button."""
+def document_row(assistant: DocumentAssistant, path: str, chunks: int, warning: str = "") -> None:
+    """One indexed file: its name, chunk count, why it was read only in part, a delete button."""
     name, summarize, action = st.columns([4, 1, 1], vertical_alignment="center")
-    name.markdown(f"**{escape_text(path)}**  \n{count(chunks, 'chunk')}")
+    note = f"  \n:material/warning: {escape_text(warning)}" if warning else ""
+    name.markdown(f"**{escape_text(path)}**  \n{count(chunks, 'chunk')}{note}")
     summary_button(summarize, path)
     action.button(
         "",
@@ -737,9 +777,11 @@ def documents_section(assistant: DocumentAssistant) -> int:
     ):
         sync(assistant)
     documents = assistant.documents()
+    warnings = dict(assistant.status().warnings)  # files indexed only in part, and why
     st.subheader(indexed_title(assistant.settings, len(documents)))
     for document in documents:
-        document_row(assistant, document.path, document.chunks)
+        warning = warnings.get(document.path, "")
+        document_row(assistant, document.path, document.chunks, warning)
     failure_list(assistant)
     return len(documents)
 
@@ -1239,9 +1281,27 @@ def remove_collection(base: Settings) -> None:
 # --- page ------------------------------------------------------------------------------------
 
 
+def opened_with_the_launch_link() -> bool:
+    """Whether this tab came with the launch's secret (``?token=``); remembered for reruns.
+
+    The link stays in the address bar, so a reload opens a new session that passes too.
+    """
+    if not st.session_state.get("launch_link_checked"):
+        given = st.query_params.get("token")
+        if not token_matches(given, os.environ.get(APP_TOKEN_VARIABLE)):
+            return False
+        st.session_state.launch_link_checked = True
+    return True
+
+
 def main() -> None:
     """Lay out the page: sidebar (documents, settings, feedback), then the chat."""
     st.set_page_config(page_title="Chat with your documents", page_icon="📄", layout="wide")
+    if not opened_with_the_launch_link():
+        # Other local users reach 127.0.0.1 too: without this launch's secret the page
+        # loads nothing, reads no settings and touches no index.
+        st.info(LAUNCH_LINK_NOTE)
+        st.stop()
     init_state()
     st.sidebar.button(
         "New chat", key="new_chat", on_click=new_chat, type="primary", width="stretch"

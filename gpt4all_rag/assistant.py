@@ -261,7 +261,11 @@ def parse_limits(settings: Settings) -> ParseLimits:
             max_zip_ratio=settings.max_zip_ratio,
         ),
         ocr=OcrOptions(
-            enabled=settings.ocr_enabled, dpi=settings.ocr_dpi, languages=settings.ocr_languages
+            enabled=settings.ocr_enabled,
+            dpi=settings.ocr_dpi,
+            languages=settings.ocr_languages,
+            max_pages=settings.ocr_max_pages_per_file,
+            timeout_s=settings.ocr_timeout_s,
         ),
     )
 

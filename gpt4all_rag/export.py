@@ -9,8 +9,12 @@ answer stands on with file and page. It stays readable as plain text, yet text
 from documents and models cannot become a link, an image or HTML in it: every
 ``[``, ``]``, ``<``, ``>``, backtick and backslash is escaped except in citation
 markers such as ``[2]`` and ``[p. 3]`` (which nothing follows that could make
-them a link), so a viewer that renders the file loads nothing. The JSON is for
-programs: :func:`conversation_from_json` turns it back into the same answers.
+them a link), an ``&`` that starts an entity is escaped, and web and mail
+addresses are written as code, since GFM viewers link bare addresses by
+themselves (remark-gfm even through backslash escapes). Each piece is checked
+with :func:`~gpt4all_rag.markdown.is_inert` and fully escaped if it fails, so a
+viewer that renders the file loads nothing. The JSON is for programs:
+:func:`conversation_from_json` turns it back into the same answers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.grounding import SentenceSupport
+from gpt4all_rag.markdown import addresses_as_code, is_inert
+from gpt4all_rag.markdown import escape_text as escape_all
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -45,7 +51,9 @@ EXPORT_SUFFIXES = (".md", ".json")
 _EXCERPT_CHARS = 300
 # [2], [1, 3], [p. 3], [pp. 3–5]: kept as written unless a link or image could follow.
 _MARKER = re.compile(r"\[(?:\d+(?:\s*[,;]\s*\d+)*|pp?\. [\d–, -]+)\](?![(\[:])")
-_MARKUP = re.compile(r"([\\<>\[\]`])")
+# Markup that could start a link, an image, HTML or code; `&` only where it starts an entity
+# (`w&#119;w.` would decode to an address).
+_MARKUP = re.compile(r"([\\<>\[\]`]|&(?=#?\w+;))")
 
 
 def escape_text(text: str) -> str:
@@ -53,10 +61,15 @@ def escape_text(text: str) -> str:
     pieces: list[str] = []
     position = 0
     for marker in _MARKER.finditer(text):
-        pieces += [_MARKUP.sub(r"\\\1", text[position : marker.start()]), marker.group()]
+        pieces += [_escape_markup(text[position : marker.start()]), marker.group()]
         position = marker.end()
-    pieces.append(_MARKUP.sub(r"\\\1", text[position:]))
-    return "".join(pieces)
+    pieces.append(_escape_markup(text[position:]))
+    light = "".join(pieces)
+    return light if is_inert(light) else escape_all(text)
+
+
+def _escape_markup(text: str) -> str:
+    return addresses_as_code(text, lambda plain: _MARKUP.sub(r"\\\1", plain))
 
 
 def _now() -> str:

@@ -1,8 +1,10 @@
-"""The question flow, top to bottom: condense, retrieve, evidence, prompt, generate, answer.
+"""The question flow, top to bottom: plan, retrieve, evidence, prompt, generate, answer.
 
     Question(text, history, filters)
-      -> standalone question   (the LLM rewrites a follow-up; no history, no LLM)
-      -> sources               (hybrid retrieval, filters, relevance floor), numbered [1]...
+      -> search plan           (the question as typed; a follow-up also with the earlier
+                                questions' key terms, or a validated model rewrite)
+      -> sources               (hybrid retrieval of each query, fused; filters, relevance
+                                floor, abstention on the typed question too), numbered [1]...
       -> evidence              (hook: quoted sentences of the best ``read_passages`` sources)
       -> prompt                (those passages, focused, within the model's token budget)
       -> tokens                (the LLM through the stream guard hook; no sources, no LLM)
@@ -12,8 +14,10 @@
 (:class:`SourcesEvent`, :class:`EvidenceEvent`, :class:`TokenEvent`) and the
 finished :class:`~gpt4all_rag.answer.Answer` last. The flow is built once per
 assistant; each call carries its own :class:`Question`, and no step grows a
-shared dict. The model is asked for only when a step needs it: to rewrite a
-follow-up, or to count the prompt's tokens right before it generates.
+shared dict. The model is asked for only when a step needs it: to count the
+prompt's tokens right before it generates, or, where ``rewrite_with_model`` is set
+and the answer style runs a model, to rewrite a question that depends on the
+conversation (:mod:`gpt4all_rag.followup`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from gpt4all_rag.answer import Answer, Source, numbered_sources
 from gpt4all_rag.evidence import Evidence
+from gpt4all_rag.followup import (
+    SearchPlan,
+    content_words,
+    fuse_rankings,
+    mentions,
+    plan_search,
+)
 from gpt4all_rag.grounding import SentenceSupport, with_markers
 from gpt4all_rag.llm.protocol import LLMBackend
 from gpt4all_rag.prompts import (
@@ -54,7 +65,7 @@ __all__ = [
     "SourcesEvent",
     "StreamGuard",
     "TokenEvent",
-    "condense",
+    "model_rewrite",
 ]
 
 T = TypeVar("T")
@@ -126,6 +137,7 @@ class FlowConfig:
     temperature: float = 0.2
     condense_max_tokens: int = 64
     generate: bool = True
+    rewrite_with_model: bool = False  # ask the model to rewrite a follow-up (validated)
     prompt_tokens: int | None = None
     read_passages: int = 0  # the best n sources the evidence and the model read; 0: all
 
@@ -142,6 +154,7 @@ class FlowConfig:
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             generate=settings.answer_style != "evidence",
+            rewrite_with_model=settings.rewrite_follow_ups_with_model,
             prompt_tokens=settings.prompt_tokens,
             read_passages=settings.read_passages,
         )
@@ -164,12 +177,17 @@ class Question:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """The question after retrieval: what was searched for and the sources found, numbered."""
+    """The question after retrieval: what was searched for and the sources found, numbered.
+
+    ``standalone`` is what the evidence and the prompt read: the plan's rewrite of a
+    follow-up, else the question as typed.
+    """
 
     question: Question
     standalone: str
     passages: tuple[Passage, ...]
     sources: tuple[Source, ...]
+    plan: SearchPlan | None = None
 
 
 # --- events ------------------------------------------------------------------------
@@ -203,24 +221,19 @@ FlowEvent = SourcesEvent | EvidenceEvent | TokenEvent | Answer
 # A small model that starts writing the prompt's own passage tags is echoing the prompt,
 # not answering: generation ends there (seen on the R dev set: 20 tags in one answer).
 ECHO_STOPS = ("<passage", "</passage")
+# A follow-up's own words are looked for in this many of its best passages.
+OWN_WORDS_PASSAGES = 3
 
 
 # --- the steps ----------------------------------------------------------------------
 
 
-def condense(llm: LLMBackend, question: str, history: Sequence[Message], max_tokens: int) -> str:
-    """Rewrite a follow-up into a standalone question; fall back to the last user turn + it.
-
-    A small model sometimes answers instead of rewriting, or writes nothing; the
-    first line is taken, and an empty rewrite falls back to plain concatenation.
-    """
+def model_rewrite(
+    llm: LLMBackend, question: str, history: Sequence[Message], max_tokens: int
+) -> str:
+    """The model's rewrite of a follow-up, as it wrote it (``plan_search`` validates it)."""
     messages = build_condense_prompt(question, history)
-    text = "".join(llm.stream_chat(messages, max_tokens=max_tokens, temperature=0.0)).strip()
-    rewritten = text.splitlines()[0].strip().strip('"') if text else ""
-    if len(rewritten) < 3:
-        last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-        return f"{last_user} {question}".strip()
-    return rewritten
+    return "".join(llm.stream_chat(messages, max_tokens=max_tokens, temperature=0.0))
 
 
 class QuestionFlow:
@@ -248,7 +261,7 @@ class QuestionFlow:
 
     def events(self, question: Question) -> Iterator[FlowEvent]:
         """Run the flow, yielding each step's event as it finishes and the ``Answer`` last."""
-        retrieval = self.retrieve(question, self.standalone(question))
+        retrieval = self.retrieve(question, self.plan(question))
         yield SourcesEvent(retrieval.sources)
         evidence = self.evidence(retrieval)
         if evidence:
@@ -267,23 +280,50 @@ class QuestionFlow:
                 return event
         raise AssertionError("the flow ended without an Answer")  # pragma: no cover
 
-    def standalone(self, question: Question) -> str:
-        """The question as retrieval should see it; the LLM runs only for a follow-up."""
-        text = question.text.strip()
-        if not question.history:
-            return text
-        return condense(self.llm(), text, question.history, self.config.condense_max_tokens)
+    def plan(self, question: Question) -> SearchPlan:
+        """What to search: the question as typed, and a follow-up's rewrite.
 
-    def retrieve(self, question: Question, standalone: str) -> Retrieval:
-        """Search, and number the passages as the prompt and the answer will ([1] first)."""
-        passages = self.searcher.search(
-            standalone,
-            k=question.k or self.config.top_k,
-            mode=question.mode or self.config.mode,
-            filters=question.filters,
-        )
+        The model is asked to rewrite only where ``rewrite_with_model`` is set and
+        the answer style runs a model at all (an evidence-only flow never loads it).
+        """
+
+        def ask_model() -> str:
+            return model_rewrite(
+                self.llm(), question.text, question.history, self.config.condense_max_tokens
+            )
+
+        use_model = self.config.rewrite_with_model and self.config.generate
+        return plan_search(question.text, question.history, ask_model if use_model else None)
+
+    def standalone(self, question: Question) -> str:
+        """The question as the evidence and the prompt read it (see :meth:`plan`)."""
+        return self.plan(question).standalone
+
+    def retrieve(self, question: Question, plan: SearchPlan) -> Retrieval:
+        """Search each query of the plan, fuse, and number the passages ([1] first).
+
+        The question as typed is always searched (a follow-up, where it has a word of
+        its own), and its out-of-scope check holds: a new question is judged on its own
+        words alone; a follow-up that the check finds out of scope as typed is answered
+        only if its own words are in the best passages of the fused search, so that
+        "And in Kotlin?" after a question on R loops finds nothing in R manuals.
+        """
+        k = question.k or self.config.top_k
+        if plan.rewrite is None:
+            found = not plan.depends or bool(content_words(plan.typed))
+            passages = self._search(question, plan.typed, k) if found else []
+        else:
+            typed = self._search(question, plan.typed, k) if content_words(plan.typed) else []
+            passages = fuse_rankings([typed, self._search(question, plan.rewrite, k)], k)
+            if not typed and not mentions(plan.typed, passages[:OWN_WORDS_PASSAGES]):
+                passages = []  # the typed question is out of scope, and its words not found
         sources = tuple(numbered_sources(passages))
-        return Retrieval(question, standalone, tuple(passages), sources)
+        return Retrieval(question, plan.standalone, tuple(passages), sources, plan)
+
+    def _search(self, question: Question, query: str, k: int) -> list[Passage]:
+        return self.searcher.search(
+            query, k=k, mode=question.mode or self.config.mode, filters=question.filters
+        )
 
     def evidence(self, retrieval: Retrieval) -> tuple[Evidence, ...]:
         """The evidence hook's quotes, or none (no hook, or nothing found)."""

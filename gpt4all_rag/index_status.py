@@ -35,7 +35,11 @@ HASH_EMBEDDER_NAME = "hash-embedder"  # the name gpt4all_rag.testing.HashEmbedde
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """What ``gpt4all-rag status`` shows."""
+    """What ``gpt4all-rag status`` shows.
+
+    ``warnings`` holds (file, reason) for each file indexed only in part (a damaged PDF,
+    OCR stopped at its per-file limit): searchable as far as it was read.
+    """
 
     index_dir: str
     documents_dir: str
@@ -46,10 +50,13 @@ class IndexStatus:
     embedding_model: str
     store: str
     last_sync: str | None
+    warnings: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON types."""
-        return dict(self.__dict__)
+        """Plain JSON types; each warning as ``{"file", "reason"}``, as in ``ingest --json``."""
+        data = dict(self.__dict__)
+        data["warnings"] = [{"file": f, "reason": r} for f, r in self.warnings]
+        return data
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -83,6 +90,7 @@ def status_of(settings: Settings, manifest: Manifest, embedder_name: str) -> Ind
         embedding_model=manifest.embedding_model or embedder_name,
         store=store,
         last_sync=_iso(manifest.last_sync),
+        warnings=tuple(sorted(manifest.warnings().items())),
     )
 
 

@@ -13,6 +13,16 @@ stays markup. Images become their alt text, links their text, and addresses
 are shown as code, never as something a browser follows or fetches. Raw HTML
 is shown as the text it is.
 
+Addresses must be code, not escaped text: remark-gfm (Streamlit's renderer)
+finds GFM autolinks in the text after unescaping, so ``www\\.evil\\.example``
+is still a link there. Two generated code spans must never touch either, or
+their fences merge and the second one's content is parsed as live Markdown.
+
+The rewrite fails closed: its output is parsed again (markdown-it with raw HTML
+and linkify on), and if any image, link, autolink, raw HTML or address outside
+code is found, the whole text is shown escaped instead (verified the same way),
+and failing that as one fenced code block.
+
 The output is Markdown, not HTML, and the app shows it with
 ``unsafe_allow_html=False``: if a renderer ever disagreed with this module,
 Streamlit would still refuse HTML, and an escaped character can only ever be
@@ -23,22 +33,47 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
+from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-__all__ = ["code_span", "escape_text", "safe_markdown"]
+__all__ = [
+    "addresses_as_code",
+    "code_span",
+    "escape_text",
+    "is_inert",
+    "safe_markdown",
+]
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# The fail-closed check: what an attacker would hope the renderer does (raw HTML, linkify).
+# Linkify's fuzzy links (a bare `notes.md`, `example.com`) are off: GFM links only schemes,
+# `www.` and e-mail addresses, and those the address search below finds too.
+_CHECKER = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(
+    ["table", "strikethrough", "linkify"]
+)
+_CHECKER.linkify = LinkifyIt(options={"fuzzy_link": False})
+_LIVE_TOKENS = frozenset({"image", "link_open", "html_inline", "html_block"})
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 # Text a GFM renderer would turn into a link by itself: a scheme, www., an e-mail address.
+# No word boundary before them: GFM counts `_` as punctuation where Python's \b does not,
+# so `_http://x` and `x_www.x` are links there; matching anywhere is the safe superset.
+# cmark-gfm takes `x@.evil.example` for an address, so the domain may start with a dot.
 _URL_CHAR = r"[^\s<>\"'`{}]"
+# Each alternative starts only where a run of its characters starts, and takes the run
+# possessively: a long word without `://` or `@` is then read once, not once per letter
+# (the search was quadratic, 12 s on one 20,000-letter word). The whole run is a superset
+# of what a renderer would link.
 _ADDRESS = re.compile(
-    rf"(?i)\b[a-z][a-z0-9+.-]*://{_URL_CHAR}*|\bwww\.{_URL_CHAR}+"
-    rf"|\b(?:mailto|xmpp|javascript|data|file):{_URL_CHAR}+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    rf"(?i)(?<![a-z0-9+.-])[a-z0-9+.-]++://{_URL_CHAR}*|www\.{_URL_CHAR}*"
+    rf"|(?:mailto|xmpp|javascript|data|file):{_URL_CHAR}+"
+    rf"|(?<![\w.+-])[\w.+-]++@[\w.-]*\.[\w-]+"
 )
+_WITHHELD = "\\(This text is not shown: it could not be made safe to display\\.\\)"
 _TRAILING = ".,;:!?'\")]}"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _FENCE_INFO = re.compile(r"[^\w+-]")
@@ -50,15 +85,61 @@ def safe_markdown(text: str) -> str:
     """``text`` (e.g. a model's answer) as Markdown that shows it but can load nothing.
 
     Call it on the whole text each time, also while a stream is still arriving:
-    a construct split across tokens is then seen whole once it is complete.
+    a construct split across tokens is then seen whole once it is complete. The
+    result is checked (:func:`is_inert`); text the rewrite cannot make inert is
+    shown escaped, or as a code block, instead.
     """
-    root = SyntaxTreeNode(_PARSER.parse(text))
-    return "\n".join(_blocks(root.children))
+    for candidate in (_rewrite(text), escape_text(text), _code_block(text)):
+        if is_inert(candidate):
+            return candidate
+    return _WITHHELD
 
 
 def escape_text(text: str) -> str:
-    """Plain text (a file name, an error message) that Markdown shows exactly as written."""
+    """Plain text (a file name, an error message) that Markdown shows exactly as written.
+
+    No address spans whitespace, so a text escaped whole word by whole word (a
+    stream) joins into the same Markdown as the text escaped at once; escaping
+    parts of a word does not (``www`` and ``.evil.example`` join into a link).
+    Not for a GFM table cell, where a ``|`` in an address's code span would end
+    the cell (:func:`safe_markdown` writes its tables itself).
+    """
     return "\n".join(_text(line) for line in _LINE_END.split(text))
+
+
+def addresses_as_code(text: str, escape: Callable[[str], str], *, in_table: bool = False) -> str:
+    """``text`` with every address a GFM renderer would link as code, the rest ``escape``-d.
+
+    For writers that escape less than :func:`escape_text` (the export keeps
+    ``[1]`` markers and stays readable as plain text). ``escape`` must escape
+    every backtick, so that no backtick of the text touches a generated code span.
+    """
+    parts: list[str] = []
+    last = 0
+    for match in _ADDRESS.finditer(text):
+        address = match.group(0).rstrip(_TRAILING)
+        if not address:
+            continue
+        parts.append(escape(text[last : match.start()]))
+        parts.append(code_span(address, in_table=in_table))
+        last = match.start() + len(address)
+    parts.append(escape(text[last:]))
+    return _join(parts)
+
+
+def is_inert(markdown: str) -> bool:
+    """Whether a renderer can find no image, link, autolink or raw HTML in ``markdown``.
+
+    Besides markdown-it's own tokens (with raw HTML and linkify on), the text
+    outside code must hold no address: GFM renderers link those by themselves,
+    remark-gfm even through backslash escapes and entities.
+    """
+    for token in _CHECKER.parse(markdown):
+        if token.type in _LIVE_TOKENS:
+            return False
+        if token.type == "inline" and not _inert_inline(token.children or []):
+            return False
+    return True
 
 
 def code_span(text: str, *, in_table: bool = False) -> str:
@@ -70,6 +151,48 @@ def code_span(text: str, *, in_table: bool = False) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.strip(" ") and (text[0] in " `" or text[-1] in " `") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# --- the rewrite, its check and its fallback -----------------------------------------------
+
+
+def _rewrite(text: str) -> str:
+    """The text parsed and written back with its markup, every address as code."""
+    return "\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text)).children))
+
+
+def _code_block(text: str) -> str:
+    """The whole text as one fenced code block: nothing in it is parsed."""
+    return "\n".join(_fence(_LINE_END.sub("\n", text), ""))
+
+
+def _inert_inline(children: Sequence[Token]) -> bool:
+    """No live token, and no address in the text outside code (joined across markup)."""
+    text: list[str] = []
+    for child in children:
+        if child.type in _LIVE_TOKENS:
+            return False
+        if child.type in ("code_inline", "hardbreak"):
+            text.append(" ")  # code and breaks end a text node
+        elif child.type == "softbreak":
+            text.append("\n")
+        else:
+            text.append(child.content)
+    return not _ADDRESS.search("".join(text))
+
+
+def _join(pieces: Iterable[str]) -> str:
+    """Markdown pieces one after the other, with a space where two backtick runs would touch.
+
+    Touching, the closing fence of one code span and the opening fence of the
+    next would be read as one longer run, and the code's content as Markdown.
+    """
+    joined: list[str] = []
+    for piece in filter(None, pieces):
+        if joined and joined[-1].endswith("`") and piece.startswith("`"):
+            joined.append(" ")
+        joined.append(piece)
+    return "".join(joined)
 
 
 # --- blocks: each returns its lines --------------------------------------------------------
@@ -158,11 +281,11 @@ def _row(cells: list[str]) -> str:
 
 def _inline(node: SyntaxTreeNode, where: _Where = "paragraph") -> str:
     """A block's inline content (the children of its ``inline`` node)."""
-    return "".join(_span(child, where) for inline in node.children for child in inline.children)
+    return _join(_span(child, where) for inline in node.children for child in inline.children)
 
 
 def _spans(node: SyntaxTreeNode, where: _Where) -> str:
-    return "".join(_span(child, where) for child in node.children)
+    return _join(_span(child, where) for child in node.children)
 
 
 def _span(node: SyntaxTreeNode, where: _Where) -> str:
@@ -199,14 +322,8 @@ def _inert_link(label: str, href: str, in_table: bool) -> str:
 
 def _text(text: str, in_table: bool = False) -> str:
     """Literal text: every ASCII punctuation escaped, web and mail addresses as code."""
-    parts: list[str] = []
-    last = 0
-    for match in _ADDRESS.finditer(text):
-        address = match.group(0).rstrip(_TRAILING)
-        if not address:
-            continue
-        parts.append(_PUNCTUATION.sub(r"\\\1", text[last : match.start()]))
-        parts.append(code_span(address, in_table=in_table))
-        last = match.start() + len(address)
-    parts.append(_PUNCTUATION.sub(r"\\\1", text[last:]))
-    return "".join(parts)
+    return addresses_as_code(text, _escape_punctuation, in_table=in_table)
+
+
+def _escape_punctuation(text: str) -> str:
+    return _PUNCTUATION.sub(r"\\\1", text)

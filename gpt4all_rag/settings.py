@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(
         300.0,
         gt=0,
-        description="Seconds one file may take to parse before it is recorded as failed.",
+        description="Seconds one file may take to parse before it is recorded as failed; "
+        "for a scanned file, seconds one OCR'd page may take (the whole file's OCR is bounded "
+        "by ocr_max_pages_per_file and ocr_timeout_s).",
     )
     max_pages_per_file: int = Field(20_000, ge=1, description="Pages read from one file.")
     max_chars_per_file: int = Field(
@@ -147,6 +149,18 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$",
         description="Tesseract languages, joined by + (eng+deu); each needs its data "
         "package (tesseract-ocr-deu).",
+    )
+    ocr_max_pages_per_file: int = Field(
+        500,
+        ge=1,
+        description="Pages of one file read by OCR; past it OCR stops, the pages read are "
+        "indexed and the file gets a warning (a 2 MB PDF can hold 20,000 scanned pages).",
+    )
+    ocr_timeout_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds the OCR of one file may take in all; past it OCR stops, the pages "
+        "read are indexed and the file gets a warning.",
     )
     page_cache_mb: float = Field(
         64.0,
@@ -211,6 +225,13 @@ class Settings(BaseSettings):
         "both",
         description="evidence: quoted source sentences only, no model; generate: the model's "
         "answer only; both: the evidence at once, then the model's answer beneath it.",
+    )
+    rewrite_follow_ups_with_model: bool = Field(
+        False,
+        description="Ask the model to rewrite a question that depends on the conversation "
+        "(kept only if it keeps the question's words, is a question and is not an answer); "
+        "off: the earlier questions' key terms are searched with it, and no model runs "
+        "before the search (docs/benchmarks.md, follow-ups). Never in the evidence style.",
     )
     evidence_words: int = Field(
         60, ge=5, le=400, description="Word budget of the evidence quoted before the answer."
@@ -356,8 +377,9 @@ class Settings(BaseSettings):
     use_running_server: bool = Field(
         True,
         description="`gpt4all-rag search` asks a running `gpt4all-rag serve` of the same "
-        "index (loopback, no token; found through index_dir/serve.json) instead of opening "
-        "the index itself: about 0.5 s instead of 2.5 s. Off: always search in-process.",
+        "index (loopback; found through index_dir/serve.json, with the token from "
+        "index_dir/serve.token) instead of opening the index itself: about 0.5 s instead of "
+        "2.5 s. Off: always search in-process.",
     )
     running_server_timeout: float = Field(
         5.0, gt=0, description="Seconds the CLI waits for a running server before searching alone."
@@ -370,8 +392,26 @@ class Settings(BaseSettings):
     serve_port: int = Field(8765, ge=1, le=65535, description="Port of `gpt4all-rag serve`.")
     serve_token: SecretStr | None = Field(
         None,
-        description="Bearer token every API request must send (Authorization: Bearer ...); "
-        "required to bind to anything but loopback.",
+        description="Bearer token every API request must send (Authorization: Bearer ...). "
+        "Unset: `serve` generates one at start into index_dir/serve.token (owner-only). "
+        "Required to bind to anything but loopback.",
+    )
+    serve_max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest request body `serve` reads, in bytes; a larger one gets 413.",
+    )
+    serve_max_query_chars: int = Field(
+        8000,
+        ge=1,
+        description="Longest question (the last user message) or search query `serve` "
+        "accepts, in characters; a longer one gets 422.",
+    )
+    serve_max_waiting: int = Field(
+        16,
+        ge=0,
+        description="Questions `serve` keeps waiting behind the one being answered; one "
+        "more gets 429 (Retry-After) instead of an unbounded queue.",
     )
 
     @model_validator(mode="after")

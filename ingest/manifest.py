@@ -29,11 +29,16 @@ _LAST_SYNC = "last_sync"
 _KEYWORDS = "keywords"  # "current" once the keyword index matches the committed chunks
 _DOCUMENTS = "documents_folder"
 
+# Columns added since the first release, with their definitions: an older manifest gains
+# them when it is opened (its rows get the default).
+_ADDED_COLUMNS = {"files": {"warning": "TEXT NOT NULL DEFAULT ''"}}
+_FILE_COLUMNS = "path, size, mtime_ns, content_hash, pages, chunks, indexed_at, warning"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     content_hash TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL,
-    indexed_at REAL NOT NULL);
+    indexed_at REAL NOT NULL, warning TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS files_by_hash ON files(content_hash);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, position INTEGER NOT NULL);
@@ -47,7 +52,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 @dataclass(frozen=True)
 class FileRecord:
-    """One indexed file as the manifest knows it."""
+    """One indexed file as the manifest knows it.
+
+    ``warning`` says why the file was indexed only in part (a damaged PDF, OCR stopped
+    at its per-file limit); empty for a file read whole.
+    """
 
     path: str
     size: int
@@ -56,6 +65,7 @@ class FileRecord:
     pages: int
     chunks: int
     indexed_at: float = 0.0
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,22 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
         _owner_only(path)
+
+    def _add_missing_columns(self) -> None:
+        """Bring an older manifest's tables up to ``_ADDED_COLUMNS`` (another process may race)."""
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name in present:
+                    continue
+                try:
+                    with self._db:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         """Close the database connection."""
@@ -118,10 +143,13 @@ class Manifest:
     # --- reads -----------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by relative path."""
-        rows = self._db.execute(
-            "SELECT path, size, mtime_ns, content_hash, pages, chunks, indexed_at FROM files"
-        )
+        rows = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")
         return {row[0]: FileRecord(*row) for row in rows}
+
+    def warnings(self) -> dict[str, str]:
+        """Why each file indexed only in part was, by relative path."""
+        rows = self._db.execute("SELECT path, warning FROM files WHERE warning != ''")
+        return {row[0]: row[1] for row in rows}
 
     def failures(self) -> dict[str, FailureRecord]:
         """Every failed file by relative path."""
@@ -224,7 +252,7 @@ class Manifest:
         with self.transaction() as db:
             self._forget(db, record.path)
             db.execute(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO files({_FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.path,
                     record.size,
@@ -233,6 +261,7 @@ class Manifest:
                     record.pages,
                     record.chunks,
                     time.time(),
+                    record.warning,
                 ),
             )
             db.executemany(

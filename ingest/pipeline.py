@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,7 +52,12 @@ class Embedder(Protocol):
 
 @dataclass
 class SyncReport:
-    """What a sync did; ``to_json`` is the CLI's ``--json`` contract."""
+    """What a sync did; ``to_json`` is the CLI's ``--json`` contract.
+
+    ``failed`` and ``warnings`` cover the whole index after the sync, not only the files
+    read in it: a bad file stays failed, and a file indexed only in part (a damaged PDF,
+    OCR stopped at its limit) keeps its warning, until the file changes.
+    """
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -61,6 +66,7 @@ class SyncReport:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     chunks_added: int = 0
     chunks_reused: int = 0
     chunks_total: int = 0
@@ -83,6 +89,7 @@ class SyncReport:
             "unchanged": self.unchanged,
             "failed": [{"file": f, "reason": r} for f, r in self.failed],
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "warnings": [{"file": f, "reason": r} for f, r in self.warnings],
             "chunks_added": self.chunks_added,
             "chunks_reused": self.chunks_reused,
             "chunks_total": self.chunks_total,
@@ -194,6 +201,7 @@ class Indexer:
             self._delete_vanished(plan, report, writer)
             self._finish(folder, plan, report, writer, timer)
         report.chunks_total = self.manifest.chunk_count()
+        report.warnings = sorted(self.manifest.warnings().items())
         report.failed.sort()
         report.seconds = time.perf_counter() - started
         return report
@@ -423,9 +431,8 @@ class _Batches:
         candidate = prepared.candidate
         stat = candidate.stat
         (self.report.updated if candidate.replaces else self.report.added).append(stat.path)
-        self.writer.commit(
-            _file_record(stat, candidate.content_hash, prepared.pages, len(ids)), ids
-        )
+        record = _file_record(stat, candidate.content_hash, prepared.pages, len(ids))
+        self.writer.commit(replace(record, warning="; ".join(prepared.warnings)), ids)
         self.report.chunks_added += len(ids)
         self.report.pages += prepared.pages
 

@@ -15,6 +15,7 @@ from typing import Any
 from ingest.chunking import Chunk, TokenChunker, chunk_id_for
 from ingest.errors import DocumentLoadError
 from ingest.loaders import Page, is_streamable, stream_file
+from ingest.loaders.base import warnings_of
 from ingest.plan import Candidate
 from ingest.timer import StageTimer
 from vectorstore.schema import ChunkMetadata, path_fields
@@ -26,7 +27,10 @@ Loader = Callable[[Path], list[Page]]
 
 @dataclass
 class Prepared:
-    """A parsed and chunked file, or the reason it failed, or a file to stream."""
+    """A parsed and chunked file, or the reason it failed, or a file to stream.
+
+    ``warnings`` say why a file that was indexed was read only in part.
+    """
 
     candidate: Candidate
     pages: int = 0
@@ -34,6 +38,7 @@ class Prepared:
     error: str | None = None
     streamed: bool = False  # too big to prepare whole: chunked while it is written
     stages: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -84,6 +89,7 @@ class Preparer:
         except MemoryError:
             prepared.error = "out of memory while parsing"
             return prepared
+        prepared.warnings = warnings_of(pages)
         with timer("chunk"):
             prepared.pages = len(pages)
             prepared.chunks = self.chunker.split(pages)
@@ -99,8 +105,11 @@ class Preparer:
     def stream_chunks(self, prepared: Prepared) -> Iterator[Chunk]:
         """A big file's chunks as it is read: plain text block by block, else loaded whole."""
         path = prepared.candidate.stat.abs_path
-        pages = stream_file(path) if is_streamable(path) else iter(self.load(path))
-        return self.chunker.iter_chunks(pages)
+        if is_streamable(path):
+            return self.chunker.iter_chunks(stream_file(path))
+        pages = self.load(path)
+        prepared.warnings = warnings_of(pages)
+        return self.chunker.iter_chunks(iter(pages))
 
 
 def chunk_metadata(prepared: Prepared, chunk: Chunk) -> ChunkMetadata:

@@ -40,7 +40,13 @@ def reuse_stored(candidate: Candidate, writer: ChunkWriter) -> int | None:
     ]
     writer.write(copies)
     record = FileRecord(
-        stat.path, stat.size, stat.mtime_ns, candidate.content_hash, source.pages, len(copies)
+        stat.path,
+        stat.size,
+        stat.mtime_ns,
+        candidate.content_hash,
+        source.pages,
+        len(copies),
+        warning=source.warning,  # the same content, read as far as before
     )
     writer.commit(record, [c.id for c in copies])
     return len(copies)

@@ -153,7 +153,11 @@ def main() -> None:
         assistant.ask(QUESTIONS[0])  # loads MiniLM, the keyword index and the model
         with (
             BackgroundServer(create_app(assistant, settings)) as server,
-            httpx.Client(base_url=server.url, timeout=600) as client,
+            httpx.Client(
+                base_url=server.url,
+                headers={"Authorization": f"Bearer {server.token}"},  # always required
+                timeout=600,
+            ) as client,
         ):
             _ok(client.post("/v1/search", json={"query": QUESTIONS[0]}))  # warm connection
             results = measure(assistant, client, args.runs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,7 +18,11 @@ from gpt4all_rag.flow import FlowHooks
 from gpt4all_rag.settings import Settings
 from gpt4all_rag.testing import HASH_DIMENSIONS, HashEmbedder, ScriptedLLM, hash_vector
 
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
 __all__ = [
+    "APP_TOKEN",
     "DATA",
     "DIM",
     "DOCS",
@@ -27,6 +31,7 @@ __all__ = [
     "DOCS_GOOD",
     "HashEmbedder",
     "ScriptedLLM",
+    "app_page",
     "hash_vector",
 ]
 
@@ -62,6 +67,24 @@ DOCS_CHUNKS = {
     "table.csv": 1,
 }
 DIM = HASH_DIMENSIONS
+# The app's per-launch secret in every test, as `make run` would set it (issue 21, item 3).
+APP_TOKEN = "launch-secret-for-tests"
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def app_launch_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's secret in the environment, where ``app_launch`` puts it for the page."""
+    monkeypatch.setenv("GPT4ALL_RAG_APP_TOKEN", APP_TOKEN)
+
+
+def app_page(timeout: float) -> AppTest:
+    """``app.py`` in ``AppTest``, opened with the launch link (``?token=APP_TOKEN``)."""
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_file(str(APP_SCRIPT), default_timeout=timeout)
+    page.query_params["token"] = APP_TOKEN
+    return page
 
 
 @pytest.fixture

@@ -95,14 +95,20 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     """The search done by a running ``gpt4all-rag serve`` of this index, or None.
 
     Only the default collection's single index is served this way; a named
-    collection, a missing or silent server means the search runs here.
+    collection, a missing or silent server, or no token to send it (the server's
+    ``serve.token``, else ``GPT4ALL_RAG_SERVE_TOKEN``) means the search runs here.
     """
-    from gpt4all_rag.local_server import find_server, remote_search
+    from gpt4all_rag.local_server import find_server, read_token, remote_search
 
     if not settings.use_running_server or args.collection or settings.collection != "default":
         return None
     url = find_server(settings.index_dir)
     if url is None:
+        return None
+    token = read_token(settings.index_dir) or (
+        settings.serve_token.get_secret_value().strip() if settings.serve_token else None
+    )
+    if not token:
         return None
     body: dict[str, object] = {
         "query": args.query,
@@ -111,7 +117,7 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     }
     if args.file or args.folder or args.type:
         body["filters"] = {"files": args.file, "folder": args.folder, "extensions": args.type}
-    results = remote_search(url, body, settings.running_server_timeout)
+    results = remote_search(url, body, settings.running_server_timeout, token)
     if results is None:
         return None
     from gpt4all_rag.answer import Source

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gpt4all_rag.cli.common import (
     EXIT_FILES_FAILED,
@@ -58,8 +58,14 @@ def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
         report = assistant.ingest(
             assistant.settings.documents_dir, progress=progress, force=args.force
         )
-    emit(args, report.to_json(), sync_report_text(report))
+    text = "\n".join([sync_report_text(report), *_warning_lines(report.warnings)])
+    emit(args, report.to_json(), text)
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
+
+
+def _warning_lines(warnings: list[tuple[str, str]]) -> list[str]:
+    """One line a file indexed only in part, beside the report's FAILED lines."""
+    return [f"  WARNING {file}: {reason}" for file, reason in warnings]
 
 
 class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
@@ -99,8 +105,17 @@ def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
     from gpt4all_rag.index_status import index_status
 
     status = index_status(settings_from(args)).to_json()
-    emit(args, status, "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in status.items()))
+    emit(args, status, _status_text(status))
     return EXIT_OK
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    """``key: value`` lines, then the warnings' count and one line each."""
+    warnings = status["warnings"]
+    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in status.items() if k != "warnings"]
+    lines.append(f"warnings: {len(warnings)}")
+    lines += [f"  {w['file']}: {w['reason']}" for w in warnings]
+    return "\n".join(lines)
 
 
 def cmd_reset(args: argparse.Namespace, make: AssistantFactory) -> int:

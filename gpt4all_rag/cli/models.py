@@ -1,12 +1,16 @@
 """``models list``, ``models catalogue`` and ``models pull``: the GGUF models to answer with.
 
 ``pull`` (and ``catalogue``) are the only commands that use the network, and
-only the catalogue URL and the model's own URL.
+only the catalogue URL and the model's own URL: over https, to public addresses
+(``--allow-network`` adds a private network the person vouches for, a mirror of
+their own), and ``pull`` installs only a checksum-verified file unless the person
+passes ``--allow-unverified``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
     from gpt4all_rag.cli.common import Subcommands
-    from gpt4all_rag.models import CatalogueEntry, ModelFile
+    from gpt4all_rag.models import CatalogueEntry, ModelFile, NetworkPolicy
     from gpt4all_rag.settings import Settings
 
 __all__ = ["cmd_catalogue", "cmd_list", "cmd_pull", "register"]
@@ -39,6 +43,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     )
     catalogue.add_argument("--catalogue-url", help="models3.json URL (default: settings)")
     catalogue.add_argument("--all", action="store_true", help="also embedding and hidden models")
+    _add_network_argument(catalogue)
     catalogue.set_defaults(handler=cmd_catalogue)
     pull = actions.add_parser(
         "pull", parents=[common], help="download a catalogue model into the models folder"
@@ -47,7 +52,39 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     pull.add_argument("--models-dir", type=Path, help="where to store it (default: settings)")
     pull.add_argument("--catalogue-url", help="models3.json URL (default: settings)")
     pull.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    pull.add_argument(
+        "--allow-unverified",
+        action="store_true",
+        help="install the model even if the catalogue gives no checksum to verify it with",
+    )
+    _add_network_argument(pull)
     pull.set_defaults(handler=cmd_pull)
+
+
+def _add_network_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-network",
+        metavar="CIDR",
+        action="append",
+        type=_network,
+        default=[],
+        help="also connect to this private network, plain http included: a mirror you run "
+        "(e.g. 192.168.1.0/24); repeatable. Otherwise only https to public addresses",
+    )
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a network address: {text!r}") from exc
+
+
+def _policy(args: argparse.Namespace) -> NetworkPolicy:
+    """The network policy the person asked for: public https, plus any ``--allow-network``."""
+    from gpt4all_rag.models import NetworkPolicy
+
+    return NetworkPolicy(trusted_networks=tuple(args.allow_network))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -85,7 +122,7 @@ def cmd_catalogue(args: argparse.Namespace, make: AssistantFactory) -> int:
     from gpt4all_rag.models import fetch_catalogue, machine_ram_bytes
 
     settings = _settings(args)
-    entries = fetch_catalogue(settings.model_catalogue_url)
+    entries = fetch_catalogue(settings.model_catalogue_url, policy=_policy(args))
     shown = [e for e in entries if args.all or not (e.embedding or e.hidden)]
     ram = machine_ram_bytes()
     payload = {"ram_bytes": ram, "models": [entry.to_json(ram) for entry in shown]}
@@ -119,13 +156,21 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
     )
 
     settings = _settings(args)
-    entry = find_entry(fetch_catalogue(settings.model_catalogue_url), args.name)
+    policy = _policy(args)
+    entry = find_entry(fetch_catalogue(settings.model_catalogue_url, policy=policy), args.name)
     if entry.embedding:
         raise CatalogueError(f"{entry.name} is an embedding model: it cannot answer questions")
+    _refuse_unverified(entry, args.allow_unverified)
     bar = _ByteBar(entry.filename, enabled=not args.no_progress)
     try:
         with bar:
-            result = pull_model(entry, settings.models_dir, progress=bar.update)
+            result = pull_model(
+                entry,
+                settings.models_dir,
+                progress=bar.update,
+                allow_unverified=args.allow_unverified,
+                policy=policy,
+            )
     except KeyboardInterrupt:
         print(
             f"interrupted; what was downloaded is kept: run `gpt4all-rag models pull "
@@ -133,7 +178,7 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    checked = f", {result.checksum} checked" if result.checksum else ", no checksum given"
+    checked = f", {result.checksum} checked" if result.checksum else ", NOT verified: no checksum"
     verb = "already installed" if result.already_present else "installed"
     text = (
         f"{entry.name} {verb}: {result.path} ({format_size(result.size)}{checked})\n"
@@ -141,6 +186,14 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
     )
     emit(args, {"name": entry.name, **result.to_json()}, text)
     return EXIT_OK
+
+
+def _refuse_unverified(entry: CatalogueEntry, allowed: bool) -> None:
+    """Refuse an entry with no checksum, saying how to confirm, unless the person already did."""
+    from gpt4all_rag.models import UnverifiedModel
+
+    if entry.checksum is None and not allowed:
+        raise UnverifiedModel(entry.name, "pass --allow-unverified to install it anyway")
 
 
 class _ByteBar:

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from gpt4all_rag.assistant import DocumentAssistant
     from gpt4all_rag.cli.common import Subcommands
 
@@ -27,13 +25,14 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--host",
         help="address to bind (default: $GPT4ALL_RAG_SERVE_HOST "
-        "or 127.0.0.1; anything else needs a token)",
+        "or 127.0.0.1; anything else needs a token you set)",
     )
     serve.add_argument("--port", type=int, help="port (default: $GPT4ALL_RAG_SERVE_PORT or 8765)")
     serve.add_argument(
         "--token",
-        help="bearer token every request must send; prefer $GPT4ALL_RAG_SERVE_TOKEN, "
-        "since other users can read a process's arguments",
+        help="bearer token every request must send (default: $GPT4ALL_RAG_SERVE_TOKEN, "
+        "else a new one; either way written to INDEX/serve.token, owner-only); prefer the "
+        "variable, since other users can read a process's arguments",
     )
     serve.add_argument("--model", type=Path, help="GGUF model file")
     serve.add_argument(
@@ -44,11 +43,20 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Check the address, load the models, then serve until Ctrl-C."""
-    from gpt4all_rag.server import check_bind, create_app, is_loopback, preload, serve, token_of
+    from gpt4all_rag.local_server import token_file
+    from gpt4all_rag.server import (
+        check_bind,
+        create_app,
+        is_loopback,
+        preload,
+        serve,
+        token_of,
+    )
 
     overrides = {"serve_host": args.host, "serve_port": args.port, "serve_token": args.token}
     settings = settings_from(args, **{k: v for k, v in overrides.items() if v is not None})
-    check_bind(settings.serve_host, token_of(settings) is not None)  # before any model loads
+    chosen = token_of(settings)
+    check_bind(settings.serve_host, chosen is not None)  # before any model loads
     assistant = make(settings)
     if not args.lazy:
         print(f"loading the models ({assistant.model_name})…", file=sys.stderr, flush=True)
@@ -60,34 +68,37 @@ def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
             "unencrypted; prefer an ssh tunnel or a TLS proxy (docs/serve.md)",
             file=sys.stderr,
         )
-    print(
-        f"serving {assistant.settings.index_dir} on http://{host}:{settings.serve_port}/v1 "
-        "(Ctrl-C to stop)",
-        file=sys.stderr,
-        flush=True,
-    )
-    app = create_app(assistant, settings)
+    app = create_app(assistant, settings)  # the token set, else a new one
+    token: str = app.state.token
+    index_dir = assistant.settings.index_dir
     # uvicorn stops on Ctrl-C, then raises it again: for a server, that is a normal end.
     with (
         contextlib.suppress(KeyboardInterrupt),
-        _findable(app, assistant, host, settings.serve_port),
+        token_file(index_dir, token) as token_path,
+        _findable(assistant, host, settings.serve_port),
     ):
+        print(
+            f"serving {index_dir} on http://{host}:{settings.serve_port}/v1 "
+            f"(Ctrl-C to stop); bearer token in {token_path}",
+            file=sys.stderr,
+            flush=True,
+        )
         serve(app, settings.serve_host, settings.serve_port)
     print("stopped", file=sys.stderr)
     return EXIT_OK
 
 
 def _findable(
-    app: FastAPI, assistant: DocumentAssistant, host: str, port: int
+    assistant: DocumentAssistant, host: str, port: int
 ) -> contextlib.AbstractContextManager[object]:
     """Leave a record for ``gpt4all-rag search`` to find this server by, while it runs.
 
-    Only a loopback server without a token is recorded: the CLI sends no token, and
-    a record never holds one.
+    Only a loopback server is recorded; the record never holds the token (that is
+    in ``serve.token``, which only the owner can read).
     """
     from gpt4all_rag.local_server import server_record
     from gpt4all_rag.server import is_loopback
 
-    if app.state.token_required or not is_loopback(host.strip("[]")):
+    if not is_loopback(host.strip("[]")):
         return contextlib.nullcontext()
     return server_record(assistant.settings.index_dir, f"http://{host}:{port}")

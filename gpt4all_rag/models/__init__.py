@@ -5,6 +5,8 @@
 - :mod:`~gpt4all_rag.models.catalogue`: GPT4All's ``models3.json`` catalogue and
   this machine's memory;
 - :mod:`~gpt4all_rag.models.pull`: a resumable, checksum-checked download;
+- :mod:`~gpt4all_rag.models.network`: where those may connect (https, public
+  addresses, checked at every redirect);
 - :mod:`~gpt4all_rag.models.gguf_metadata`: a GGUF header reader that loads no model.
 
 Only the catalogue fetch and the pull use the network, and only when asked.
@@ -37,9 +39,12 @@ from gpt4all_rag.models.errors import (
     CatalogueError,
     ChecksumMismatch,
     ModelDownloadError,
+    RefusedSource,
     UnknownModel,
+    UnverifiedModel,
 )
 from gpt4all_rag.models.gguf_metadata import GGUFHeaderError, read_gguf_metadata
+from gpt4all_rag.models.network import NetworkPolicy
 from gpt4all_rag.models.pull import PullProgress, PullResult, part_path, pull_model
 
 __all__ = [
@@ -51,10 +56,13 @@ __all__ = [
     "ModelDownloadError",
     "ModelFile",
     "ModelFolder",
+    "NetworkPolicy",
     "Platform",
     "PullProgress",
     "PullResult",
+    "RefusedSource",
     "UnknownModel",
+    "UnverifiedModel",
     "bundled_model",
     "describe_model",
     "discover_models",

@@ -17,10 +17,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gpt4all_rag.models.errors import CatalogueError, UnknownModel
+from gpt4all_rag.models.network import NetworkPolicy, open_checked
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DEFAULT_CATALOGUE_URL",
@@ -28,6 +32,7 @@ __all__ = [
     "fetch_catalogue",
     "find_entry",
     "format_size",
+    "is_safe_filename",
     "machine_ram_bytes",
     "parse_catalogue",
 ]
@@ -36,9 +41,13 @@ DEFAULT_CATALOGUE_URL = "https://gpt4all.io/models/models3.json"
 # Where GPT4All downloads an entry that has no "url" (its download.cpp does the same).
 _DEFAULT_DOWNLOAD_BASE = "https://gpt4all.io/models/gguf/"
 _GB = 1024**3
-# A catalogue file name becomes a path in the models folder: one plain name, no folders.
-_SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\.gguf$")
-_HEX = re.compile(r"^[0-9a-fA-F]*$")  # an absent checksum is ""
+_MAX_CATALOGUE_BYTES = 16 * 1024**2  # GPT4All's is about 50 kB
+# A catalogue file name becomes a path in the models folder: one plain name, no folders,
+# matched whole (fullmatch: "$" would let a trailing newline through).
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf")
+# Windows opens a device, not a file, for these names whatever the extension.
+_WINDOWS_DEVICES = re.compile(r"con|prn|aux|nul|com\d|lpt\d", re.IGNORECASE)
+_DIGEST_LENGTHS = {"md5sum": 32, "sha256sum": 64}
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,9 @@ def parse_catalogue(data: bytes | str) -> list[CatalogueEntry]:
     """Read a ``models3.json`` document; entries this project cannot use are left out.
 
     Left out: entries whose file is not a plain ``.gguf`` name (it would be written
-    outside the models folder), whose URL is not http(s), or whose checksum is not hex.
+    outside the models folder), whose URL is not http(s), or whose checksum is not an
+    MD5 or SHA-256 in hex. Whether a URL may be used (https, a public host) is
+    decided when it is fetched, by :class:`~gpt4all_rag.models.network.NetworkPolicy`.
 
     Raises:
         CatalogueError: The document is not JSON, or not a list of objects.
@@ -125,11 +136,11 @@ def parse_catalogue(data: bytes | str) -> list[CatalogueEntry]:
 def _entry(item: dict[str, Any]) -> CatalogueEntry | None:
     """One catalogue object as an entry, or None if it is unusable or unsafe."""
     filename = str(item.get("filename", ""))
-    if not _SAFE_FILENAME.match(filename) or ".." in filename:
+    if not is_safe_filename(filename):
         return None
     url = str(item.get("url") or _DEFAULT_DOWNLOAD_BASE + filename)
-    md5, sha256 = (str(item.get(key) or "").strip() for key in ("md5sum", "sha256sum"))
-    if urlsplit(url).scheme not in ("http", "https") or not _HEX.match(md5 + sha256):
+    md5, sha256 = (_digest(item, key) for key in ("md5sum", "sha256sum"))
+    if urlsplit(url).scheme not in ("http", "https") or md5 is None or sha256 is None:
         return None
     return CatalogueEntry(
         name=str(item.get("name") or filename),
@@ -147,6 +158,23 @@ def _entry(item: dict[str, Any]) -> CatalogueEntry | None:
     )
 
 
+def is_safe_filename(filename: str) -> bool:
+    """Whether a catalogue file name can be stored as is: one plain ``*.gguf`` name, no folders."""
+    return (
+        _SAFE_FILENAME.fullmatch(filename) is not None
+        and ".." not in filename
+        and _WINDOWS_DEVICES.fullmatch(filename.split(".", 1)[0]) is None
+    )
+
+
+def _digest(item: dict[str, Any], key: str) -> str | None:
+    """A checksum field: "" if absent, the hex digest, or None if it is malformed."""
+    value = str(item.get(key) or "").strip()
+    if not value:
+        return ""
+    return value if re.fullmatch(rf"[0-9a-fA-F]{{{_DIGEST_LENGTHS[key]}}}", value) else None
+
+
 def _integer(value: object) -> int:
     """A catalogue number: GPT4All writes them as strings of digits."""
     try:
@@ -160,23 +188,46 @@ def _flag(value: object) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def fetch_catalogue(url: str, timeout_s: float = 30.0) -> list[CatalogueEntry]:
+def fetch_catalogue(
+    url: str, timeout_s: float = 30.0, *, policy: NetworkPolicy | None = None
+) -> list[CatalogueEntry]:
     """Download and parse the catalogue; the one network call besides ``pull_model``.
 
+    Args:
+        url: The ``models3.json`` URL.
+        timeout_s: Connect and read timeout.
+        policy: Where it may connect, redirects included (default: https to public
+            addresses only).
+
     Raises:
+        RefusedSource: The URL or a redirect is not https, or not a public address.
         CatalogueError: The server cannot be reached, answers with an error, or the
             document is not a catalogue.
     """
     import httpx
 
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise CatalogueError(f"the catalogue URL must be http or https: {url}")
     try:
-        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
-        response.raise_for_status()
+        with (
+            httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
+            open_checked(client, url, {}, policy or NetworkPolicy()) as response,
+        ):
+            response.raise_for_status()
+            body = _read_capped(response, url)
     except httpx.HTTPError as exc:
         raise CatalogueError(f"cannot fetch the model catalogue from {url}: {exc}") from exc
-    return parse_catalogue(response.content)
+    return parse_catalogue(body)
+
+
+def _read_capped(response: httpx.Response, url: str) -> bytes:
+    """The body, refused past ``_MAX_CATALOGUE_BYTES``: a real catalogue is small."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > _MAX_CATALOGUE_BYTES:
+            raise CatalogueError(
+                f"the model catalogue at {url} is larger than {_MAX_CATALOGUE_BYTES:,} bytes"
+            )
+    return bytes(body)
 
 
 def find_entry(entries: list[CatalogueEntry], wanted: str) -> CatalogueEntry:

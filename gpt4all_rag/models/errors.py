@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from gpt4all_rag.errors import AssistantError
 
-__all__ = ["CatalogueError", "ChecksumMismatch", "ModelDownloadError", "UnknownModel"]
+__all__ = [
+    "CatalogueError",
+    "ChecksumMismatch",
+    "ModelDownloadError",
+    "RefusedSource",
+    "UnknownModel",
+    "UnverifiedModel",
+]
 
 
 class CatalogueError(AssistantError):
@@ -43,3 +50,24 @@ class ChecksumMismatch(ModelDownloadError):
         self.algorithm = algorithm
         self.expected = expected
         self.actual = actual
+
+
+class UnverifiedModel(ModelDownloadError):
+    """The catalogue gives no checksum for a model, and the person has not accepted that."""
+
+    def __init__(self, name: str, how_to_allow: str = "") -> None:
+        hint = f"; {how_to_allow}" if how_to_allow else ""
+        super().__init__(
+            f"{name}: the catalogue gives no SHA-256 or MD5 checksum for it, so its download "
+            f"could not be verified; nothing was downloaded{hint}"
+        )
+        self.name = name
+
+
+class RefusedSource(AssistantError):
+    """A catalogue or model URL (or a redirect) that may not be used: not https, or not public."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"refused {url}: {reason}")
+        self.url = url
+        self.reason = reason

@@ -4,8 +4,11 @@ The bytes go to ``<file>.part`` beside the target; an interrupted download (a
 dropped connection, Ctrl-C) leaves that file, and the next pull asks the server
 for the rest with an HTTP ``Range`` request. Only a file whose size and checksum
 match the catalogue is renamed to its final name, so the model list never shows
-a partial or corrupt model. This is the only code in the project that downloads,
-and it runs only when the user asks for a model.
+a partial or corrupt model. An entry with no checksum is refused unless the caller
+passes ``allow_unverified`` (the person confirmed), and the URL and each redirect
+must pass the :class:`~gpt4all_rag.models.network.NetworkPolicy` (https, public
+addresses). This is the only code in the project that downloads, and it runs only
+when the user asks for a model.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpt4all_rag.models.catalogue import CatalogueEntry
-from gpt4all_rag.models.errors import ChecksumMismatch, ModelDownloadError
+from gpt4all_rag.models.catalogue import CatalogueEntry, is_safe_filename
+from gpt4all_rag.models.errors import ChecksumMismatch, ModelDownloadError, UnverifiedModel
+from gpt4all_rag.models.network import NetworkPolicy, open_checked
 
 if TYPE_CHECKING:
     import httpx
@@ -86,21 +90,42 @@ def pull_model(
     progress: PullProgress | None = None,
     attempts: int = 3,
     timeout_s: float = 30.0,
+    *,
+    allow_unverified: bool = False,
+    policy: NetworkPolicy | None = None,
 ) -> PullResult:
     """Download ``entry`` into ``models_dir``, resuming a previous partial download.
 
     A dropped connection is retried ``attempts`` times in all, each time from where
     it stopped.
 
+    Args:
+        entry: The catalogue's model.
+        models_dir: Where it is stored.
+        progress: Called as bytes arrive.
+        attempts: Tries in all when the connection drops.
+        timeout_s: Connect and read timeout.
+        allow_unverified: Install an entry that has no checksum (the person confirmed).
+        policy: Where it may connect, redirects included (default: https to public
+            addresses only).
+
     Raises:
+        UnverifiedModel: The entry has no checksum and ``allow_unverified`` is False;
+            nothing was downloaded.
+        RefusedSource: The URL or a redirect is not https, or not a public address.
         ModelDownloadError: The server refused, the connection kept failing (the
-            partial file is kept for the next pull), the disk is too small, or a
-            different file of that name is already installed.
+            partial file is kept for the next pull), the disk is too small, a
+            different file of that name is already installed, or the entry's file
+            name is not one plain ``*.gguf`` name.
         ChecksumMismatch: The file does not match the catalogue's checksum; it is
             deleted.
     """
     import httpx
 
+    if not is_safe_filename(entry.filename):  # an entry made by hand, not by parse_catalogue
+        raise ModelDownloadError(f"{entry.filename!r} is not a plain *.gguf file name")
+    if entry.checksum is None and not allow_unverified:
+        raise UnverifiedModel(entry.name)
     started = time.perf_counter()
     target = models_dir / entry.filename
     if target.exists():
@@ -110,8 +135,8 @@ def pull_model(
     resumed_from = _size(part)
     _check_free_space(entry, models_dir, resumed_from)
     timeout = httpx.Timeout(timeout_s, read=timeout_s)
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-        _download_with_retries(client, entry, part, progress, attempts)
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:  # by hand, checked
+        _download_with_retries(client, entry, part, progress, attempts, policy or NetworkPolicy())
     downloaded = _size(part) - resumed_from
     checked = _verify(entry, part)
     os.replace(part, target)
@@ -131,10 +156,11 @@ def _download_with_retries(
     part: Path,
     progress: PullProgress | None,
     attempts: int,
+    policy: NetworkPolicy,
 ) -> None:
     for attempt in range(1, max(attempts, 1) + 1):
         try:
-            _download(client, entry, part, progress)
+            _download(client, entry, part, progress, policy)
             return
         except _Interrupted as exc:
             if attempt == attempts:
@@ -146,7 +172,11 @@ def _download_with_retries(
 
 
 def _download(
-    client: httpx.Client, entry: CatalogueEntry, part: Path, progress: PullProgress | None
+    client: httpx.Client,
+    entry: CatalogueEntry,
+    part: Path,
+    progress: PullProgress | None,
+    policy: NetworkPolicy,
 ) -> None:
     """One request for the rest of the file, appended to ``part``."""
     import httpx
@@ -161,7 +191,7 @@ def _download(
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:
-        with client.stream("GET", entry.url, headers=headers) as response:
+        with open_checked(client, entry.url, headers, policy) as response:
             offset = _start_offset(response, offset, part, entry)
             _write_body(response, part, offset, entry, progress)
     except httpx.TransportError as exc:  # refused, reset, timed out, cut short

@@ -1,29 +1,30 @@
-"""The FastAPI application: routes, the bearer token, and errors in OpenAI's shape.
+"""The FastAPI application: routes, the limits, and errors in OpenAI's shape.
 
 ``create_app(assistant)`` serves an assistant that is already built (the CLI's,
-or a test's on the fakes). Questions go through the one :class:`ModelWorker`
-thread; searches, ingests and the status run in Starlette's thread pool beside
-it, as the Streamlit app runs them beside its answers.
+or a test's on the fakes). Every request passes :class:`RequestGuard` first (the
+bearer token, other sites, JSON, the body's size). Questions go through the one
+:class:`ModelWorker` thread, behind a bounded queue; searches, ingests and the
+status run in Starlette's thread pool beside it, as the Streamlit app runs them
+beside its answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
+import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.errors import USER_ERRORS
@@ -35,17 +36,26 @@ from gpt4all_rag.server.chat import (
     stream_events,
 )
 from gpt4all_rag.server.errors import ApiError, error_body, error_status
-from gpt4all_rag.server.model_worker import AnswerJob, ModelWorker
+from gpt4all_rag.server.guards import RequestGuard
+from gpt4all_rag.server.model_worker import AnswerJob, ModelWorker, QueueFull
 from gpt4all_rag.server.schemas import MODEL_ID, ChatRequest, IngestRequest, SearchRequest
 from gpt4all_rag.settings import Settings
 
-__all__ = ["Service", "create_app", "is_loopback", "token_of"]
+__all__ = ["RETRY_AFTER_S", "Service", "create_app", "is_loopback", "new_token", "token_of"]
+
+RETRY_AFTER_S = 5
+"""Seconds a client refused for a full question queue is told to wait (``Retry-After``)."""
 
 
 def token_of(settings: Settings) -> str | None:
     """The configured bearer token, or None (an empty token counts as none)."""
     token = settings.serve_token.get_secret_value().strip() if settings.serve_token else ""
     return token or None
+
+
+def new_token() -> str:
+    """A fresh bearer token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
 
 
 def is_loopback(host: str) -> bool:
@@ -62,15 +72,17 @@ def is_loopback(host: str) -> bool:
 class Service:
     """What the routes do, over one assistant and one model thread."""
 
-    def __init__(self, assistant: DocumentAssistant) -> None:
+    def __init__(self, assistant: DocumentAssistant, settings: Settings | None = None) -> None:
         self.assistant = assistant
-        self.worker = ModelWorker()
+        self.settings = settings or assistant.settings
+        self.worker = ModelWorker(self.settings.serve_max_waiting)
         self.started = int(time.time())
         self._ingesting = threading.Lock()
 
     async def chat_completions(self, body: ChatRequest, request: Request) -> Any:
         """Answer the last user message from the documents; streamed as SSE if asked."""
         question, history = question_and_history(body.messages)
+        self._check_length("question", question)
         filters = body.filters.to_filters() if body.filters else None
         job = AnswerJob(
             lambda: self.assistant.events(
@@ -79,7 +91,15 @@ class Service:
             asyncio.get_running_loop(),
             answer_only=not body.stream,
         )
-        self.worker.submit(job)
+        try:
+            self.worker.submit(job)
+        except QueueFull as full:
+            raise ApiError(
+                429,
+                f"too many questions: {full}; try again later",
+                "rate_limit_error",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
         completion = Completion()
         if body.stream:
             return JobStream(job, stream_events(job, completion))
@@ -90,12 +110,23 @@ class Service:
 
     async def search(self, body: SearchRequest) -> dict[str, Any]:
         """The passages a query retrieves: ``gpt4all-rag search --json``'s object."""
+        self._check_length("query", body.query)
         k = body.k or self.assistant.settings.top_k
         filters = body.filters.to_filters() if body.filters else None
         sources = await run_in_threadpool(
             self.assistant.search, body.query, k=k, mode=body.mode, filters=filters
         )
         return {"results": [s.to_json() for s in sources]}
+
+    def _check_length(self, what: str, text: str) -> None:
+        """Refuse a question or query longer than the setting allows (422)."""
+        limit = self.settings.serve_max_query_chars
+        if len(text) > limit:
+            raise ApiError(
+                422,
+                f"the {what} is {len(text)} characters long; this server accepts at most "
+                f"{limit} (GPT4ALL_RAG_SERVE_MAX_QUERY_CHARS)",
+            )
 
     async def ingest(self, body: IngestRequest | None = None) -> dict[str, Any]:
         """Sync the configured documents folder: ``gpt4all-rag ingest --json``'s object."""
@@ -131,15 +162,22 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(assistant: DocumentAssistant, settings: Settings | None = None) -> FastAPI:
-    """The API over ``assistant``; ``settings`` (default: the assistant's) give the token.
+def create_app(
+    assistant: DocumentAssistant, settings: Settings | None = None, token: str | None = None
+) -> FastAPI:
+    """The API over ``assistant``, behind the bearer token; ``app.state.token`` holds it.
 
-    Without a token only requests addressed to a loopback name are answered, so
-    a web page cannot reach the API through DNS rebinding.
+    Args:
+        assistant: answers, searches and ingests.
+        settings: the limits and the configured token (default: the assistant's).
+        token: the token to require; default: the configured one, else a new one.
+            There is always a token: on a shared machine any local user can reach
+            loopback.
     """
     settings = settings or assistant.settings
-    token = token_of(settings)
-    service = Service(assistant)
+    chosen = token or token_of(settings)
+    token = chosen or new_token()
+    service = Service(assistant, settings)
     app = FastAPI(
         title="gpt4all-rag",
         summary="OpenAI-compatible answers from your documents, with their sources.",
@@ -148,17 +186,17 @@ def create_app(assistant: DocumentAssistant, settings: Settings | None = None) -
         lifespan=_lifespan(service),
     )
     app.state.service = service
-    app.state.token_required = token is not None
-    if token is None:
-        app.add_middleware(LoopbackHostsOnly)
+    app.state.token = token
+    app.state.token_chosen = chosen is not None  # by the person: may be shared beyond loopback
+    app.add_middleware(RequestGuard, token=token, max_body_bytes=settings.serve_max_body_bytes)
     _add_error_handlers(app)
     app.add_api_route("/health", health, methods=["GET"])
-    app.include_router(_routes(service, token))
+    app.include_router(_routes(service))
     return app
 
 
-def _routes(service: Service, token: str | None) -> APIRouter:
-    router = APIRouter(prefix="/v1", dependencies=[Depends(bearer_check(token))])
+def _routes(service: Service) -> APIRouter:
+    router = APIRouter(prefix="/v1")
     router.add_api_route("/chat/completions", service.chat_completions, methods=["POST"])
     router.add_api_route("/models", service.models, methods=["GET"])
     router.add_api_route("/search", service.search, methods=["POST"])
@@ -174,53 +212,6 @@ def _lifespan(service: Service) -> Callable[[FastAPI], Any]:
         service.worker.close()  # a stream still open at shutdown stops at its next token
 
     return lifespan
-
-
-def bearer_check(token: str | None) -> Callable[..., Awaitable[None]]:
-    """A dependency that refuses requests without ``Authorization: Bearer <token>``."""
-    expected = token.encode() if token else None
-
-    async def check(authorization: str | None = Header(None)) -> None:
-        if expected is None:
-            return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-            raise ApiError(
-                401,
-                "a valid bearer token is required (Authorization: Bearer <token>)",
-                "authentication_error",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return check
-
-
-class LoopbackHostsOnly:
-    """Answer only requests whose ``Host`` is a loopback name or address.
-
-    A page on another site that rebinds its own name to 127.0.0.1 sends its
-    name as the Host; without a token, that is all that tells it apart.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        host = dict(scope.get("headers", ())).get(b"host", b"").decode("latin-1")
-        if scope["type"] == "http" and host and not is_loopback(_host_name(host)):
-            message = f"host {host!r} refused: without a token this server answers only localhost"
-            await JSONResponse(error_body(message, "invalid_request_error"), 400)(
-                scope, receive, send
-            )
-            return
-        await self.app(scope, receive, send)
-
-
-def _host_name(host: str) -> str:
-    """``Host`` without its port: ``[::1]:8765`` -> ``::1``, ``localhost:8765`` -> ``localhost``."""
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -3,7 +3,9 @@
 The last user message is the question and the earlier user and assistant turns
 are the history (the flow rewrites a follow-up from them); system messages are
 left out, because the flow has its own instructions. The content is the answer
-with its sources as Markdown footnotes; two extra fields carry the structure:
+as inert Markdown (the model's text is untrusted: see
+:mod:`gpt4all_rag.server.footnotes`) with its sources as Markdown footnotes; two
+extra fields carry the structure:
 ``sources`` (every retrieved passage, numbered, ``cited`` or not) and ``answer``
 (exactly what ``gpt4all-rag ask --json`` prints), on the response or on the
 stream's last chunk.
@@ -18,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -26,9 +29,10 @@ from gpt4all_rag.answer import Answer
 from gpt4all_rag.flow import EvidenceEvent, SourcesEvent, TokenEvent
 from gpt4all_rag.server.errors import ApiError, error_body, error_status
 from gpt4all_rag.server.footnotes import (
-    MarkerRewriter,
+    InertStream,
     footnote_block,
-    footnote_markers,
+    inert_answer,
+    inert_text,
     sources_json,
     strip_footnotes,
 )
@@ -83,8 +87,8 @@ class Completion:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
 
     def message(self, answer: Answer) -> dict[str, Any]:
-        """The whole answer as a ``chat.completion``, footnotes in the content."""
-        content = footnote_markers(answer.text, len(answer.sources)) + footnote_block(answer)
+        """The whole answer as a ``chat.completion``: inert Markdown, footnotes in the content."""
+        content = inert_answer(answer.text, len(answer.sources)) + footnote_block(answer)
         choice = {
             "index": 0,
             "message": {"role": "assistant", "content": content},
@@ -125,19 +129,20 @@ async def complete(job: AnswerJob, completion: Completion, request: Request) -> 
             answer = item
     if answer is None:
         raise ApiError(499, "the client closed the request before the answer")
-    return completion.message(answer)
+    # Parsing the answer's Markdown takes a while for a long one: not on the event loop.
+    return await run_in_threadpool(completion.message, answer)
 
 
 async def stream_events(job: AnswerJob, completion: Completion) -> AsyncIterator[str]:
     """The job's events as OpenAI's server-sent chunks, ending with ``data: [DONE]``."""
     yield _sse(completion.chunk({"role": "assistant", "content": ""}))
-    markers = MarkerRewriter(0)
+    markers = InertStream(0)
     streamed = False
     async for item in job.items(KEEPALIVE_S):
         if isinstance(item, Tick):
             yield ": keep-alive\n\n"
         elif isinstance(item, SourcesEvent):
-            markers = MarkerRewriter(len(item.sources))
+            markers = InertStream(len(item.sources))
         elif isinstance(item, EvidenceEvent):
             yield _sse(completion.chunk({}, evidence=[e.to_json() for e in item.evidence]))
         elif isinstance(item, TokenEvent):
@@ -159,7 +164,7 @@ def _last_chunks(answer: Answer, completion: Completion, held: str | None) -> li
     An answer the model did not write (the evidence alone, "not in your documents")
     streams no token: its text comes here, whole.
     """
-    text = held if held is not None else footnote_markers(answer.text, len(answer.sources))
+    text = held if held is not None else inert_text(answer.text.strip(), len(answer.sources))
     text += footnote_block(answer)
     chunks = [completion.chunk({"content": text})] if text else []
     return [*chunks, completion.chunk({}, "stop", **_extra(answer))]

@@ -20,7 +20,11 @@ from typing import Any
 from gpt4all_rag.answer import Answer
 from gpt4all_rag.flow import FlowEvent
 
-__all__ = ["TICK", "AnswerJob", "ModelWorker", "Tick"]
+__all__ = ["TICK", "AnswerJob", "ModelWorker", "QueueFull", "Tick"]
+
+
+class QueueFull(Exception):
+    """As many questions wait as the worker keeps: the caller should try again later."""
 
 
 class Tick:
@@ -112,7 +116,8 @@ class AnswerJob:
 class ModelWorker:
     """The single thread that answers questions, with what it is doing for ``/v1/status``."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_waiting: int | None = None) -> None:
+        self.max_waiting = max_waiting
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpt4all-rag-model")
         self._lock = threading.Lock()
         self._queued: list[AnswerJob] = []
@@ -120,10 +125,21 @@ class ModelWorker:
         self._answered = 0
 
     def submit(self, job: AnswerJob) -> None:
-        """Queue ``job`` behind the questions already waiting."""
+        """Queue ``job`` behind the questions already waiting.
+
+        Raises:
+            QueueFull: ``max_waiting`` questions already wait (a bounded queue keeps
+                a flood of questions from holding memory and sockets without end).
+        """
         with self._lock:
+            if self.max_waiting is not None and self._in_line() > self.max_waiting:
+                raise QueueFull(f"{len(self._queued)} questions are already waiting")
             self._queued.append(job)
         self._executor.submit(self._run, job)
+
+    def _in_line(self) -> int:
+        """Questions that would be ahead of a new one (the lock is held)."""
+        return len(self._queued) + (self._running is not None)
 
     def _run(self, job: AnswerJob) -> None:
         with self._lock:

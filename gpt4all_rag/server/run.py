@@ -21,13 +21,16 @@ from gpt4all_rag.server.errors import InsecureBind
 __all__ = ["BackgroundServer", "check_bind", "preload", "serve"]
 
 
-def check_bind(host: str, token_required: bool) -> None:
-    """Refuse to listen beyond this machine without a token.
+def check_bind(host: str, token_chosen: bool) -> None:
+    """Refuse to listen beyond this machine unless the person chose the token.
+
+    A token generated at start lives in a file on this machine: a client elsewhere
+    could not know it, and the person may not know the port is open.
 
     Raises:
-        InsecureBind: ``host`` is not loopback and no token is set.
+        InsecureBind: ``host`` is not loopback and no token was set.
     """
-    if not token_required and not is_loopback(host):
+    if not token_chosen and not is_loopback(host):
         raise InsecureBind(host)
 
 
@@ -68,10 +71,10 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     """Serve ``app`` on ``host:port`` until interrupted (Ctrl-C).
 
     Raises:
-        InsecureBind: ``host`` is not loopback and the app has no token.
+        InsecureBind: ``host`` is not loopback and the app's token was not chosen.
         OSError: The address cannot be bound (the port is in use).
     """
-    check_bind(host, app.state.token_required)
+    check_bind(host, app.state.token_chosen)
     sock = _bound_socket(host, port)
     server = _server(app, log_level)
     try:
@@ -83,13 +86,15 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
 class BackgroundServer:
     """The API on a free loopback port in a thread: for tests, benchmarks and notebooks.
 
-    Use it as a context manager; ``url`` is the base URL (``http://127.0.0.1:PORT``).
+    Use it as a context manager; ``url`` is the base URL (``http://127.0.0.1:PORT``),
+    ``token`` the bearer token requests must send.
     """
 
     def __init__(
         self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
     ) -> None:
-        check_bind(host, app.state.token_required)
+        check_bind(host, app.state.token_chosen)
+        self._app = app
         self._sock = _bound_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
         self._server = _server(app, log_level)
@@ -99,6 +104,11 @@ class BackgroundServer:
             name=f"gpt4all-rag-serve-{self.port}",
             daemon=True,
         )
+
+    @property
+    def token(self) -> str:
+        """The bearer token the app requires."""
+        return str(self._app.state.token)
 
     @property
     def url(self) -> str:

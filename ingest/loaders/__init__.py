@@ -21,8 +21,10 @@ from ingest.loaders.base import (
     LoadLimits,
     Page,
     PageBudget,
+    Pages,
     check_regular_nonempty,
     clean_pages,
+    collecting_warnings,
     limits_in_force,
     load_errors_as,
     no_text_reason,
@@ -39,6 +41,7 @@ __all__ = [
     "LoadLimits",
     "Loader",
     "Page",
+    "Pages",
     "decode_text",
     "html_to_text",
     "is_streamable",
@@ -94,7 +97,7 @@ def is_streamable(path: Path) -> bool:
     return LOADERS.get(Path(path).suffix.lower()) is load_text
 
 
-def load_file(path: Path, limits: LoadLimits | None = None) -> list[Page]:
+def load_file(path: Path, limits: LoadLimits | None = None) -> Pages:
     """Read one file into pages of text, dropping pages that have none.
 
     Args:
@@ -103,7 +106,8 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> list[Page]:
             ``LoadLimits()``).
 
     Returns:
-        The non-empty pages, in document order.
+        The non-empty pages, in document order, with the warnings of a file read only
+        in part (``Pages.warnings``: a damaged PDF, OCR stopped at its per-file limit).
 
     Raises:
         UnsupportedFileType: No loader handles the extension.
@@ -115,7 +119,7 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> list[Page]:
     if loader is None:
         raise UnsupportedFileType(path)
     limits = limits or LoadLimits()
-    with load_errors_as(path), limits_in_force(limits):
+    with load_errors_as(path), limits_in_force(limits), collecting_warnings() as warnings:
         check_regular_nonempty(path)
         pages = clean_pages(loader(path))
     if loader is not load_text:  # a text file has no more characters than bytes
@@ -124,7 +128,7 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> list[Page]:
             budget.add(page.text)
     if not pages:
         raise DocumentLoadError(path, no_text_reason(path))
-    return pages
+    return Pages(pages, warnings)
 
 
 def stream_file(path: Path, limits: LoadLimits | None = None) -> Iterator[Page]:

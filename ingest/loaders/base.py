@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,15 +22,19 @@ __all__ = [
     "LoadLimits",
     "Page",
     "PageBudget",
+    "Pages",
     "check_regular_nonempty",
     "clean",
     "clean_pages",
+    "collecting_warnings",
     "current_limits",
     "limits_in_force",
     "load_errors_as",
     "no_text_reason",
     "quiet_logger",
     "short",
+    "warn_partly_read",
+    "warnings_of",
 ]
 
 _MAX_DETAIL_CHARS = 120
@@ -95,6 +99,52 @@ class LoadLimits:
     max_unzipped_bytes: int = 512 << 20
     max_zip_ratio: float = 100.0
     ratio_floor_bytes: int = 16 << 20
+
+
+class Pages(list[Page]):
+    """A file's pages, with the warnings of a file read only in part.
+
+    A damaged PDF of which one page reads, a scan whose OCR stopped at the per-file
+    limit: what reads is indexed, and the person is told. A list, so that every caller
+    of ``load_file`` reads it as before; it pickles with its ``warnings`` across the
+    worker process's pipe.
+    """
+
+    def __init__(self, pages: Iterable[Page] = (), warnings: Iterable[str] = ()) -> None:
+        super().__init__(pages)
+        self.warnings = list(warnings)
+
+
+def warnings_of(pages: list[Page]) -> list[str]:
+    """The warnings ``pages`` carries (none for a plain list from another loader)."""
+    return list(pages.warnings) if isinstance(pages, Pages) else []
+
+
+_WARNINGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "load_warnings", default=None
+)
+
+
+@contextmanager
+def collecting_warnings() -> Iterator[list[str]]:
+    """Gather the ``warn_partly_read`` reasons of the loads in the block into the list."""
+    gathered: list[str] = []
+    token = _WARNINGS.set(gathered)
+    try:
+        yield gathered
+    finally:
+        _WARNINGS.reset(token)
+
+
+def warn_partly_read(reason: str) -> None:
+    """Record that the file being loaded was read only in part, and why.
+
+    Loaders call it deep inside a load (the OCR of one page); ``load_file`` hands the
+    reasons back with the pages. Outside ``collecting_warnings`` it does nothing.
+    """
+    gathered = _WARNINGS.get()
+    if gathered is not None and reason not in gathered:
+        gathered.append(reason)
 
 
 _DEFAULT_LIMITS = LoadLimits()

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 import ingest
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import LoadLimits, Page
+from ingest.loaders.base import LoadLimits, Pages
 from ingest.loaders.ocr import OcrOptions
 
 __all__ = ["IsolatedLoader", "ParseLimits"]
@@ -48,13 +49,21 @@ class ParseLimits:
             one page may take (each page read restarts the clock: a scanned book of
             hundreds of pages is not cut off, a stuck page still is).
         load: what one file may expand to (pages, characters, unzipped bytes).
-        ocr: whether and how scanned pages and images are read (Tesseract).
+        ocr: whether and how scanned pages and images are read (Tesseract), and how
+            many pages and seconds one file's OCR may take. The worker stops OCR at
+            those bounds and keeps what it read; the whole file is stopped for good at
+            ``timeout_s + ocr.timeout_s`` (``file_deadline_s``).
     """
 
     memory_bytes: int = 2 << 30
     timeout_s: float = 300.0
     load: LoadLimits = LoadLimits()
     ocr: OcrOptions = OcrOptions()
+
+    @property
+    def file_deadline_s(self) -> float:
+        """Seconds after which a file's parse is stopped, however many pages it reads."""
+        return self.timeout_s + self.ocr.timeout_s
 
 
 class IsolatedLoader:
@@ -80,13 +89,13 @@ class IsolatedLoader:
                 _shared[limits] = cls(limits)
             return _shared[limits]
 
-    def __call__(self, path: Path) -> list[Page]:
+    def __call__(self, path: Path) -> Pages:
         """Load ``path`` in the worker; every failure is a ``DocumentLoadError``."""
         path = Path(path)
         with self._lock:
             kind, value = self._ask(path)
         if kind == "pages":
-            return list(value)
+            return value if isinstance(value, Pages) else Pages(value)
         raise DocumentLoadError(path, str(value))
 
     def close(self) -> None:
@@ -101,11 +110,13 @@ class IsolatedLoader:
     def _ask(self, path: Path) -> tuple[str, Any]:
         worker = self._worker if self._worker and self._worker.alive() else self._start(path)
         worker.send(str(path))
+        deadline = time.monotonic() + self.limits.file_deadline_s
         kind = "progress"
-        while kind == "progress":  # each page read by OCR restarts the clock
-            if not worker.poll(self.limits.timeout_s):
+        while kind == "progress":  # each page read by OCR restarts the clock, to a deadline
+            left = deadline - time.monotonic()
+            if left <= 0 or not worker.poll(min(self.limits.timeout_s, left)):
                 self._stop()
-                return "error", f"parsing timed out after {self.limits.timeout_s:g} s"
+                return "error", self._timeout_reason(deadline)
             try:
                 kind, value, self.peak_rss_mb = worker.recv()
             except (EOFError, OSError):
@@ -113,6 +124,11 @@ class IsolatedLoader:
         if kind == "memory":
             self._stop()  # a process that ran out of memory is not trusted with another file
         return kind, value
+
+    def _timeout_reason(self, deadline: float) -> str:
+        if time.monotonic() >= deadline:
+            return f"parsing timed out after {self.limits.file_deadline_s:g} s (the per-file limit)"
+        return f"parsing timed out after {self.limits.timeout_s:g} s"
 
     def _start(self, path: Path) -> _Worker:
         self._stop()

@@ -8,6 +8,11 @@ worker's memory limit applies to it and a stuck page costs one file.
 
 Pages are rendered by pypdfium2. Blank images are not sent to Tesseract at all, so a
 text PDF with a few empty pages costs a render each, not an OCR run.
+
+One file's OCR is bounded as a whole (``OcrOptions.max_pages`` and ``timeout_s``): a
+2 MB PDF can hold 20,000 blank-looking scanned pages, and at a few seconds a page that
+would be a day. Past either bound OCR stops, the pages read so far are indexed, and the
+file carries a warning that says so (``warn_partly_read``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import DocumentLoadError
-from ingest.loaders.base import IMAGE_EXTENSIONS, Page, PageBudget
+from ingest.loaders.base import IMAGE_EXTENSIONS, Page, PageBudget, warn_partly_read
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IMAGE_EXTENSIONS",
     "INSTALL_HINT",
+    "OcrBudget",
     "OcrOptions",
     "current_ocr",
     "load_image",
@@ -69,12 +76,66 @@ class OcrOptions:
         languages: Tesseract language codes joined by ``+`` (``eng+deu``); each needs
             its data package (``tesseract-ocr-deu``).
         command: the Tesseract program, found on ``PATH`` unless a path is given.
+        max_pages: pages (or image frames) of one file read by OCR; the rest are left
+            unread, with a warning.
+        timeout_s: seconds the OCR of one file may take in all; past it the page being
+            read is abandoned and the rest left unread, with a warning.
     """
 
     enabled: bool = True
     dpi: int = 300
     languages: str = "eng"
     command: str = "tesseract"
+    max_pages: int = 500
+    timeout_s: float = 3600.0
+
+
+class _OutOfTime(Exception):
+    """Tesseract ran past the file's OCR deadline (and was killed)."""
+
+
+class OcrBudget:
+    """The pages and seconds one file's OCR may still take.
+
+    Checked before each page, and handed to Tesseract as its timeout, so that neither
+    a flood of pages nor a slow one can keep a file past its deadline.
+    """
+
+    def __init__(self, path: Path, options: OcrOptions) -> None:
+        self.path = path
+        self.options = options
+        self.pages = 0
+        self.deadline = time.monotonic() + options.timeout_s
+        self.stopped: str | None = None
+
+    def allows_another(self) -> bool:
+        """Whether one more page may be read; the first refusal records the warning."""
+        if self.stopped is None and self.pages >= self.options.max_pages:
+            self._stop(f"the per-file limit of {self.options.max_pages:,} pages")
+        elif self.stopped is None and self.seconds_left() <= 0:
+            self._stop(f"the per-file time limit of {self.options.timeout_s:g} s")
+        return self.stopped is None
+
+    def read(self, image: Image.Image) -> str | None:
+        """OCR one page within the budget; None (and a warning) once the budget is spent."""
+        if not self.allows_another():
+            return None
+        try:
+            text = ocr_image(image, self.options, self.path, timeout_s=self.seconds_left())
+        except _OutOfTime:
+            self._stop(f"the per-file time limit of {self.options.timeout_s:g} s")
+            return None
+        self.pages += 1
+        return text
+
+    def seconds_left(self) -> float:
+        """Seconds until the file's OCR deadline."""
+        return self.deadline - time.monotonic()
+
+    def _stop(self, limit: str) -> None:
+        pages = "1 page" if self.pages == 1 else f"{self.pages:,} pages"
+        self.stopped = f"OCR stopped after {pages}: {limit}"
+        warn_partly_read(self.stopped)
 
 
 _OPTIONS: contextvars.ContextVar[OcrOptions | None] = contextvars.ContextVar(
@@ -124,14 +185,18 @@ def load_image(path: Path) -> list[Page]:
     reason = ocr_unavailable_reason(options)
     if reason is not None:
         raise DocumentLoadError(path, f"image file: {reason}")
-    budget = PageBudget(path)
+    budget, ocr = PageBudget(path), OcrBudget(path, options)
     with Image.open(path) as image:
         frames = getattr(image, "n_frames", 1)
         pages = []
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
-            text = ocr_image(frame, options, path)
+            text = ocr.read(frame)
+            if text is None:
+                break
             budget.add(text)
             pages.append(Page(text, number if frames > 1 else None))
+    if ocr.stopped and not any(page.text.strip() for page in pages):
+        raise DocumentLoadError(path, ocr.stopped)
     return pages
 
 
@@ -156,8 +221,12 @@ def ocr_blank_pages(path: Path, pages: list[Page]) -> list[Page]:
         if not any(page.text.strip() for page in pages):
             raise DocumentLoadError(path, f"no text layer (scanned PDF?); {reason}")
         return pages
-    texts = dict(_ocr_pdf_pages(path, short, options))
-    return [_richer(page, texts.get(page.page or 0, "")) for page in pages]
+    ocr = OcrBudget(path, options)
+    texts = dict(_ocr_pdf_pages(path, short, ocr))
+    filled = [_richer(page, texts.get(page.page or 0, "")) for page in pages]
+    if ocr.stopped and not any(page.text.strip() for page in filled):
+        raise DocumentLoadError(path, ocr.stopped)
+    return filled
 
 
 def _nearly_blank(text: str) -> bool:
@@ -171,10 +240,11 @@ def _richer(page: Page, ocr_text: str) -> Page:
     return page
 
 
-def _ocr_pdf_pages(
-    path: Path, numbers: list[int], options: OcrOptions
-) -> Iterator[tuple[int, str]]:
-    """(page number, OCR text) for the 1-based ``numbers``; pages pdfium fails on are left out."""
+def _ocr_pdf_pages(path: Path, numbers: list[int], ocr: OcrBudget) -> Iterator[tuple[int, str]]:
+    """(page number, OCR text) for the 1-based ``numbers``, within the file's OCR budget.
+
+    Pages pdfium fails on are left out; so are the pages past the budget.
+    """
     import pypdfium2
 
     try:
@@ -183,11 +253,16 @@ def _ocr_pdf_pages(
         return
     try:
         for number in numbers:
+            if not ocr.allows_another():
+                return
             try:
-                image = render_pdf_page(document, number, options.dpi)
+                image = render_pdf_page(document, number, ocr.options.dpi)
             except (pypdfium2.PdfiumError, ValueError, IndexError):
                 continue
-            yield number, ocr_image(image, options, path)
+            text = ocr.read(image)
+            if text is None:
+                return
+            yield number, text
     finally:
         document.close()
 
@@ -209,11 +284,14 @@ def render_pdf_page(document: object, number: int, dpi: int) -> Image.Image:
         page.close()
 
 
-def ocr_image(image: Image.Image, options: OcrOptions, path: Path) -> str:
+def ocr_image(
+    image: Image.Image, options: OcrOptions, path: Path, timeout_s: float | None = None
+) -> str:
     """The text Tesseract reads in ``image``; "" for a blank image (not sent to it).
 
     Raises:
         DocumentLoadError: Tesseract failed (a missing language pack, a bad image).
+        _OutOfTime: Tesseract ran past ``timeout_s`` and was killed (``OcrBudget``).
     """
     grey = _bounded(image).convert("L")
     darkest = grey.getextrema()[0]  # one band: (darkest, lightest)
@@ -221,7 +299,10 @@ def ocr_image(image: Image.Image, options: OcrOptions, path: Path) -> str:
         return ""
     png = io.BytesIO()
     grey.save(png, format="PNG")
-    result = _run_tesseract(png.getvalue(), options)
+    try:
+        result = _run_tesseract(png.getvalue(), options, timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise _OutOfTime from exc
     if result.returncode != 0:
         raise DocumentLoadError(path, _tesseract_failure(result.stderr, options))
     progress = _PROGRESS.get()
@@ -239,7 +320,9 @@ def _bounded(image: Image.Image) -> Image.Image:
     return image.resize((max(1, int(width * factor)), max(1, int(height * factor))))
 
 
-def _run_tesseract(png: bytes, options: OcrOptions) -> subprocess.CompletedProcess[bytes]:
+def _run_tesseract(
+    png: bytes, options: OcrOptions, timeout_s: float | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """One Tesseract run on one page image, reading stdin and writing stdout.
 
     One OpenMP thread: on a shared machine Tesseract's threads spin against each other
@@ -249,7 +332,13 @@ def _run_tesseract(png: bytes, options: OcrOptions) -> subprocess.CompletedProce
     command = [options.command, "stdin", "stdout", "-l", options.languages]
     command += ["--dpi", str(options.dpi), "--psm", "3"]
     return subprocess.run(
-        command, input=png, capture_output=True, env=env, check=False, preexec_fn=_die_with_parent()
+        command,
+        input=png,
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=None if timeout_s is None else max(timeout_s, 0.001),
+        preexec_fn=_die_with_parent(),
     )
 
 

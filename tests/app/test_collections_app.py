@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.collections import CollectionRegistry
 from gpt4all_rag.settings import Settings
+from tests.conftest import app_page
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -53,7 +54,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 
 def open_page() -> AppTest:
-    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    page = app_page(TIMEOUT).run()
     assert not page.exception, page.exception
     return page
 

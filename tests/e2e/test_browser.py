@@ -1,4 +1,4 @@
-"""The real page in headless Chromium, served by ``streamlit run app.py`` on loopback.
+"""The real page in headless Chromium, served on loopback as ``make run`` serves it.
 
 Two paths: the real models (upload a PDF, ask about it, see the cited page), and
 the scripted model writing an answer that tries every way of making the page
@@ -34,6 +34,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.app.test_markdown import hostile_answer
+from tests.conftest import APP_TOKEN
 from tests.processes import LOOPBACK, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +69,16 @@ def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"streamlit did not answer on {url} within {START_TIMEOUT} s:\n{log.read_text()}")
 
 
+def opened(url: str) -> str:
+    """The app's launch link: its address with the secret the test launched it with."""
+    return f"{url}/?token={APP_TOKEN}"
+
+
 class Apps:
-    """``streamlit run app.py`` (with its own .streamlit/config.toml) on free loopback ports."""
+    """``python -m gpt4all_rag.app_launch`` (``make app``) on free loopback ports.
+
+    Started with ``GPT4ALL_RAG_APP_TOKEN=APP_TOKEN``; ``opened(url)`` is its link.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -83,11 +92,12 @@ class Apps:
             **os.environ,
             "GPT4ALL_RAG_DOCUMENTS_DIR": str(self.folder / "docs"),
             "GPT4ALL_RAG_INDEX_DIR": str(self.folder / "index"),
+            "GPT4ALL_RAG_APP_TOKEN": APP_TOKEN,
             **environment,
         }
         env.pop("GPT4ALL_RAG_MODEL_PATH", None)
         log = self.folder / f"streamlit-{port}.log"
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        command = [sys.executable, "-m", "gpt4all_rag.app_launch", "--port", str(port)]
         with log.open("wb") as out:
             server = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -199,7 +209,7 @@ def chat_texts(driver: WebDriver) -> list[str]:
 
 
 def test_upload_ask_and_see_the_cited_page(apps: Apps, browser: WebDriver) -> None:
-    browser.get(apps.start({}))
+    browser.get(opened(apps.start({})))
     wait = WebDriverWait(browser, INDEX_TIMEOUT)
     wait.until(apps.serving(lambda d: "Indexed (0)" in sidebar_text(d)))
 
@@ -252,7 +262,7 @@ def test_an_answer_full_of_exfiltration_attempts_requests_nothing_off_loopback(
     (tmp_path / "docs" / HOSTILE_NAME).write_text("# Zorblax\n\nThe Zorblax core temperature.\n")
     url = apps.start({**FAKES, "GPT4ALL_RAG_SCRIPTED_REPLIES": json.dumps([hostile])})
     requested_urls(browser)  # what the browser did on its own before the page
-    browser.get(url)
+    browser.get(opened(url))
     WebDriverWait(browser, INDEX_TIMEOUT).until(
         apps.serving(lambda d: "Indexed (2)" in sidebar_text(d))
     )

@@ -1,6 +1,6 @@
 """The cited page in headless Chromium: a source opened shows its PDF page, marked.
 
-``streamlit run app.py`` on loopback with the fakes (the page is what is tested, not
+The app launched as ``make run`` does, on loopback with the fakes (the page is what is tested, not
 the models), the fixtures of ``test_browser``. The page image must load from the app
 itself, the "Open page N" link must point at the original PDF served inline by the
 app with ``#page=N``, and nothing may be requested off 127.0.0.1. A screenshot of the
@@ -54,7 +54,7 @@ def test_an_opened_source_shows_its_pdf_page_and_links_to_it(
     shutil.copy(base.MANUAL, tmp_path / "docs" / "manual.pdf")
     url = apps.start(base.FAKES)
     base.requested_urls(browser)  # what the browser did on its own before the page
-    browser.get(url)
+    browser.get(base.opened(url))
     WebDriverWait(browser, base.INDEX_TIMEOUT).until(
         apps.serving(lambda d: "Indexed (1)" in base.sidebar_text(d))
     )

@@ -28,6 +28,7 @@ INGEST_KEYS = {
     "unchanged",
     "failed",
     "skipped",
+    "warnings",  # files indexed only in part (issue 21: damaged files)
     "chunks_added",
     "chunks_reused",
     "chunks_total",
@@ -162,7 +163,7 @@ def test_chat_keeps_history_for_follow_ups(
 ) -> None:
     answers = iter(["What is the Zorblax reactor core temperature?", "and in celsius?", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
-    replies = ("451 kelvin [1].", "Zorblax reactor core temperature in celsius", "178 C [1].")
+    replies = ("451 kelvin [1].", "178 C [1].")  # a follow-up is not rewritten by the model
     code, out, _ = cli("chat", "--index", str(indexed[1]), replies=replies)
     assert code == 0
     assert "451 kelvin [1]." in out and "178 C [1]." in out

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
-from streamlit.testing.v1 import AppTest
 
-from gpt4all_rag.answer import Answer
+from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.export import (
     EXPORT_FORMAT,
@@ -25,7 +24,8 @@ from gpt4all_rag.export import (
 )
 from gpt4all_rag.settings import Settings
 from gpt4all_rag.testing import ScriptedLLM
-from tests.conftest import DOCS
+from tests.app.markdown_renderers import live_parts
+from tests.conftest import DOCS, app_page
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEN = "2026-01-02T03:04:05+00:00"
@@ -113,6 +113,39 @@ def test_markdown_cannot_link_embed_or_load_anything() -> None:
     )
 
 
+# Addresses GFM viewers link by themselves (issue 21 item 12), also after `_` and in entities.
+ADDRESSES = (
+    "Mail a@evil.example, see https://evil.example/?q=s or www.evil.example/?q=s, "
+    "_http://evil.example/?q=s x_www.evil.example w&#119;w&#46;evil.example [1]."
+)
+
+
+def test_markdown_export_leaves_no_bare_address_live() -> None:
+    source = Source(
+        number=1, file="www.evil.example.pdf", page=2, text=ADDRESSES, score=1.0, similarity=1.0
+    )
+    hostile = Answer(
+        question=f"Who is a@evil.example? {HOSTILE}",
+        text=f"{ADDRESSES}\n{HOSTILE}",
+        sources=(source,),
+        cited=(1,),
+    )
+
+    exported = conversation_markdown([hostile], model="m@evil.example", exported_at=WHEN)
+
+    assert live_parts(exported) == []
+    assert escape_text(ADDRESSES) == (
+        "Mail `a@evil.example`, see `https://evil.example/?q=s` or `www.evil.example/?q=s`, "
+        "_`http://evil.example/?q=s` x_`www.evil.example` w\\&#119;w\\&#46;evil.example [1]."
+    )
+
+
+def test_a_piece_the_light_escaping_leaves_doubtful_is_escaped_fully() -> None:
+    # "www" in emphasis, then ".evil.example": no viewer links it, but the check refuses
+    # text that reads as an address across markup, so the piece is escaped whole.
+    assert escape_text("*www*.evil.example [1]") == "\\*www\\*\\.evil\\.example \\[1\\]"
+
+
 def test_export_writes_by_suffix_and_refuses_others(answers: list[Answer], tmp_path: Path) -> None:
     md = export_conversation(answers, tmp_path / "chat.md", model="scripted")
     data = export_conversation(answers, tmp_path / "chat.JSON")
@@ -135,7 +168,7 @@ def test_the_app_offers_the_conversation_as_markdown_and_json(
     monkeypatch.setenv("GPT4ALL_RAG_LLM_BACKEND", "scripted")
     monkeypatch.setenv("GPT4ALL_RAG_SCRIPTED_REPLIES", json.dumps(["It runs at 451 kelvin [1]."]))
     monkeypatch.delenv("GPT4ALL_RAG_MODEL_PATH", raising=False)
-    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    page = app_page(60).run()
     exports = ["Export conversation (Markdown)", "Export conversation (JSON)"]
 
     def labels() -> list[str]:

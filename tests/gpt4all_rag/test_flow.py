@@ -20,6 +20,7 @@ from gpt4all_rag.flow import (
 from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.prompts import NOT_FOUND_ANSWER
 from tests.conftest import HashEmbedder, ScriptedLLM
+from vectorstore.retriever import Abstention
 
 
 def ready(docs_copy, make_assistant, llm, floor=0.1, **overrides):
@@ -55,21 +56,112 @@ def test_nothing_relevant_means_no_llm_call(docs_copy, make_assistant):
     assert llm.prompts == []
 
 
-def test_follow_up_is_rewritten_before_retrieval(docs_copy, make_assistant):
-    llm = ScriptedLLM(["How often is Zorblax reactor maintenance required?", "Every 17 days [1]."])
+REACTOR_HISTORY = [
+    {"role": "user", "content": "What is the Zorblax reactor?"},
+    {"role": "assistant", "content": "A research reactor [1]."},
+]
+FOLLOW_UP = "and how often is it serviced?"
+
+
+class RecordingSearcher:
+    """The real retriever, with every query it was asked kept in order."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.queries: list[str] = []
+
+    def search(self, query, k=5, mode="hybrid", filters=None):
+        self.queries.append(query)
+        return self.searcher.search(query, k=k, mode=mode, filters=filters)
+
+
+def pages(answer) -> list[tuple[str, int | None]]:
+    return [(s.file, s.page) for s in answer.sources]
+
+
+def recording(assistant) -> RecordingSearcher:
+    searcher = RecordingSearcher(assistant.flow.searcher)
+    assistant.flow.searcher = searcher
+    return searcher
+
+
+def test_a_follow_up_is_searched_as_typed_and_with_the_earlier_key_terms(docs_copy, make_assistant):
+    llm = ScriptedLLM(["Every 17 days [1]."])
     assistant = ready(docs_copy, make_assistant, llm)
-    history = [
-        {"role": "user", "content": "What is the Zorblax reactor?"},
-        {"role": "assistant", "content": "A research reactor [1]."},
-    ]
-    answer = assistant.ask("and how often is it serviced?", history=history)
-    assert answer.standalone_question == "How often is Zorblax reactor maintenance required?"
+    searched = recording(assistant)
+    answer = assistant.ask(FOLLOW_UP, history=REACTOR_HISTORY)
+    expanded = "and how often is it serviced? (Zorblax, reactor)"
+    assert searched.queries == [FOLLOW_UP, expanded]
+    assert answer.standalone_question == expanded
+    assert len(llm.prompts) == 1  # the answer's prompt only: no model before the search
+    assert llm.prompts[0][1]["content"].endswith(f"Question: {expanded}")
+    assert ("manual.pdf", 3) in pages(answer)
+
+
+def test_a_model_rewrite_that_is_an_answer_is_rejected_and_the_typed_question_searched(
+    docs_copy, make_assistant
+):
+    llm = ScriptedLLM(["The answer is: 1.", "Every 17 days [1]."])
+    assistant = ready(docs_copy, make_assistant, llm, rewrite_follow_ups_with_model=True)
+    searched = recording(assistant)
+    answer = assistant.ask(FOLLOW_UP, history=REACTOR_HISTORY)
     assert "Follow-up question: and how often is it serviced?" in llm.prompts[0][1]["content"]
-    assert llm.prompts[1][1]["content"].endswith(
-        "Question: How often is Zorblax reactor maintenance required?"
+    assert searched.queries == [FOLLOW_UP, "and how often is it serviced? (Zorblax, reactor)"]
+    assert "answer" not in answer.standalone_question
+    assert ("manual.pdf", 3) in pages(answer)
+
+
+def test_a_valid_model_rewrite_is_searched_with_the_typed_question(docs_copy, make_assistant):
+    rewrite = "How often is the Zorblax reactor serviced?"
+    llm = ScriptedLLM([rewrite, "Every 17 days [1]."])
+    assistant = ready(docs_copy, make_assistant, llm, rewrite_follow_ups_with_model=True)
+    searched = recording(assistant)
+    answer = assistant.ask(FOLLOW_UP, history=REACTOR_HISTORY)
+    assert searched.queries == [FOLLOW_UP, rewrite]
+    assert answer.standalone_question == rewrite
+    assert llm.prompts[1][1]["content"].endswith(f"Question: {rewrite}")
+    assert ("manual.pdf", 3) in pages(answer)
+
+
+def test_an_evidence_only_flow_never_calls_the_model_for_a_follow_up(docs_copy, make_assistant):
+    assistant = ready(
+        docs_copy,
+        make_assistant,
+        ScriptedLLM(),
+        answer_style="evidence",
+        rewrite_follow_ups_with_model=True,  # even so: "quotes only, no model"
     )
-    assert (answer.sources[0].file, answer.sources[0].page) == ("manual.pdf", 3)
-    assert answer.text == "Every 17 days [1]."
+    assistant.flow.llm = lambda: pytest.fail("the model was asked for")
+    answer = assistant.ask(FOLLOW_UP, history=REACTOR_HISTORY)
+    assert answer.found and ("manual.pdf", 3) in pages(answer)
+    assert answer.standalone_question == "and how often is it serviced? (Zorblax, reactor)"
+
+
+def test_a_new_question_after_history_is_not_rewritten(docs_copy, make_assistant):
+    llm = ScriptedLLM(["What is the Zorblax reactor made of?", "Queens live five years [1]."])
+    assistant = ready(docs_copy, make_assistant, llm, rewrite_follow_ups_with_model=True)
+    searched = recording(assistant)
+    question = "How long can queen bees live?"
+    answer = assistant.ask(question, history=REACTOR_HISTORY)
+    assert searched.queries == [question]
+    assert answer.standalone_question == question
+    assert [m[1]["content"].endswith(f"Question: {question}") for m in llm.prompts] == [True]
+    assert answer.sources[0].file == "notes.md"
+
+
+@pytest.mark.parametrize("question", ["How hot is Venus?", "And in Kotlin?"])
+def test_a_question_whose_own_words_are_not_in_the_documents_is_refused_mid_thread(
+    docs_copy, make_assistant, question
+):
+    # The model drags the question into the earlier topic, as the bundled one did.
+    llm = ScriptedLLM(["What is the Zorblax reactor core temperature?"])
+    assistant = ready(docs_copy, make_assistant, llm, rewrite_follow_ups_with_model=True)
+    # The out-of-scope rule on the words alone: hash vectors say nothing of meaning.
+    assistant.retriever.abstention = Abstention(min_similarity=1.01, min_coverage=0.5)
+    assert assistant.ask("What is the Zorblax reactor?").found  # the thread's topic is there
+    answer = assistant.ask(question, history=REACTOR_HISTORY)
+    assert not answer.found
+    assert answer.text == NOT_FOUND_ANSWER and answer.sources == ()
 
 
 def test_stream_yields_tokens_then_the_answer(docs_copy, make_assistant):

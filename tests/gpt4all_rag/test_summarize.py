@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.cli import main
@@ -33,7 +32,7 @@ from gpt4all_rag.summarize import (
     validate_page_citations,
 )
 from gpt4all_rag.testing import ScriptedLLM
-from tests.conftest import DOCS
+from tests.conftest import DOCS, app_page
 
 Build = Callable[..., DocumentAssistant]
 ROOT = Path(__file__).resolve().parents[2]
@@ -319,7 +318,7 @@ def test_the_app_summarizes_a_document_from_its_row(
     monkeypatch.setenv("GPT4ALL_RAG_LLM_BACKEND", "scripted")
     monkeypatch.setenv("GPT4ALL_RAG_SCRIPTED_REPLIES", json.dumps([MANUAL_REPLY]))
     monkeypatch.delenv("GPT4ALL_RAG_MODEL_PATH", raising=False)
-    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    page = app_page(60).run()
 
     page.button(key="summarize-manual.pdf").click().run()
 

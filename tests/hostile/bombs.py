@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,7 +17,9 @@ MAIN_MEMBER = {
 }
 
 
-def zip_bomb(sample: Path, target: Path, member: str | None, padding_mb: int) -> None:
+def zip_bomb(
+    sample: Path, target: Path, member: str | None, padding_mb: int, zip64: bool = True
+) -> None:
     """``sample`` with one member grown by ``padding_mb`` MB of spaces (valid, after the XML).
 
     Spaces deflate about a thousand to one: a few tens of kilobytes on disk.
@@ -29,13 +32,40 @@ def zip_bomb(sample: Path, target: Path, member: str | None, padding_mb: int) ->
             if info.filename == grown:
                 grown_info = zipfile.ZipInfo(info.filename, info.date_time)
                 grown_info.compress_type = zipfile.ZIP_DEFLATED
-                with out.open(grown_info, "w", force_zip64=True) as handle:
+                with out.open(grown_info, "w", force_zip64=zip64) as handle:
                     handle.write(data)
                     block = b" " * (1 << 20)
                     for _ in range(padding_mb):
                         handle.write(block)
             else:
                 out.writestr(info, data, compress_type=info.compress_type)
+
+
+def lying_zip(sample: Path, target: Path, member: str, padding_mb: int) -> int:
+    """``sample`` whose ``member`` holds ``padding_mb`` MB of spaces more than it declares.
+
+    Its local header and central directory keep the member's real size and the CRC of
+    those first bytes, as a careful attacker would: ``zipfile`` then reads the member
+    without complaint, after inflating all of it. Returns the declared size.
+    """
+    with zipfile.ZipFile(sample) as source:
+        declared = source.read(member)
+    zip_bomb(sample, target, member, padding_mb, zip64=False)
+    raw = bytearray(target.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        info = archive.getinfo(member)
+    crc = zlib.crc32(declared)
+    struct.pack_into("<LLL", raw, info.header_offset + 14, crc, info.compress_size, len(declared))
+    name = member.encode()
+    entry = raw.find(b"PK\x01\x02")
+    while entry >= 0:
+        name_length = struct.unpack_from("<H", raw, entry + 28)[0]
+        if raw[entry + 46 : entry + 46 + name_length] == name:
+            struct.pack_into("<L", raw, entry + 16, crc)
+            struct.pack_into("<L", raw, entry + 24, len(declared))
+        entry = raw.find(b"PK\x01\x02", entry + 4)
+    target.write_bytes(bytes(raw))
+    return len(declared)
 
 
 def unzipped_ratio(path: Path) -> tuple[int, float]:

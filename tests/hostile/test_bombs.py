@@ -117,3 +117,21 @@ def test_a_parse_that_takes_too_long_is_a_failure_with_its_reason(good_index):
     loader = use_loader(assistant, ParseLimits(timeout_s=0.5))
     reason = "parsing timed out after 0.5 s"
     check_failed_and_intact(folder, assistant, good_ids, "slow.pdf", reason, loader)
+
+
+def test_zip_member_that_lies_about_its_size_is_refused_before_it_is_inflated(good_index):
+    """A member declaring its real XML and holding 256 MB more: ``zipfile`` would inflate
+    all of it, then keep the declared part, and the file was indexed as if nothing were
+    wrong. It is refused, and the worker's memory stays that of reading a docx."""
+    folder, assistant, good_ids = good_index
+    declared = bombs.lying_zip(
+        bombs.sample("report.docx"), folder / "liar.docx", "word/document.xml", padding_mb=256
+    )
+    assert (folder / "liar.docx").stat().st_size < MB
+    loader = use_loader(assistant, ParseLimits())
+    reason = (
+        f"zip member 'word/document.xml' inflates past its declared size ({declared:,} bytes): "
+        "possible zip bomb"
+    )
+    check_failed_and_intact(folder, assistant, good_ids, "liar.docx", reason, loader)
+    assert loader.loader.peak_rss_mb < 200, loader.loader.peak_rss_mb

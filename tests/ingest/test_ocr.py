@@ -14,6 +14,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pypdfium2
@@ -342,3 +343,104 @@ def test_image_bomb_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
 def test_every_image_extension_is_supported() -> None:
     assert set(IMAGE_EXTENSIONS) <= supported_extensions()
     assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"} == set(IMAGE_EXTENSIONS)
+
+
+# --- one file's OCR is bounded as a whole --------------------------------------------------
+
+
+@pytest.fixture
+def six_page_scan(tmp_path: Path) -> Path:
+    """Six scanned pages, small enough to render in a blink at 72 dpi."""
+    return write_scan(tmp_path / "six.pdf", manual_images(50) * 2, dpi=50)
+
+
+@pytest.fixture
+def stuck_after_first_page(tmp_path: Path) -> str:
+    """An engine that reads the first page at once, then hangs for a minute on each next one."""
+    script, marker = tmp_path / "stuck-tesseract", tmp_path / "read-one"
+    script.write_text(
+        f"#!/bin/sh\ncat >/dev/null\nif [ -e {marker} ]; then sleep 60; fi\n"
+        f'touch {marker}\necho "FAKE OCR"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_ocr_stops_at_the_per_file_page_cap_and_keeps_what_it_read(
+    six_page_scan: Path, fake_engine: Callable[[float], str]
+) -> None:
+    engine = OcrOptions(dpi=72, command=fake_engine(0), max_pages=2)
+
+    with ocr_in_force(engine):
+        pages = load_file(six_page_scan)
+
+    assert [(page.page, page.text) for page in pages] == [(1, "FAKE OCR"), (2, "FAKE OCR")]
+    assert pages.warnings == ["OCR stopped after 2 pages: the per-file limit of 2 pages"]
+
+
+def test_ocr_stops_at_the_per_file_deadline_even_inside_a_page(
+    six_page_scan: Path,
+    stuck_after_first_page: str,
+    worker: Callable[[ParseLimits], IsolatedLoader],
+) -> None:
+    """The per-page clock alone would wait 30 s a page; the file's deadline stops at 2 s."""
+    engine = OcrOptions(dpi=72, command=stuck_after_first_page, timeout_s=2.0)
+    loader = worker(ParseLimits(timeout_s=30.0, ocr=engine))
+    loader(DOCS / "notes.md")
+
+    started = time.monotonic()
+    pages = loader(six_page_scan)
+
+    assert time.monotonic() - started < 10
+    assert [(page.page, page.text) for page in pages] == [(1, "FAKE OCR")]
+    assert pages.warnings == ["OCR stopped after 1 page: the per-file time limit of 2 s"]
+
+
+def test_an_image_whose_ocr_ran_out_of_time_fails_with_the_reason(
+    tmp_path: Path, stuck_after_first_page: str
+) -> None:
+    (tmp_path / "read-one").touch()  # the engine hangs from the first image on
+    image = tmp_path / "photo.png"
+    manual_images(50)[1].save(image)
+    engine = OcrOptions(command=stuck_after_first_page, timeout_s=1.0)
+
+    started = time.monotonic()
+    with ocr_in_force(engine), pytest.raises(DocumentLoadError) as caught:
+        load_file(image)
+
+    assert time.monotonic() - started < 10
+    assert caught.value.reason == "OCR stopped after 0 pages: the per-file time limit of 1 s"
+
+
+def test_the_parent_stops_a_file_at_its_overall_deadline_whatever_the_worker_does(
+    six_page_scan: Path,
+    fake_engine: Callable[[float], str],
+    worker: Callable[[ParseLimits], IsolatedLoader],
+) -> None:
+    """The backstop: a worker that does not stop its own OCR is killed at the deadline.
+
+    The worker is started with an hour of OCR time; the parent is then told one second,
+    as if the worker ignored its budget: 4 s a page plus 1 s is the file's deadline.
+    """
+    started_with = ParseLimits(timeout_s=4.0, ocr=OcrOptions(dpi=72, command=fake_engine(1.0)))
+    loader = worker(started_with)
+    loader(DOCS / "notes.md")
+    loader.limits = replace(started_with, ocr=replace(started_with.ocr, timeout_s=1.0))
+
+    started = time.monotonic()
+    with pytest.raises(DocumentLoadError) as caught:
+        loader(six_page_scan)
+
+    assert caught.value.reason == "parsing timed out after 5 s (the per-file limit)"
+    assert 4.5 < time.monotonic() - started < 7.0  # the six pages would take over 6 s
+
+
+def test_the_settings_reach_the_worker() -> None:
+    from gpt4all_rag.assistant import parse_limits
+    from gpt4all_rag.settings import Settings
+
+    chosen = parse_limits(Settings(ocr_max_pages_per_file=7, ocr_timeout_s=90.0, _env_file=None))
+    default = parse_limits(Settings(_env_file=None))
+
+    assert (chosen.ocr.max_pages, chosen.ocr.timeout_s) == (7, 90.0)
+    assert (default.ocr.max_pages, default.ocr.timeout_s) == (500, 3600.0)

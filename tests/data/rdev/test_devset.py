@@ -6,6 +6,7 @@ manuals (they are fetched by ``scripts/fetch_corpora.sh``, not kept in the repo)
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -78,3 +79,19 @@ def test_repeated_sentence(
     repeated_sentence: Callable[[str], bool], text: str, expected: bool
 ) -> None:
     assert repeated_sentence(text) is expected
+
+
+def test_the_mixed_conversations_follow_dev_set_questions_and_say_what_they_test() -> None:
+    lines = (Path(__file__).parent / "conversations.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in lines.splitlines() if line.strip()]
+    ids = {q.id for q in QUESTIONS}
+    groups = Counter(row["id"].split("-")[0] for row in rows)
+    assert groups["follow"] >= 15 and groups["new"] >= 10 and groups["off"] >= 10
+    assert len({row["id"] for row in rows}) == len(rows)
+    for row in rows:
+        assert row["after"] in ids, row["id"]
+        assert row["kind"] == ("out_of_scope" if row["id"].startswith("off") else "answerable")
+        if row["id"].startswith(("follow", "new")):
+            assert row["depends"] == row["id"].startswith("follow"), row["id"]
+        if row["kind"] == "answerable":
+            assert row["pages"] and row["facts"] and row["standalone"], row["id"]

@@ -1,16 +1,20 @@
 """Test helpers for gpt4all_rag.models: GGUF files written by hand, a local HTTP file server.
 
 The server runs on 127.0.0.1 in a thread; it answers HTTP Range requests like a
-CDN and can be told to cut a download short or to ignore ranges, so resuming is
-tested against real sockets and real ``httpx``, never a mock.
+CDN, can redirect, and can be told to cut a download short or to ignore ranges, so
+resuming is tested against real sockets and real ``httpx``, never a mock. The
+download code refuses loopback addresses and plain http by default; the tests pass
+``LOOPBACK`` (the Python API's ``policy``, which no catalogue can set) to reach it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import struct
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from gpt4all_rag.models import NetworkPolicy
+
+LOOPBACK = NetworkPolicy(trusted_networks=(ipaddress.ip_network("127.0.0.1/32"),))
+"""The default policy plus this file's server: http to 127.0.0.1 allowed, nothing else."""
+LOOPBACK_CIDR = "127.0.0.1/32"  # the same, as the CLI's --allow-network takes it
 LLAMA3_TEMPLATE = (
     "{% for message in messages %}<|start_header_id|>{{ message['role'] }}{% endfor %}"
 )
@@ -102,6 +111,7 @@ class FileServer:
     drop_after: int | None = None  # bytes of body sent before the connection is cut...
     drops_left: int = 0  # ...on this many responses
     ignore_range: bool = False
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
 
     def add(self, path: str, content: bytes | Path) -> str:
@@ -136,6 +146,12 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             state.requests.append((self.path, self.headers.get("Range")))
+            if self.path in state.redirects:
+                self.send_response(302)
+                self.send_header("Location", state.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path not in state.files:
                 self.send_error(404)
                 return
@@ -176,11 +192,19 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up early (a refused redirect, a capped read) is no error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def file_server() -> Iterator[FileServer]:
     """A FileServer on 127.0.0.1 (a free port), stopped on exit."""
     state = FileServer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = _QuietServer(("127.0.0.1", 0), _handler(state))
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

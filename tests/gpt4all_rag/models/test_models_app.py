@@ -2,7 +2,8 @@
 
 Runs the real page through Streamlit's ``AppTest`` with the llama-cpp backend (the
 model loads only for a question, and none is asked), the hash embedder, a fake home
-folder holding a GPT4All model, and a catalogue served on 127.0.0.1.
+folder holding a GPT4All model, and a catalogue served on 127.0.0.1, which the page
+may reach only when the test puts the ``LOOPBACK`` policy in its session.
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gpt4all_rag.models import machine_ram_bytes
-from tests.gpt4all_rag.models.helpers import FileServer, catalogue_item, gguf_bytes, write_gguf
+from gpt4all_rag.models import NetworkPolicy, machine_ram_bytes
+from tests.conftest import app_page
+from tests.gpt4all_rag.models.helpers import (
+    LOOPBACK,
+    FileServer,
+    catalogue_item,
+    gguf_bytes,
+    write_gguf,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 60
@@ -39,8 +47,12 @@ def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def open_page() -> AppTest:
-    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+def open_page(policy: NetworkPolicy | None = LOOPBACK) -> AppTest:
+    """The page, opened with the launch link; ``policy`` put in its session if given."""
+    page = app_page(TIMEOUT)
+    if policy is not None:
+        page.session_state["model_network_policy"] = policy
+    page.run()
     assert not page.exception, page.exception
     return page
 
@@ -101,3 +113,43 @@ def test_the_catalogue_is_fetched_only_when_asked_then_a_model_is_pulled(
         f"{PULLED} · {len(MODEL)} B · template in the GGUF · models folder"
     )
     assert page.button(key="pull_model").label == "Installed"
+
+
+def test_the_page_refuses_a_catalogue_on_this_machine_by_default(
+    page_env: Path, server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue = server.add_catalogue([catalogue_item(PULLED, MODEL, server.base_url + "/m")])
+    monkeypatch.setenv("GPT4ALL_RAG_MODEL_CATALOGUE_URL", catalogue)
+    page = open_page(policy=None)
+
+    page.button(key="fetch_catalogue").click().run()
+
+    assert not page.exception, page.exception
+    assert [e.value for e in page.error] == [  # as escape_text shows it: inert Markdown
+        f"refused `{catalogue}`\\: 127\\.0\\.0\\.1 is 127\\.0\\.0\\.1\\, a loopback address\\; "
+        "models come only from public addresses"
+    ]
+    assert server.requests == []
+
+
+def test_a_model_without_a_checksum_downloads_only_once_the_box_is_ticked(
+    page_env: Path, tmp_path: Path, server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.add(f"/gguf/{PULLED}", MODEL)
+    bare = catalogue_item(PULLED, MODEL, url, name="Qwen2 Tiny", md5sum="")
+    monkeypatch.setenv("GPT4ALL_RAG_MODEL_CATALOGUE_URL", server.add_catalogue([bare]))
+    page = open_page()
+    page.button(key="fetch_catalogue").click().run()
+
+    assert [w.value for w in page.warning] == [
+        "The catalogue gives no checksum for Qwen2 Tiny: its download cannot be verified, so "
+        "a changed or damaged file would not be noticed."
+    ]
+    assert page.button(key="pull_model").disabled is True
+    page.checkbox(key="allow_unverified").check().run()
+    assert page.button(key="pull_model").disabled is False
+    page.button(key="pull_model").click().run()
+
+    assert not page.exception, page.exception
+    assert (tmp_path / "models" / PULLED).read_bytes() == MODEL
+    assert [path for path, _ in server.requests] == ["/models3.json", f"/gguf/{PULLED}"]

@@ -63,6 +63,15 @@ def item(filename: str, **extra: Any) -> dict[str, Any]:
         item(".hidden.gguf"),
         item("ok.gguf", url="file:///etc/passwd"),
         item("ok.gguf", md5sum="not-hex!"),
+        item("evil.gguf\n"),  # "$" matched before a trailing newline
+        item("evil.gguf\n.sh"),
+        item("a\nb.gguf"),
+        item("CON.gguf"),  # a device on Windows, not a file
+        item("lpt1.q4_0.gguf"),
+        item("a" * 250 + ".gguf"),
+        item("ok.gguf", md5sum="0" * 31),  # not an MD5
+        item("ok.gguf", md5sum="", sha256sum="ab" * 31),  # not a SHA-256
+        item("ok.gguf", md5sum="0" * 32 + "\n" + "0" * 32),
     ],
 )
 def test_entries_that_would_write_or_read_elsewhere_are_left_out(bad: dict[str, Any]) -> None:

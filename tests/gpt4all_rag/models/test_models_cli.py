@@ -21,6 +21,7 @@ from gpt4all_rag.models import part_path
 from gpt4all_rag.models.discovery import bundled_model
 from gpt4all_rag.models.pull import file_digest
 from tests.gpt4all_rag.models.helpers import (
+    LOOPBACK_CIDR,
     FileServer,
     catalogue_item,
     gguf_bytes,
@@ -44,6 +45,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GPT4ALL_RAG_MODELS_DIR", str(tmp_path / "models"))
     return home
+
+
+LOCAL = ("--allow-network", LOOPBACK_CIDR)  # the test server's 127.0.0.1, named by the person
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -86,7 +90,7 @@ def test_catalogue_shows_ram_needed_against_this_machine(
 ) -> None:
     url = server.add("/models3.json", REAL_CATALOGUE.read_bytes())
 
-    code, out, _ = run(capsys, "models", "catalogue", "--json", "--catalogue-url", url)
+    code, out, _ = run(capsys, "models", "catalogue", "--json", "--catalogue-url", url, *LOCAL)
 
     assert code == 0
     shown = json.loads(out)
@@ -96,9 +100,11 @@ def test_catalogue_shows_ram_needed_against_this_machine(
         ("DeepSeek-R1-Distill-Qwen-1.5B", 3, ram >= 3 * 1024**3),
         ("Llama 3.2 1B Instruct", 2, ram >= 2 * 1024**3),
     ]  # embedding and GUI-hidden models are left out
-    _, everything, _ = run(capsys, "models", "catalogue", "--json", "--all", "--catalogue-url", url)
+    _, everything, _ = run(
+        capsys, "models", "catalogue", "--json", "--all", "--catalogue-url", url, *LOCAL
+    )
     assert len(json.loads(everything)["models"]) == 6
-    _, table, _ = run(capsys, "models", "catalogue", "--catalogue-url", url)
+    _, table, _ = run(capsys, "models", "catalogue", "--catalogue-url", url, *LOCAL)
     assert table.splitlines()[0].split() == ["NAME", "SIZE", "RAM", "NEEDED", "FITS",
                                              "PARAMETERS", "QUANT"]  # fmt: skip
     assert table.splitlines()[1].split()[:8] == ["Llama", "3", "8B", "Instruct", "4.7", "GB",
@@ -116,7 +122,7 @@ def test_pull_downloads_with_a_progress_bar_then_lists_the_model(
     catalogue = serve_model(server)
     monkeypatch.setenv("GPT4ALL_RAG_MODEL_CATALOGUE_URL", catalogue)  # the setting
 
-    code, out, err = run(capsys, "models", "pull", "tiny llama 3 chat.q4_0", "--json")
+    code, out, err = run(capsys, "models", "pull", "tiny llama 3 chat.q4_0", "--json", *LOCAL)
 
     target = tmp_path / "models" / FILENAME
     assert code == 0, err
@@ -143,7 +149,7 @@ def test_pull_again_says_it_is_installed(
     home: Path, tmp_path: Path, server: FileServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalogue = serve_model(server)
-    args = ("models", "pull", FILENAME, "--catalogue-url", catalogue, "--no-progress")
+    args = ("models", "pull", FILENAME, "--catalogue-url", catalogue, "--no-progress", *LOCAL)
     assert run(capsys, *args)[0] == 0
 
     code, out, err = run(capsys, *args)
@@ -161,7 +167,7 @@ def test_a_checksum_mismatch_is_exit_2_and_installs_nothing(
 ) -> None:
     catalogue = serve_model(server, md5sum=md5_of(b"something else"))
 
-    code, out, err = run(capsys, "models", "pull", FILENAME, "--catalogue-url", catalogue)
+    code, out, err = run(capsys, "models", "pull", FILENAME, "--catalogue-url", catalogue, *LOCAL)
 
     assert (code, out) == (2, "")
     assert err.splitlines()[-1] == (
@@ -177,7 +183,9 @@ def test_an_unknown_name_or_an_unreachable_catalogue_is_exit_2(
 ) -> None:
     catalogue = serve_model(server)
 
-    code, _, err = run(capsys, "models", "pull", "Tiny Lama 3", "--catalogue-url", catalogue)
+    code, _, err = run(
+        capsys, "models", "pull", "Tiny Lama 3", "--catalogue-url", catalogue, *LOCAL
+    )
     assert code == 2
     assert err == (
         "gpt4all-rag: error: no model named 'Tiny Lama 3' in the catalogue; did you mean: Tiny "
@@ -185,7 +193,7 @@ def test_an_unknown_name_or_an_unreachable_catalogue_is_exit_2(
     )
 
     gone = "http://127.0.0.1:9/models3.json"
-    code, _, err = run(capsys, "models", "catalogue", "--catalogue-url", gone)
+    code, _, err = run(capsys, "models", "catalogue", "--catalogue-url", gone, *LOCAL)
     assert code == 2
     assert err.startswith(f"gpt4all-rag: error: cannot fetch the model catalogue from {gone}: ")
 
@@ -204,7 +212,7 @@ def test_console_script_pulls_the_real_gguf_resuming_a_cut_download(
     env = {**os.environ, "HOME": str(tmp_path / "home"), "GPT4ALL_RAG_MODELS_DIR": str(tmp_path)}
     env["GPT4ALL_RAG_MODEL_CATALOGUE_URL"] = catalogue
 
-    pull = subprocess.run([SCRIPT, "models", "pull", "smollm2 135m", "--json"],
+    pull = subprocess.run([SCRIPT, "models", "pull", "smollm2 135m", "--json", *LOCAL],
                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
 
     assert pull.returncode == 0, pull.stderr
@@ -224,7 +232,9 @@ def test_an_embedding_model_is_not_pulled(
 ) -> None:
     url = server.add("/models3.json", REAL_CATALOGUE.read_bytes())
 
-    code, _, err = run(capsys, "models", "pull", "Nomic Embed Text v1.5", "--catalogue-url", url)
+    code, _, err = run(
+        capsys, "models", "pull", "Nomic Embed Text v1.5", "--catalogue-url", url, *LOCAL
+    )
 
     assert (code, err) == (
         2,
@@ -232,3 +242,49 @@ def test_an_embedding_model_is_not_pulled(
         "questions\n",
     )
     assert [path for path, _ in server.requests] == ["/models3.json"]
+
+
+def test_without_allow_network_the_loopback_server_is_refused(
+    home: Path, server: FileServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalogue = serve_model(server)
+
+    code, out, err = run(capsys, "models", "pull", FILENAME, "--catalogue-url", catalogue)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"gpt4all-rag: error: refused {catalogue}: 127.0.0.1 is 127.0.0.1, a loopback address; "
+        "models come only from public addresses\n"
+    )
+    assert server.requests == []
+
+
+def test_a_model_without_a_checksum_needs_allow_unverified(
+    home: Path, tmp_path: Path, server: FileServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalogue = serve_model(server, md5sum="")
+    args = ("models", "pull", FILENAME, "--catalogue-url", catalogue, "--no-progress", *LOCAL)
+
+    code, out, err = run(capsys, *args)
+
+    assert (code, out) == (2, "")
+    assert err == (
+        "gpt4all-rag: error: Tiny Llama 3 Chat.Q4_0: the catalogue gives no SHA-256 or MD5 "
+        "checksum for it, so its download could not be verified; nothing was downloaded; "
+        "pass --allow-unverified to install it anyway\n"
+    )
+    assert [path for path, _ in server.requests] == ["/models3.json"]
+    code, out, err = run(capsys, *args, "--allow-unverified")
+    target = tmp_path / "models" / FILENAME
+    assert (code, err, target.read_bytes()) == (0, "", MODEL)
+    assert out.splitlines()[0] == (
+        f"Tiny Llama 3 Chat.Q4_0 installed: {target} (2.5 MB, NOT verified: no checksum)"
+    )
+
+
+def test_allow_network_takes_only_network_addresses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["models", "catalogue", "--allow-network", "my-lan"])
+
+    assert caught.value.code == 2
+    assert "argument --allow-network: not a network address: 'my-lan'" in capsys.readouterr().err

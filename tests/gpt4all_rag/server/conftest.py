@@ -17,7 +17,9 @@ from tests.conftest import DOCS
 
 REACTOR = "What is the core temperature of the Zorblax reactor?"
 REPLY = "The core runs at 451 kelvin [1]."
-CONTENT = "The core runs at 451 kelvin [^1].\n\n[^1]: manual.pdf, page 2"
+CONTENT = "The core runs at 451 kelvin [^1]\\.\n\n[^1]: From manual\\.pdf\\, page 2"
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def fake_settings(docs: Path, index: Path, **overrides: Any) -> Settings:
@@ -47,11 +49,14 @@ Serving = Callable[..., AbstractContextManager[str]]
 
 @pytest.fixture
 def serving(indexed: tuple[Path, Path]) -> Serving:
-    """``with serving(llm=..., **settings) as url``: the API on a free loopback port."""
+    """``with serving(llm=..., **settings) as url``: the API on a free loopback port.
+
+    The token is :data:`TOKEN` unless the settings say otherwise: send :data:`AUTH`.
+    """
 
     @contextmanager
     def run(llm: Any = None, **overrides: Any) -> Iterator[str]:
-        settings = fake_settings(*indexed, **overrides)
+        settings = fake_settings(*indexed, **{"serve_token": TOKEN, **overrides})
         assistant = DocumentAssistant.from_settings(settings, llm=llm)
         with BackgroundServer(create_app(assistant, settings)) as server:
             yield server.url

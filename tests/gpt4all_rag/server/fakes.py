@@ -1,9 +1,10 @@
 """Language models for the serve tests: predictable, slow on purpose, and watchful.
 
-Both are ScriptedLLM's kin (same interface, no model): one answers each question
-with the question itself and records how many answers ran at once; the other
-writes distinct words slowly and holds a context lock like llama.cpp's, so a
-stream that is never closed would block the next answer.
+All are ScriptedLLM's kin (same interface, no model): one answers each question
+with the question itself and records how many answers ran at once; one writes
+distinct words slowly and holds a context lock like llama.cpp's, so a stream that
+is never closed would block the next answer; one writes exactly the tokens it is
+given, so a test decides where a payload is split.
 """
 
 from __future__ import annotations
@@ -90,3 +91,22 @@ class SlowLLM(ScriptedLLM):
         finally:
             self._context.release()
             self.closed.set()
+
+
+class PiecesLLM(ScriptedLLM):
+    """Writes ``pieces`` as its tokens, exactly as given (ScriptedLLM splits at spaces)."""
+
+    def __init__(self, pieces: Sequence[str]) -> None:
+        super().__init__(["".join(pieces)])
+        self.pieces = list(pieces)
+
+    def stream_chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]:
+        self.prompts.append(messages)
+        yield from self.pieces

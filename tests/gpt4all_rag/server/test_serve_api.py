@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 
 from gpt4all_rag.cli import main
+from gpt4all_rag.markdown import escape_text
 from gpt4all_rag.prompts import NOT_FOUND_ANSWER
-from tests.gpt4all_rag.server.conftest import CONTENT, REACTOR, REPLY, Serving
+from tests.gpt4all_rag.server.conftest import AUTH, CONTENT, REACTOR, REPLY, Serving
 
 CHAT = "/v1/chat/completions"
 
@@ -25,7 +26,7 @@ def sse_data(response: httpx.Response) -> list[str]:
 
 
 def test_health_models_and_status(serving: Serving, indexed, capsys, monkeypatch):
-    with serving() as url, httpx.Client(base_url=url) as client:
+    with serving() as url, httpx.Client(base_url=url, headers=AUTH) as client:
         assert client.get("/health").json() == {"status": "ok"}
         models = client.get("/v1/models").json()
         assert [(m["id"], m["model_file"]) for m in models["data"]] == [("gpt4all-rag", "scripted")]
@@ -42,7 +43,7 @@ def test_health_models_and_status(serving: Serving, indexed, capsys, monkeypatch
 
 
 def test_an_answer_with_its_sources_as_footnotes_and_extra_fields(serving: Serving):
-    with serving() as url, httpx.Client(base_url=url) as client:
+    with serving() as url, httpx.Client(base_url=url, headers=AUTH) as client:
         body = client.post(CHAT, json=ask(REACTOR)).json()
         assert body["object"] == "chat.completion"
         assert body["model"] == "gpt4all-rag"
@@ -69,7 +70,7 @@ def test_an_answer_with_its_sources_as_footnotes_and_extra_fields(serving: Servi
 def test_the_stream_adds_up_to_the_same_content_then_sources_then_done(serving: Serving):
     with (
         serving() as url,
-        httpx.Client(base_url=url) as client,
+        httpx.Client(base_url=url, headers=AUTH) as client,
         client.stream("POST", CHAT, json=ask(REACTOR, stream=True)) as response,
     ):
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -90,19 +91,19 @@ def test_the_stream_adds_up_to_the_same_content_then_sources_then_done(serving: 
 
 
 def test_nothing_found_streams_the_fixed_answer_without_the_model(serving: Serving):
-    with serving(relevance_floor=0.25) as url, httpx.Client(base_url=url) as client:
+    with serving(relevance_floor=0.25) as url, httpx.Client(base_url=url, headers=AUTH) as client:
         question = "quokka xylophone zeppelin"
         with client.stream("POST", CHAT, json=ask(question, stream=True)) as response:
             chunks = [json.loads(d) for d in sse_data(response)[:-1]]
         content = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-        assert content == NOT_FOUND_ANSWER
+        assert content == escape_text(NOT_FOUND_ANSWER)
         assert chunks[-1]["sources"] == [] and chunks[-1]["answer"]["found"] is False
         body = client.post(CHAT, json=ask(question)).json()
-        assert body["choices"][0]["message"]["content"] == NOT_FOUND_ANSWER
+        assert body["choices"][0]["message"]["content"] == escape_text(NOT_FOUND_ANSWER)
 
 
 def test_filters_k_and_mode_restrict_the_answer_like_the_cli(serving: Serving):
-    with serving() as url, httpx.Client(base_url=url) as client:
+    with serving() as url, httpx.Client(base_url=url, headers=AUTH) as client:
         body = client.post(
             CHAT,
             json=ask(
@@ -111,15 +112,15 @@ def test_filters_k_and_mode_restrict_the_answer_like_the_cli(serving: Serving):
         ).json()
         assert [s["file"] for s in body["sources"]] == ["notes.md"]
         assert body["choices"][0]["message"]["content"] == (
-            "The core runs at 451 kelvin [^1].\n\n[^1]: notes.md"
-            "\n\nNot found in your sources: The core runs at 451 kelvin."
+            "The core runs at 451 kelvin [^1]\\.\n\n[^1]: From notes\\.md"
+            "\n\nNot found in your sources: The core runs at 451 kelvin\\."
         )
 
 
 def test_search_returns_what_search_json_prints(serving: Serving, indexed, capsys):
     docs, index = indexed
     query = "Zorblax reactor core temperature kelvin"
-    with serving() as url, httpx.Client(base_url=url) as client:
+    with serving() as url, httpx.Client(base_url=url, headers=AUTH) as client:
         served = client.post("/v1/search", json={"query": query, "k": 3}).json()
         only_md = client.post(
             "/v1/search", json={"query": "queen bees", "filters": {"extensions": [".md"]}}
@@ -138,9 +139,9 @@ def test_ingest_syncs_the_configured_folder(serving: Serving, indexed, tmp_path:
     docs = shutil.copytree(indexed[0], tmp_path / "docs")
     with (
         serving(documents_dir=docs, index_dir=tmp_path / "index") as url,
-        httpx.Client(base_url=url, timeout=60) as client,
+        httpx.Client(base_url=url, headers=AUTH, timeout=60) as client,
     ):
-        first = client.post("/v1/ingest").json()
+        first = client.post("/v1/ingest", json={}).json()
         (docs / "new.md").write_text("# Sprockets\n\nA sprocket has 31 teeth.\n")
         second = client.post("/v1/ingest", json={"force": False}).json()
         hits = client.post("/v1/search", json={"query": "sprocket teeth", "k": 1}).json()
@@ -150,7 +151,7 @@ def test_ingest_syncs_the_configured_folder(serving: Serving, indexed, tmp_path:
 
 
 def test_bad_requests_get_openai_errors(serving: Serving):
-    with serving() as url, httpx.Client(base_url=url) as client:
+    with serving() as url, httpx.Client(base_url=url, headers=AUTH) as client:
         empty = client.post(CHAT, json={"messages": []})
         no_question = client.post(CHAT, json={"messages": [{"role": "system", "content": "x"}]})
         bad_mode = client.post("/v1/search", json={"query": "x", "mode": "fuzzy"})

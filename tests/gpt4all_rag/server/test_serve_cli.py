@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from gpt4all_rag.local_server import read_token, token_path
 from tests.gpt4all_rag.server.conftest import CONTENT, REACTOR, REPLY
 
 SCRIPT = str(Path(sys.executable).with_name("gpt4all-rag"))
@@ -57,12 +58,17 @@ def test_serve_answers_then_stops_cleanly_on_ctrl_c(indexed: tuple[Path, Path]):
         body = {"messages": [{"role": "user", "content": REACTOR}]}
         answer = httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=30)
         refused = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer x"})
+        anonymous = httpx.get(f"{url}/v1/models")
+        written = read_token(index)  # where the CLI's clients find it
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert answer.json()["choices"][0]["message"]["content"] == CONTENT
-    assert refused.status_code == 401
+    assert (refused.status_code, anonymous.status_code) == (401, 401)
+    assert written == "t0ken"
+    assert not token_path(index).exists()  # removed at the end
     assert process.returncode == 0, err
     assert "loading the models (scripted)" in err
     assert f"serving {index} on http://127.0.0.1:{port}/v1" in err
+    assert f"bearer token in {token_path(index)}" in err
     assert err.rstrip().endswith("stopped")

@@ -9,7 +9,7 @@ from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.server.chat import question_and_history
 from gpt4all_rag.server.errors import ApiError
 from gpt4all_rag.server.footnotes import (
-    MarkerRewriter,
+    InertStream,
     footnote_block,
     footnote_markers,
     sources_json,
@@ -38,15 +38,15 @@ def test_markers_become_footnotes_only_for_numbers_of_these_sources():
     ],
 )
 def test_a_marker_split_across_tokens_is_rewritten_whole(pieces):
-    rewriter = MarkerRewriter(2)
+    rewriter = InertStream(2)
     shown = "".join(rewriter.feed(p) for p in pieces) + rewriter.flush()
-    assert shown == "It is 451 kelvin [^1]. Done [^2][^1]"
+    assert shown == "It is 451 kelvin [^1]\\. Done [^2][^1]"
 
 
 def test_an_unclosed_bracket_is_shown_at_the_end():
-    rewriter = MarkerRewriter(2)
-    assert rewriter.feed("a [1") == "a "
-    assert rewriter.flush() == "[1"
+    rewriter = InertStream(2)
+    assert rewriter.feed("a [1") == "a"
+    assert rewriter.flush() == " \\[1"
 
 
 def test_footnote_block_defines_the_cited_sources_and_flags_unsupported_claims():
@@ -59,8 +59,8 @@ def test_footnote_block_defines_the_cited_sources_and_flags_unsupported_claims()
         "q", "It is 451 kelvin [1]. It is *blue*. [2]", sources, (1, 2), "q", True, (), sentences
     )
     assert footnote_block(answer) == (
-        "\n\n[^1]: manual.pdf, page 2\n[^2]: notes\\_\\[draft\\]\\*.md"
-        "\n\nNot found in your sources: It is \\*blue\\*."
+        "\n\n[^1]: From manual\\.pdf\\, page 2\n[^2]: From notes\\_\\[draft\\]\\*\\.md"
+        "\n\nNot found in your sources: It is \\*blue\\*\\."
     )
     assert sources_json(answer)[1] == {
         "number": 2,
@@ -79,8 +79,8 @@ def test_no_citation_no_block():
 
 def test_an_answer_of_ours_comes_back_as_history_without_its_footnotes():
     content = (
-        "It is 451 kelvin [^1][^2].\n\n[^1]: manual.pdf, page 2\n[^2]: notes.md"
-        "\n\nNot found in your sources: It is blue."
+        "It is 451 kelvin [^1][^2]\\.\n\n[^1]: From manual\\.pdf\\, page 2\n[^2]: From notes\\.md"
+        "\n\nNot found in your sources: It is blue\\."
     )
     messages = [
         ChatMessage(role="system", content="You are helpful."),

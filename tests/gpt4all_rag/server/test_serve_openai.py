@@ -6,12 +6,10 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.gpt4all_rag.server.conftest import CONTENT, REACTOR, REPLY, Serving
-
-TOKEN = "s3cret-token"
+from tests.gpt4all_rag.server.conftest import CONTENT, REACTOR, REPLY, TOKEN, Serving
 
 
-def client_for(url: str, api_key: str = "not-needed") -> OpenAI:
+def client_for(url: str, api_key: str = TOKEN) -> OpenAI:
     return OpenAI(base_url=f"{url}/v1", api_key=api_key, max_retries=0, timeout=30)
 
 
@@ -59,7 +57,7 @@ def test_a_follow_up_sends_the_history_with_our_footnotes_taken_off(serving: Ser
     from tests.gpt4all_rag.server.fakes import EchoLLM
 
     llm = EchoLLM(delay_s=0)
-    with serving(llm=llm) as url:
+    with serving(llm=llm, rewrite_follow_ups_with_model=True) as url:
         client = client_for(url)
         first = client.chat.completions.create(
             model="gpt4all-rag", messages=[{"role": "user", "content": REACTOR}]
@@ -79,7 +77,7 @@ def test_a_follow_up_sends_the_history_with_our_footnotes_taken_off(serving: Ser
 
 
 def test_the_token_is_the_api_key(serving: Serving):
-    with serving(serve_token=TOKEN) as url:
+    with serving() as url:
         with pytest.raises(openai.AuthenticationError):
             client_for(url, api_key="wrong").models.list()
         completion = client_for(url, api_key=TOKEN).chat.completions.create(

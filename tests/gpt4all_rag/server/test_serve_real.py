@@ -33,12 +33,18 @@ def test_real_models_answer_and_a_dropped_stream_frees_llama_cpp(tmp_path: Path)
     preload(assistant)
     question = {"messages": [{"role": "user", "content": REACTOR}], "stream": True}
     with BackgroundServer(create_app(assistant, settings)) as server:
-        client = OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0, timeout=300)
+        client = OpenAI(
+            base_url=f"{server.url}/v1", api_key=server.token, max_retries=0, timeout=300
+        )
         first = client.chat.completions.create(
             model="gpt4all-rag", messages=[{"role": "user", "content": REACTOR}]
         )
         with (
-            httpx.Client(base_url=server.url, timeout=300) as http,
+            httpx.Client(
+                base_url=server.url,
+                headers={"Authorization": f"Bearer {server.token}"},
+                timeout=300,
+            ) as http,
             http.stream("POST", "/v1/chat/completions", json=question) as response,
         ):
             pieces = 0
