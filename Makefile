@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress bench-watch clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -86,6 +86,13 @@ bench-progress: venv
 	scripts/fetch_corpora.sh bench-data
 	mkdir -p bench-results
 	$(BIN)/python scripts/bench_progress.py --corpus $(BENCH_CORPUS) --out bench-results/progress.json
+
+## bench-watch: `gpt4all-rag watch` on a real folder: a dropped 113-page PDF, a delete, 1,000 files
+## at once, a slow writer, kill -9 and restart, idle CPU (docs/watch.md)
+bench-watch: venv
+	scripts/fetch_corpora.sh bench-data
+	mkdir -p bench-results
+	$(BIN)/python scripts/bench_watch.py --corpus $(BENCH_CORPUS) --out bench-results/watch.json
 
 ## bench-query: over the SciFact index that bench-eval keeps (16,012 chunks)
 bench-query: venv

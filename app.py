@@ -16,11 +16,12 @@ so none of it can make the browser load an address.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,22 @@ from gpt4all_rag import (
     DocumentAssistant,
     EvidenceEvent,
     FeedbackStore,
+    IndexLocked,
     ModelNotFound,
     ProgressEvent,
     Settings,
     Source,
+    SyncReport,
     TokenEvent,
     UploadRejected,
     save_upload,
 )
 from gpt4all_rag.app_launch import APP_TOKEN_VARIABLE, token_matches
+from gpt4all_rag.background_index import BackgroundIndexer, IndexingState
 from gpt4all_rag.collections import CollectionError, CollectionRegistry, CollectionSet
 from gpt4all_rag.evidence import Evidence
-from gpt4all_rag.export import conversation_json, conversation_markdown
-from gpt4all_rag.grounding import SentenceSupport
+from gpt4all_rag.export import conversation_from_json, conversation_json, conversation_markdown
+from gpt4all_rag.grounding import SentenceSupport, draft_problem
 from gpt4all_rag.highlight import highlight_html
 from gpt4all_rag.markdown import code_span, escape_text, safe_markdown
 from gpt4all_rag.models import (
@@ -61,6 +65,7 @@ from gpt4all_rag.pages import PageRenderer, PageUnavailable, PageView, PassageCo
 from gpt4all_rag.reporting import count, sync_summary
 from gpt4all_rag.settings import AnswerStyle, RetrievalMode
 from gpt4all_rag.summarize import Summary, SummaryProgress
+from gpt4all_rag.trash import TrashUnavailable, trash_document
 
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "keyword")
 MODE_LABELS = {
@@ -69,6 +74,9 @@ MODE_LABELS = {
     "keyword": "Keywords (BM25)",
 }
 FEEDBACK_FILE = "feedback.jsonl"
+APP_SETTINGS_FILE = "app-settings.json"  # the sidebar's choices, kept across reloads
+CONVERSATION_FILE = "conversation.json"  # the current conversation, kept across reloads
+SAVED_CHOICES = ("k", "mode", "temperature", "answer_style", "feedback_on", "collections")
 FINETUNE_FILE = "finetune.jsonl"
 ANSWER_STYLES: tuple[AnswerStyle, ...] = ("both", "evidence", "generate")
 STYLE_LABELS = {
@@ -79,12 +87,17 @@ STYLE_LABELS = {
 EVIDENCE_CAPTION = "From your documents"
 NOT_FOUND_NOTE = "not found in your sources"
 ADDED_MARKERS_NOTE = "Markers in *italics* were added by the source check, not by the model."
+DRAFT_NOTE = "Draft by the model, not confirmed by your documents"
 CURSOR = "▌"
 LAUNCH_LINK_NOTE = (
     "Open the link printed in the terminal where the app was started (`make run`): "
     "it holds this launch's secret."
 )
 RENDER_INTERVAL = 0.1  # seconds between renderings of a streaming answer
+BUSY_REFRESH_S = 1.0  # how often the page looks at the indexing while it runs
+IDLE_REFRESH_S = 3.0  # and while nothing runs: a dropped file shows within a few seconds
+FIRST_WAIT_S = 5.0  # a new tab waits this long for a running ingest before drawing the page
+FIRST_INGEST_NOTE = "You can ask about the documents indexed so far while the rest is read."
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 # Private-use characters that mark, in the model's text, where a flagged sentence and
 # an inferred marker start and end; safe_markdown keeps them as they are, so they can
@@ -196,6 +209,7 @@ class ShownAnswer:
 
     markdown: str
     notes: tuple[str, ...] = ()
+    draft: str = ""  # why the text is only the model's draft, not the answer ("" if checked)
 
 
 def flagged_sentence(sentence: SentenceSupport) -> str:
@@ -220,19 +234,22 @@ def shown_answer(answer: Answer, style: AnswerStyle) -> ShownAnswer:
     The marks are placed in the model's text before ``safe_markdown``, then turned
     into markup. An answer where that cannot be done cleanly (code in it, or a
     mark the rendering moved) is shown plain, with the flags as notes under it.
-    With the "evidence" style the quotes are the answer, already shown above.
+    With the "evidence" style the quotes are the answer, already shown above. A
+    text with a claim that fails the check is the model's draft: it keeps its
+    marks, under a line that says so and why (``ShownAnswer.draft``).
     """
     if style == "evidence" and answer.found:
         return ShownAnswer("")
     if not answer.sentences:
         return ShownAnswer(safe_markdown(answer.text))
+    draft = escape_text(draft_problem(answer.sentences))
     raw = "".join(s.before + flagged_sentence(s) for s in answer.sentences).strip()
     markdown = safe_markdown(raw)
     lines = markdown.split("\n")
     if has_code(markdown) or not all(_FLAGS_IN_ORDER.fullmatch(flags(line)) for line in lines):
-        return plain_answer(answer)
+        return replace(plain_answer(answer), draft=draft)
     notes = (ADDED_MARKERS_NOTE,) if _ADDED_START in markdown else ()
-    return ShownAnswer(markdown.translate(_FLAG_MARKUP), notes)
+    return ShownAnswer(markdown.translate(_FLAG_MARKUP), notes, draft)
 
 
 def flags(line: str) -> str:
@@ -353,11 +370,11 @@ def init_state() -> None:
     defaults: dict[str, Any] = {
         "messages": [],
         "next_id": 0,
-        "synced": False,
         "uploader": 0,
         "notices": [],
         "confirm_delete": None,
         "exported": None,
+        "queued": [],
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -376,8 +393,118 @@ def show_notices() -> None:
 
 
 def new_chat() -> None:
-    """Forget the conversation (the documents and index stay)."""
+    """Forget the conversation (the documents and index stay), on disk too."""
     st.session_state.messages = []
+    path = st.session_state.get("conversation_file")
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+# --- kept across reloads ------------------------------------------------------------------
+# Session state ends with the tab. The sidebar's choices and the conversation are
+# written to the index folder (this computer only, readable by its owner alone), and
+# a new tab starts from them.
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` whole (a temporary file, then a rename), readable by the owner alone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def restore_session(base: Settings) -> None:
+    """On a tab's first run: the saved choices into the widgets' state, and the conversation."""
+    if st.session_state.get("restored"):
+        return
+    st.session_state.restored = True
+    st.session_state.conversation_file = str(base.index_dir / CONVERSATION_FILE)
+    for key, value in saved_choices(base).items():
+        st.session_state.setdefault(key, value)
+    st.session_state.saved_choices = saved_choices(base)
+    if not st.session_state.messages:
+        st.session_state.messages = saved_conversation(base)
+
+
+def saved_choices(base: Settings) -> dict[str, Any]:
+    """The choices saved by an earlier tab, those still valid (a bad file gives none)."""
+    try:
+        saved = json.loads((base.index_dir / APP_SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    valid = {
+        "k": lambda v: isinstance(v, int) and 1 <= v <= max(20, base.top_k),
+        "mode": lambda v: v in MODES,
+        "temperature": lambda v: isinstance(v, int | float) and 0.0 <= v <= 2.0,
+        "answer_style": lambda v: v in ANSWER_STYLES,
+        "feedback_on": lambda v: isinstance(v, bool),
+        "collections": lambda v: isinstance(v, list) and set(v) <= set(collection_names(base)),
+    }
+    return {key: value for key, value in saved.items() if key in valid and valid[key](value)}
+
+
+def collection_names(base: Settings) -> list[str]:
+    """The registered collections; none when the registry cannot be read."""
+    try:
+        return CollectionRegistry.for_settings(base).names()
+    except CollectionError:
+        return []
+
+
+def save_choices(base: Settings) -> None:
+    """Write the sidebar's choices when they changed since the last write of this tab."""
+    choices = {key: st.session_state[key] for key in SAVED_CHOICES if key in st.session_state}
+    if choices == st.session_state.get("saved_choices") or not base.index_dir.is_dir():
+        return
+    try:
+        write_private(base.index_dir / APP_SETTINGS_FILE, json.dumps(choices, indent=2))
+    except OSError:
+        return  # kept for this tab; the next change tries again
+    st.session_state.saved_choices = choices
+
+
+def saved_conversation(base: Settings) -> list[dict[str, Any]]:
+    """The messages of the conversation an earlier tab saved (its answered turns)."""
+    try:
+        answers = conversation_from_json(
+            (base.index_dir / CONVERSATION_FILE).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    style = st.session_state.get("answer_style", base.answer_style)
+    messages: list[dict[str, Any]] = []
+    for answer in answers:
+        messages.append({"role": "user", "content": answer.question})
+        messages.append(
+            {
+                "role": "assistant",
+                "question": answer.question,
+                "id": next_id(),
+                "content": answer.text,
+                "answer": answer,
+                "evidence": answer.evidence,
+                "shown": shown_answer(answer, style),
+                "error": None,
+            }
+        )
+    return messages
+
+
+def save_conversation(model: str) -> None:
+    """Write the answered turns of this tab's conversation for the next tab to open with."""
+    path = st.session_state.get("conversation_file")
+    answers = [m["answer"] for m in st.session_state.messages if m.get("answer") is not None]
+    if not path or not answers:
+        return
+    try:
+        write_private(Path(path), conversation_json(answers, model=model))
+    except OSError:
+        return  # the conversation stays in this tab
 
 
 def chat_history() -> list[dict[str, str]]:
@@ -492,7 +619,7 @@ def settings_panel(base: Settings) -> Choices:
         update["answer_style"] = st.selectbox(
             "Answer style",
             ANSWER_STYLES,
-            index=ANSWER_STYLES.index(base.answer_style),
+            index=ANSWER_STYLES.index(base.resolved_answer_style()),
             format_func=STYLE_LABELS.__getitem__,
             key="answer_style",
             help="Quotes from your documents are shown at once, before any model runs; a "
@@ -640,32 +767,174 @@ def model_captions(assistant: DocumentAssistant) -> None:
 # --- documents -------------------------------------------------------------------------
 
 
-def sync(assistant: DocumentAssistant) -> None:
-    """Bring the index up to date with the folder, with a progress bar."""
+def progress_text(event: ProgressEvent, eta_s: float | None = None) -> str:
+    """``Indexing a.pdf (2/5 files, 40 chunks) · about 30 s left``: a progress bar's text."""
+    text = (
+        f"Indexing {escape_text(event.current)} ({event.files_done}/{event.files_total} files, "
+        f"{count(event.chunks_done, 'chunk')})"
+    )
+    if eta_s is None:
+        return text
+    left = f"{eta_s / 60:.0f} min" if eta_s >= 90 else f"{max(eta_s, 1):.0f} s"
+    return f"{text} · about {left} left"
+
+
+def progress_fraction(event: ProgressEvent) -> float:
+    """Bytes, not files: the bar moves within a big file as its chunks are stored."""
+    return min(event.bytes_done / event.bytes_total, 1.0) if event.bytes_total else 0.0
+
+
+def sync(assistant: DocumentAssistant, label: str = "") -> None:
+    """Bring the index up to date with the folder, with a progress bar (Rescan, uploads).
+
+    ``label`` names the collection in the notice when several are rescanned.
+    """
     bar = st.progress(0.0, text="Checking the documents folder…")
 
     def show(event: ProgressEvent) -> None:
-        # Bytes, not files: the bar moves within a big file as its chunks are stored.
-        done = event.bytes_done / event.bytes_total if event.bytes_total else 1.0
-        bar.progress(
-            min(done, 1.0),
-            text=f"Indexing {escape_text(event.current)} "
-            f"({event.files_done}/{event.files_total} files, "
-            f"{count(event.chunks_done, 'chunk')})",
-        )
+        bar.progress(progress_fraction(event), text=progress_text(event))
 
     try:
         # The folder uploads go to; creating it turns a first start into "no documents yet".
         assistant.settings.documents_dir.mkdir(parents=True, exist_ok=True)
         report = assistant.ingest(progress=show)
+    except IndexLocked:
+        notify("info", f"{label}The folder is being indexed right now; the list updates when done.")
+        return
     except (*USER_ERRORS, OSError) as exc:
-        notify("error", f"Indexing failed: {escape_text(str(exc))}")
+        notify("error", f"{label}Indexing failed: {escape_text(str(exc))}")
         return
     finally:
         bar.empty()
+    notify_report(report, label)
+
+
+def notify_report(report: SyncReport, label: str = "") -> None:
+    """What a sync changed, as a notice: a warning when a file failed, else a success."""
     summary = sync_summary(report)
-    if summary:
-        notify("success", summary)
+    if summary is None:
+        if label:
+            notify("info", f"{label}Nothing changed.")
+        return
+    notify("warning" if report.failed else "success", label + summary)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def indexer_for(key: str, _assistant: DocumentAssistant, watch: bool) -> BackgroundIndexer:
+    """One background indexer (first ingest, then the watcher) per index in this process."""
+    indexer = BackgroundIndexer(_assistant, watch=watch)
+    indexer.start()
+    return indexer
+
+
+def background_indexer(assistant: DocumentAssistant) -> BackgroundIndexer:
+    """The background indexing of this assistant's index; a new tab looks at the folder once.
+
+    A watched folder needs nothing more. An unwatched one is synced again when a tab
+    opens (a reload then shows a dropped file, as before). The tab waits up to
+    ``FIRST_WAIT_S`` for an ingest, with its progress, so a small folder shows whole.
+    """
+    settings = assistant.settings
+    key = f"{settings.index_dir.resolve()}|{settings.collection}|{settings.documents_dir}"
+    indexer = indexer_for(key, assistant, settings.watch_folder)
+    looked_at = st.session_state.setdefault("looked_at", set())
+    if key not in looked_at:  # this tab's first look at this index (or collection)
+        # Set before syncing, so that a failing sync is not retried on every rerun.
+        looked_at.add(key)
+        if indexer.state().first_done and settings.watch_folder:
+            mark_told(indexer)  # what an earlier tab saw is no news to this one
+        if not settings.watch_folder:
+            indexer.sync_again()
+        wait_for_indexing(indexer, first_wait())
+    return indexer
+
+
+def mark_told(indexer: BackgroundIndexer) -> None:
+    """Count the indexer's syncs so far as told in this tab."""
+    state = indexer.state()
+    told = st.session_state.setdefault("told", {})
+    told[id(indexer)] = (state.version, id(state.report))
+
+
+def first_wait() -> float:
+    """How long a new tab waits for a running ingest: ``FIRST_WAIT_S``.
+
+    A test puts 0 in the session to see the page of a long first ingest. Only
+    Python code can: no widget has this key, and a browser cannot send a number.
+    """
+    wait = st.session_state.get("first_wait_s")
+    return float(wait) if isinstance(wait, int | float) else FIRST_WAIT_S
+
+
+def wait_for_indexing(indexer: BackgroundIndexer, seconds: float) -> None:
+    """Show the running ingest's progress for up to ``seconds``, or until it ends."""
+    bar = st.empty()
+    deadline = time.monotonic() + seconds
+    while not indexer.wait(0.2) and time.monotonic() < deadline:
+        state = indexer.state()
+        if state.progress is not None:
+            bar.progress(progress_fraction(state.progress), text=progress_text(state.progress))
+    bar.empty()
+
+
+def indexing_news(indexer: BackgroundIndexer) -> IndexingState:
+    """The indexing's state; a sync this tab has not told of yet becomes a notice."""
+    state = indexer.state()
+    told = st.session_state.setdefault("told", {})
+    version, report = told.get(id(indexer), (None, None))
+    if state.version == version:
+        return state
+    told[id(indexer)] = (state.version, id(state.report))
+    if state.report is not None and id(state.report) != report:
+        notify_report(state.report)
+    if state.error:
+        notify("error", f"Indexing failed: {escape_text(state.error)}")
+    return state
+
+
+def indexing_status(indexer: BackgroundIndexer, state: IndexingState) -> None:
+    """What the background indexing is doing, redrawn on its own: often while it runs.
+
+    When a sync has started or ended since the page was drawn (a file dropped into
+    the folder), the whole page is drawn again: the document list and the counts
+    follow the folder without a click or a reload.
+    """
+    if state.syncing:
+        busy_indexing_status(indexer, state.version)
+    else:
+        idle_indexing_status(indexer, state.version)
+
+
+@st.fragment(run_every=BUSY_REFRESH_S)
+def busy_indexing_status(indexer: BackgroundIndexer, seen: int) -> None:
+    """The progress, every second, until the sync ends."""
+    state = indexer.state()
+    if (state.version != seen or not state.syncing) and not st.session_state.get("answering"):
+        st.rerun()
+    show_indexing(state)
+
+
+@st.fragment(run_every=IDLE_REFRESH_S)
+def idle_indexing_status(indexer: BackgroundIndexer, seen: int) -> None:
+    """Nothing running: a look every few seconds, the page drawn again when a sync starts."""
+    state = indexer.state()
+    if (state.version != seen or state.syncing) and not st.session_state.get("answering"):
+        st.rerun()
+    show_indexing(state)
+
+
+def show_indexing(state: IndexingState) -> None:
+    """The running ingest's bar with the time left, or a line while the watcher syncs."""
+    if state.progress is not None:
+        st.progress(
+            progress_fraction(state.progress), text=progress_text(state.progress, state.eta_s)
+        )
+    elif state.syncing and not state.first_done:
+        st.caption(":material/sync: Reading the documents folder…")
+    elif state.syncing:
+        st.caption(":material/sync: Indexing changes in the documents folder…")
+    if state.syncing and not state.first_done:
+        st.caption(FIRST_INGEST_NOTE)
 
 
 def save_uploads(settings: Settings, files: list[Any]) -> None:
@@ -690,8 +959,8 @@ def save_uploads(settings: Settings, files: list[Any]) -> None:
             )
 
 
-def upload_section(assistant: DocumentAssistant) -> None:
-    """The uploader: save, index, then clear it (a new widget key) and rerun."""
+def upload_section(assistant: DocumentAssistant, bars: Any) -> None:
+    """The uploader: save, index (its bar in ``bars``), then clear it (a new key) and rerun."""
     files = st.file_uploader(
         "Add documents",
         accept_multiple_files=True,
@@ -702,20 +971,48 @@ def upload_section(assistant: DocumentAssistant) -> None:
     if not files:
         return
     save_uploads(assistant.settings, list(files))
-    sync(assistant)
+    with bars.container():
+        sync(assistant)
     st.session_state.uploader += 1
     st.rerun()
 
 
 def delete_document(assistant: DocumentAssistant, path: str) -> None:
-    """Remove a file from the folder and its passages from the index (a button's callback)."""
+    """Move a file to the trash, then drop its passages from the index (a button's callback).
+
+    The file is the person's own: it goes where the desktop's "Restore" finds it,
+    never straight to oblivion. If no trash can take it, nothing is touched.
+    """
     st.session_state.confirm_delete = None
     try:
-        assistant.remove_document(path)
-    except (*USER_ERRORS, OSError) as exc:
-        notify("error", f"Could not delete {escape_text(path)}: {escape_text(str(exc))}")
+        trash_document(assistant.settings.documents_dir, path)
+    except TrashUnavailable as exc:
+        notify(
+            "error", f"{escape_text(path)} was not moved to the trash: {escape_text(exc.reason)}."
+        )
+        st.session_state.confirm_delete = st.session_state.no_trash = path
         return
-    notify("success", f"Deleted {escape_text(path)}.")
+    forget_document(assistant, path, f"Moved {escape_text(path)} to the trash.")
+
+
+def delete_for_good(assistant: DocumentAssistant, path: str) -> None:
+    """Delete a file no trash could take, once the person said so (a button's callback)."""
+    st.session_state.confirm_delete = st.session_state.no_trash = None
+    forget_document(assistant, path, f"Deleted {escape_text(path)}.")
+
+
+def forget_document(assistant: DocumentAssistant, path: str, done: str) -> None:
+    """Drop a file's passages from the index (and the file, if it is still there)."""
+    try:
+        assistant.remove_document(path)
+        if path in dict(assistant.failures()):
+            assistant.ingest()  # a failed file's record goes with a sync
+    except IndexLocked:
+        pass  # the watcher's sync, running now, sees the file gone
+    except (*USER_ERRORS, OSError) as exc:
+        notify("error", f"Could not remove {escape_text(path)}: {escape_text(str(exc))}")
+        return
+    notify("success", done)
 
 
 def ask_delete(path: str | None) -> None:
@@ -724,11 +1021,26 @@ def ask_delete(path: str | None) -> None:
 
 
 def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
-    """Delete for real, or cancel."""
-    st.warning(f"Delete {escape_text(path)} from the documents folder?")
+    """Move to the trash (or, where no trash could take it, delete for good), or cancel."""
+    if st.session_state.get("no_trash") == path:
+        st.warning(f"No trash could take {escape_text(path)}. Delete it for good?")
+        yes, no = st.columns(2)
+        yes.button(
+            "Delete for good",
+            key=f"delete-forever-{path}",
+            type="primary",
+            on_click=delete_for_good,
+            args=(assistant, path),
+        )
+        no.button("Cancel", key=f"delete-no-{path}", on_click=ask_delete, args=(None,))
+        return
+    st.warning(
+        f"Move {escape_text(path)} from the documents folder to the trash? It leaves the "
+        "index too; restore it from the trash to have it back."
+    )
     yes, no = st.columns(2)
     yes.button(
-        "Delete",
+        "Move to the trash",
         key=f"delete-yes-{path}",
         type="primary",
         on_click=delete_document,
@@ -747,7 +1059,7 @@ def document_row(assistant: DocumentAssistant, path: str, chunks: int, warning: 
         "",
         icon=":material/delete:",
         key=f"delete-{path}",
-        help="Delete this file from the documents folder and the index",
+        help="Move this file to the trash (it leaves the index too)",
         on_click=ask_delete,
         args=(path,),
     )
@@ -756,34 +1068,85 @@ def document_row(assistant: DocumentAssistant, path: str, chunks: int, warning: 
 
 
 def failure_list(assistant: DocumentAssistant) -> None:
-    """Files that could not be indexed, each with its reason."""
+    """Files that could not be indexed, in an error box above the list, each with a trash button."""
     failures = assistant.failures()
     if not failures:
         return
-    label = f"{count(len(failures), 'file')} could not be indexed"
-    with st.expander(label, expanded=True, icon=":material/warning:"):
+    with st.container(border=True, key="failures"):
+        st.error(f"{count(len(failures), 'file')} could not be indexed", icon=":material/error:")
         for path, reason in failures:
-            st.markdown(f"**{escape_text(path)}**: {escape_text(reason)}")
+            failure_row(assistant, path, reason)
 
 
-def documents_section(assistant: DocumentAssistant) -> int:
-    """The sidebar's documents part; returns how many files are indexed."""
+def failure_row(assistant: DocumentAssistant, path: str, reason: str) -> None:
+    """A file that failed: its name and reason, and a button to move it to the trash."""
+    name, action = st.columns([5, 1], vertical_alignment="center")
+    name.markdown(f"**{escape_text(path)}**: {escape_text(reason)}")
+    action.button(
+        "",
+        icon=":material/delete:",
+        key=f"delete-failed-{path}",
+        help="Move this file to the trash",
+        on_click=ask_delete,
+        args=(path,),
+    )
+    if st.session_state.confirm_delete == path:
+        confirm_delete_row(assistant, path)
+
+
+def documents_section(assistant: DocumentAssistant, state: IndexingState, bars: Any) -> int:
+    """The sidebar's documents part; returns how many files are indexed.
+
+    Progress bars go into ``bars``, one slot drawn on every run, and the list is
+    drawn into a new container each run: rows never shift between runs, so no
+    greyed copy of a row from the run before stands in the list while an answer
+    streams.
+    """
     folder = assistant.settings.documents_dir
     st.header("Documents")
-    upload_section(assistant)
-    st.caption(f"Folder: {code_span(str(folder))}")
-    if st.button(
-        "Rescan folder", key="rescan", help="Index files added, changed or removed outside the app"
-    ):
-        sync(assistant)
+    upload_section(assistant, bars)
+    watched = state.watch is not None and state.watch.watching
+    st.caption(f"Folder: {code_span(str(folder))}" + (" · watched for changes" if watched else ""))
+    st.button(
+        "Rescan folder",
+        key="rescan",
+        help="Index files added, changed or removed outside the app (the folder is also "
+        "watched while the app runs)",
+        on_click=ask_rescan,
+    )
+    if st.session_state.pop("rescan_now", False):
+        with bars.container():
+            rescan(assistant, st.session_state.get("collections") or [])
+    with st.empty().container():
+        return document_list(assistant)
+
+
+def document_list(assistant: DocumentAssistant) -> int:
+    """The files that failed (first, in an error box), then the indexed ones; how many."""
+    failure_list(assistant)
     documents = assistant.documents()
     warnings = dict(assistant.status().warnings)  # files indexed only in part, and why
     st.subheader(indexed_title(assistant.settings, len(documents)))
     for document in documents:
         warning = warnings.get(document.path, "")
         document_row(assistant, document.path, document.chunks, warning)
-    failure_list(assistant)
     return len(documents)
+
+
+def ask_rescan() -> None:
+    """The Rescan button's callback: the rescan runs in the page, where its bar can show."""
+    st.session_state.rescan_now = True
+
+
+def rescan(assistant: DocumentAssistant, names: list[str]) -> None:
+    """Sync every chosen collection, each with its own notice (one: no name in it)."""
+    if len(names) < 2:
+        sync(assistant)
+        return
+    for name in names:
+        owner = assistant if name == assistant.settings.collection else None
+        owner = owner or assistant_for(assistant.settings.model_copy(update={"collection": name}))
+        sync(owner, label=f"{escape_text(name)}: ")
 
 
 # --- feedback ----------------------------------------------------------------------------
@@ -916,7 +1279,13 @@ def show_evidence(evidence: Sequence[Evidence]) -> None:
 
 
 def show_answer_body(shown: ShownAnswer) -> None:
-    """The finished answer's text and the notes under it."""
+    """The finished answer's text and the notes under it; a draft under a line saying so.
+
+    The quotes above it come first; a draft the check did not confirm is never
+    presented as the answer.
+    """
+    if shown.draft and shown.markdown:
+        st.caption(f"**{DRAFT_NOTE}:** {shown.draft}")
     if shown.markdown:
         st.markdown(shown.markdown)
     for note in shown.notes:
@@ -974,7 +1343,7 @@ def stream_answer(
     except BaseException:
         shown.empty()
         raise
-    message["shown"] = shown_answer(finished[-1], choices.settings.answer_style)
+    message["shown"] = shown_answer(finished[-1], choices.settings.resolved_answer_style())
     with shown.container():
         show_answer_body(message["shown"])
     return finished[-1]
@@ -992,9 +1361,12 @@ def answer_error(exc: Exception) -> str:
 
 
 def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> None:
-    """Show the question, the evidence, the streamed answer, then its sources; keep them."""
+    """Show the question, the evidence, the streamed answer, then its sources; keep them.
+
+    The question and its answer are kept together at the end: an answer cut short by
+    a rerun leaves nothing half-kept, and the question, still queued, is asked again.
+    """
     history = chat_history()
-    st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
     message: dict[str, Any] = {"role": "assistant", "question": question, "id": next_id()}
@@ -1007,7 +1379,7 @@ def answer(question: str, assistant: DocumentAssistant, choices: Choices) -> Non
         else:
             message.update(content=result.text, answer=result, error=None)
             show_answer_extras(message, assistant)
-    st.session_state.messages.append(message)
+    st.session_state.messages += [{"role": "user", "content": question}, message]
 
 
 def next_id() -> int:
@@ -1025,18 +1397,39 @@ def empty_folder_info(folder: Path) -> None:
     )
 
 
-def chat(assistant: DocumentAssistant, choices: Choices, indexed: int) -> None:
-    """The conversation so far, and the box for the next question."""
+def chat(assistant: DocumentAssistant, choices: Choices, ready: bool) -> None:
+    """The conversation so far, and the box for the next question.
+
+    A question goes into a queue and is answered from there, one at a time. The box
+    is disabled while an answer streams, so a second question cannot be typed and
+    lost; one that arrives anyway (another way in) waits its turn in the queue.
+    """
     for message in st.session_state.messages:
         show_message(message, assistant)
-    question = st.chat_input(
-        "Ask a question about your documents" if indexed else "Add documents to start",
-        disabled=not indexed,
+    queued: list[str] = st.session_state.queued
+    st.chat_input(
+        "Ask a question about your documents" if ready else "Add documents to start",
+        disabled=not ready or bool(queued),
         key="question",
+        on_submit=queue_question,
     )
-    if question and question.strip():
-        answer(question.strip(), assistant, choices)
+    if queued:
+        st.session_state.answering = True
+        try:
+            answer(queued[0], assistant, choices)
+        finally:
+            st.session_state.answering = False
+        queued.pop(0)
+        save_conversation(assistant.model_name)
+        st.rerun()  # the next queued question, or the box enabled again
     conversation_downloads(assistant)
+
+
+def queue_question() -> None:
+    """The chat box's callback: queue the question it holds (blank ones are dropped)."""
+    question = (st.session_state.get("question") or "").strip()
+    if question:
+        st.session_state.queued.append(question)
 
 
 def conversation_downloads(assistant: DocumentAssistant) -> None:
@@ -1136,10 +1529,13 @@ def show_summary(summary: Summary) -> None:
 
 def summary_panel(assistant: DocumentAssistant) -> None:
     """The summary the user asked for, above the chat, with a button to close it."""
+    slot = st.empty()  # on every run, so the chat below never shifts
     path = st.session_state.get("summary_of")
     if path is None:
         return
-    with st.container(border=True):
+    # A new container in the slot: nothing of the summary shown before (another
+    # file's) can stand greyed under this one's title while it is written.
+    with slot.container(border=True):
         title, close = st.columns([8, 1], vertical_alignment="center")
         title.subheader(f"Summary of {escape_text(path)}")
         close.button(
@@ -1308,31 +1704,36 @@ def main() -> None:
     )
     documents_box = st.sidebar.container()
     base = base_settings()
+    restore_session(base)
     with documents_box:
         names = collection_picker(base)
     choices = settings_panel(base.model_copy(update={"collection": names[0]}))
     better_model_panel(choices.settings)
     assistant = assistant_for(choices.settings)
+    save_choices(base)  # once the index folder is claimed: nothing else may create it
     asker = collection_set(assistant, names, choices.settings)
     model_captions(assistant)
     with st.sidebar:
         feedback_section(assistant.settings)
     st.title("Chat with your documents")
     with documents_box:
-        if not st.session_state.synced:
-            # Set before syncing, so that a failing sync is not retried on every rerun.
-            st.session_state.synced = True
-            sync(assistant)
-        indexed = documents_section(assistant)
+        bars = st.empty()  # drawn on every run, so that nothing below it moves
+        with bars.container():
+            indexer = background_indexer(assistant)
+        state = indexing_news(indexer)
+        indexed = documents_section(assistant, state, bars)
         indexed += other_collections_section(asker)
         show_notices()
+    indexing_status(indexer, state)
     problem = model_problem(assistant.settings)
     if problem:
         st.error(problem)
-    if not indexed:
-        empty_folder_info(assistant.settings.documents_dir)
+    busy = state.syncing and not state.first_done
+    with st.empty():  # one slot on every run: the chat below never shifts
+        if not indexed and not busy:
+            empty_folder_info(assistant.settings.documents_dir)
     summary_panel(assistant)
-    chat(asker, choices, indexed)
+    chat(asker, choices, bool(indexed) or busy)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ class DocumentAssistant(Asking):
         """
         offline_environment()
         settings = resolve_collection(settings or Settings())
+        if llm is not None and settings.answer_style is None:
+            # a model handed in is not the bundled one: its answer is shown beside the quotes
+            settings = settings.model_copy(update={"answer_style": "both"})
         claim_index_folder(settings.index_dir, settings.documents_dir)
         given = embedder
         embedder = embedder or build_embedder(settings)
@@ -128,7 +131,7 @@ class DocumentAssistant(Asking):
         if hooks is None:
             hooks = answer_hooks(
                 embedder,
-                evidence=settings.answer_style != "generate",
+                evidence=settings.resolved_answer_style() != "generate",
                 evidence_words=settings.evidence_words,
                 support_threshold=settings.support_threshold,
                 focus_words=settings.focus_words,

@@ -39,7 +39,7 @@ class AnswerChecks:
         self,
         embedder: Embedder,
         *,
-        evidence_words: int = 60,
+        evidence_words: int = 80,
         support_threshold: float = SUPPORT_THRESHOLD,
         focus_words: int = 0,
     ) -> None:
@@ -80,7 +80,7 @@ def answer_hooks(
     embedder: Embedder,
     *,
     evidence: bool = True,
-    evidence_words: int = 60,
+    evidence_words: int = 80,
     support_threshold: float = SUPPORT_THRESHOLD,
     focus_words: int = 0,
 ) -> FlowHooks:

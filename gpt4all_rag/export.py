@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt4all_rag.answer import Answer, Source
+from gpt4all_rag.evidence import Evidence
 from gpt4all_rag.grounding import SentenceSupport
 from gpt4all_rag.markdown import addresses_as_code, is_inert
 from gpt4all_rag.markdown import escape_text as escape_all
@@ -97,6 +98,7 @@ def _turn_json(answer: Answer) -> dict[str, Any]:
         "cited": list(answer.cited),
         "unsupported": [s.text for s in answer.unsupported],
         "sentences": [s.to_json() for s in answer.sentences],
+        "evidence": [e.to_json() for e in answer.evidence],
         "sources": [_source_json(s, answer.cited) for s in answer.sources],
     }
 
@@ -117,9 +119,9 @@ def conversation_json(
 def conversation_from_json(text: str) -> list[Answer]:
     """The answers of an exported JSON conversation.
 
-    The evidence (quotes of the sources, which the sources hold whole) is not
-    exported and comes back empty; everything else comes back equal, so an
-    export of the loaded answers is the same file.
+    Everything comes back equal, the evidence (the quotes of the sources)
+    included, so an export of the loaded answers is the same file. An export
+    made before the evidence was exported loads with none.
 
     Raises:
         ValueError: Not an exported conversation.
@@ -150,6 +152,17 @@ def _answer_from(turn: dict[str, Any]) -> Answer:
         standalone_question=str(turn.get("standalone_question", "")),
         found=bool(turn["found"]),
         sentences=tuple(_sentence_from(s) for s in turn.get("sentences", ())),
+        evidence=tuple(_evidence_from(e) for e in turn.get("evidence", ())),
+    )
+
+
+def _evidence_from(data: dict[str, Any]) -> Evidence:
+    return Evidence(
+        text=str(data["text"]),
+        source=int(data["source"]),
+        file=str(data.get("file", "")),
+        page=None if data.get("page") is None else int(data["page"]),
+        score=float(data.get("score", 0.0)),
     )
 
 
@@ -188,8 +201,24 @@ def _sources_markdown(answer: Answer) -> list[str]:
     return lines
 
 
+def _evidence_markdown(answer: Answer) -> list[str]:
+    """The quotes that answer the question, each with its ``[n]``, file and page, before the answer.
+
+    They are the reliable part of an answer: the documents' own words.
+    """
+    if not answer.found or not answer.evidence:
+        return []
+    lines = ["**From your documents**", ""]
+    for quote in answer.evidence:
+        where = f"{quote.file}, page {quote.page}" if quote.page is not None else quote.file
+        said = escape_text(" ".join(quote.text.split()))
+        lines.append(f"- “{said}” [{quote.source}]" + (f" {escape_text(where)}" if where else ""))
+    return [*lines, ""]
+
+
 def _turn_markdown(number: int, answer: Answer) -> list[str]:
     lines = [f"## {number}. {escape_text(' '.join(answer.question.split()))}", ""]
+    lines += _evidence_markdown(answer)
     lines += [escape_text(line) if line.strip() else "" for line in answer.text.splitlines()]
     for sentence in answer.unsupported:
         lines += ["", f"*Not found in your sources:* {escape_text(sentence.text.strip())}"]

@@ -153,7 +153,7 @@ class FlowConfig:
             mode=settings.retrieval_mode,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
-            generate=settings.answer_style != "evidence",
+            generate=settings.resolved_answer_style() != "evidence",
             rewrite_with_model=settings.rewrite_follow_ups_with_model,
             prompt_tokens=settings.prompt_tokens,
             read_passages=settings.read_passages,

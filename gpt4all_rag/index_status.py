@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.index_folder import claim_index_folder
 from ingest.manifest import MANIFEST_FILE, Manifest
+from ingest.watch_record import read_watch_records
 from vectorstore.schema import model_folder_name
 
 if TYPE_CHECKING:
@@ -51,11 +52,23 @@ class IndexStatus:
     store: str
     last_sync: str | None
     warnings: tuple[tuple[str, str], ...] = ()
+    watchers: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def watching(self) -> bool:
+        """Whether a live watcher keeps this index in step with its folder."""
+        return any(w.get("alive") for w in self.watchers)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON types; each warning as ``{"file", "reason"}``, as in ``ingest --json``."""
+        """Plain JSON types; each warning as ``{"file", "reason"}``, as in ``ingest --json``.
+
+        ``watchers`` holds each watcher's record (pid, command, started, last_change,
+        pending, syncing, error, alive); a record whose process is gone is ``alive: false``.
+        """
         data = dict(self.__dict__)
         data["warnings"] = [{"file": f, "reason": r} for f, r in self.warnings]
+        data["watching"] = self.watching
+        data["watchers"] = list(self.watchers)
         return data
 
 
@@ -91,6 +104,7 @@ def status_of(settings: Settings, manifest: Manifest, embedder_name: str) -> Ind
         store=store,
         last_sync=_iso(manifest.last_sync),
         warnings=tuple(sorted(manifest.warnings().items())),
+        watchers=tuple(read_watch_records(Path(settings.index_dir))),
     )
 
 

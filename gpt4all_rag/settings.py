@@ -189,6 +189,23 @@ class Settings(BaseSettings):
     ingest_batch_chunks: int = Field(
         256, ge=1, description="Chunks gathered per embedding call and per store write."
     )
+    watch_folder: bool = Field(
+        True,
+        description="The app and `serve` keep the index in step with the documents folder "
+        "while they run (docs/watch.md).",
+    )
+    watch_debounce_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="Quiet time after the last file event before a sync: a burst of files "
+        "is one sync.",
+    )
+    watch_settle_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="A file is indexed only once its size and time stayed the same this "
+        "long: a file being written or copied is never indexed half.",
+    )
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
     embedding_precision: EmbeddingPrecision = Field(
         "auto",
@@ -221,10 +238,13 @@ class Settings(BaseSettings):
         "set the best three gave evidence from a right page more often than four "
         "(docs/benchmarks.md). 0: all of them.",
     )
-    answer_style: AnswerStyle = Field(
-        "both",
+    answer_style: AnswerStyle | None = Field(
+        None,
         description="evidence: quoted source sentences only, no model; generate: the model's "
-        "answer only; both: the evidence at once, then the model's answer beneath it.",
+        "answer only; both: the evidence at once, then the model's answer beneath it. Unset: "
+        "evidence with the bundled SmolLM2-135M, of whose statements on the R-manual dev set "
+        "12 of 89 were right (docs/benchmarks.md, grounding on the model's own sentences), and "
+        "both with any other model (resolved_answer_style()).",
     )
     rewrite_follow_ups_with_model: bool = Field(
         False,
@@ -234,7 +254,12 @@ class Settings(BaseSettings):
         "before the search (docs/benchmarks.md, follow-ups). Never in the evidence style.",
     )
     evidence_words: int = Field(
-        60, ge=5, le=400, description="Word budget of the evidence quoted before the answer."
+        80,
+        ge=5,
+        le=400,
+        description="Word budget of the evidence quoted before the answer, at most three "
+        "sentences (on the R-manual dev set 80 words held the key fact more often than 60; "
+        "docs/benchmarks.md, evidence).",
     )
     focus_words: int = Field(
         60,
@@ -435,6 +460,24 @@ class Settings(BaseSettings):
     def resolved_model_path(self) -> Path:
         """The GGUF file: the configured one, else the bundled SmolLM2."""
         return self.model_path or bundled_gguf()
+
+    def resolved_answer_style(self) -> AnswerStyle:
+        """The answer style: the configured one, else by the model (see ``answer_style``).
+
+        The bundled 135M model's draft holds the key fact less often than the quotes
+        and states wrong things as often as right ones, so by default it is not run;
+        a model the person picked is trusted to write beside the quotes.
+        """
+        if self.answer_style is not None:
+            return self.answer_style
+        return "evidence" if self.uses_bundled_model else "both"
+
+    @property
+    def uses_bundled_model(self) -> bool:
+        """Whether answers come from the bundled SmolLM2 (llama-cpp, no other model file)."""
+        if self.llm_backend != "llama-cpp":
+            return False
+        return self.model_path is None or self.model_path.resolve() == bundled_gguf().resolve()
 
     @property
     def f16_copy_dir(self) -> Path:

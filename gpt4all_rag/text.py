@@ -24,6 +24,7 @@ __all__ = [
     "split_sentences",
     "stem",
     "strip_markers",
+    "typed_sentences",
     "word_count",
     "words",
 ]
@@ -138,11 +139,36 @@ def split_sentences(text: str) -> list[str]:
     Headings ("6.1 Installing packages") are left out. Citation markers that
     follow a full stop ("It does. [1] Next") stay with the sentence before them.
     """
-    sentences: list[str] = []
-    for block in _blocks(_clean(text)):
+    return [sentence for sentence, kind in typed_sentences(text) if kind != "heading"]
+
+
+def typed_sentences(text: str) -> list[tuple[str, str]]:
+    """Sentences of document text with their kind: ``prose``, ``code`` or ``heading``.
+
+    The evidence needs what :func:`split_sentences` drops or blurs: the heading a
+    sentence follows (a FAQ's question) and the code line a sentence introduces.
+    Running page headers are left out.
+    """
+    sentences: list[tuple[str, str]] = []
+    for block, kind in _blocks(_clean(text)):
+        if kind == "heading":
+            sentences.append((block, kind))
+            continue
         for sentence in _split_prose(block):
-            _append(sentences, sentence)
+            texts = [s for s, k in sentences if k != "heading"]
+            before = len(texts)
+            _append(texts, sentence)
+            if before and texts[before - 1] != _last_text(sentences):
+                last = max(i for i, (_, k) in enumerate(sentences) if k != "heading")
+                sentences[last] = (texts[before - 1], sentences[last][1])
+            if len(texts) > before:
+                sentences.append((texts[-1], kind))
     return sentences
+
+
+def _last_text(sentences: list[tuple[str, str]]) -> str:
+    """The last sentence that is not a heading (markers attach to it)."""
+    return next((s for s, k in reversed(sentences) if k != "heading"), "")
 
 
 def _clean(text: str) -> str:
@@ -165,21 +191,21 @@ def _mend(match: re.Match[str], text: str) -> str:
     return hyphenated
 
 
-def _blocks(text: str) -> Iterable[str]:
-    """Paragraphs, bullet items and code lines, with prose lines joined by spaces.
+def _blocks(text: str) -> Iterable[tuple[str, str]]:
+    """Paragraphs, bullet items, code lines and headings, each with its kind.
 
-    Headings and running headers are left out: they name a topic, they say nothing.
+    Prose lines are joined by spaces; running headers are left out: they say nothing.
     """
     prose: list[str] = []
     for line in text.split("\n"):
         stripped = line.strip()
         kind = _line_kind(stripped, prose)
         if kind != "prose" and prose:
-            yield " ".join(prose)
+            yield " ".join(prose), "prose"
             prose = []
         if kind in ("code", "heading"):
-            if kind == "code":
-                yield stripped
+            if kind == "code" or not _RUNNING_HEADER.match(stripped):
+                yield stripped, kind
         elif kind == "bullet":
             prose = [_BULLET.sub("", stripped)]
         elif stripped and prose and _BROKEN_URL.search(prose[-1]):
@@ -187,7 +213,7 @@ def _blocks(text: str) -> Iterable[str]:
         elif stripped:
             prose.append(stripped)
     if prose:
-        yield " ".join(prose)
+        yield " ".join(prose), "prose"
 
 
 def _line_kind(line: str, prose: list[str]) -> str:

@@ -11,6 +11,7 @@ __all__ = [
     "IndexLocked",
     "IndexMismatch",
     "FolderMismatch",
+    "EmptyFolder",
     "IndexFolderRefused",
 ]
 
@@ -58,6 +59,22 @@ class FolderMismatch(IndexMismatch):
         )
         self.indexed = indexed
         self.given = given
+
+
+class EmptyFolder(IndexMismatch):
+    """The documents folder is empty while the index holds files: refused unless forced.
+
+    An empty mount point (a drive not mounted yet, a network share down) reads exactly
+    like a folder whose files were all deleted.
+    """
+
+    def __init__(self, folder: Path, indexed: int) -> None:
+        super().__init__(
+            f"{folder} is empty but the index holds {indexed} file(s): is a drive not "
+            "mounted? Syncing would remove them all from the index; use --force to do so"
+        )
+        self.folder = folder
+        self.indexed = indexed
 
 
 class IndexFolderRefused(IngestError):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ingest.errors import IndexFolderRefused
 from ingest.manifest import MANIFEST_FILE
+from ingest.rebuild import recover
 from vectorstore.ownership import is_marked, mark
 
 __all__ = ["INDEX_KIND", "claim_index_folder"]
@@ -42,6 +43,7 @@ def claim_index_folder(index_dir: Path, documents_dir: Path | None = None) -> Pa
         index.mkdir(mode=0o700, parents=True, exist_ok=True)
         mark(index, INDEX_KIND)
     index.chmod(0o700)
+    recover(index)  # a swap a crash interrupted is finished, a half-built index discarded
     return index
 
 

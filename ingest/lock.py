@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from pathlib import Path
 
 from ingest.errors import IndexLocked
@@ -17,7 +18,8 @@ class WriterLock:
     """An exclusive, non-blocking lock on a file: a second writer is refused, not queued.
 
     ``flock`` is released by the kernel when the holder dies, so a killed ingest never
-    leaves the index locked.
+    leaves the index locked. The holder writes its pid and command into the file, so
+    that a refused writer can say who holds the lock.
     """
 
     def __init__(self, path: Path) -> None:
@@ -35,15 +37,39 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            holder = _read_holder(fd)
             os.close(fd)
             raise IndexLocked(
-                f"another ingest is writing to {self.path.parent}; try again later"
+                f"another ingest is writing to {self.path.parent}{holder}; try again later"
             ) from exc
+        _write_holder(fd)
         self._fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _write_holder(fd: int) -> None:
+    """Record this process as the holder: ``pid command``, one line."""
+    line = f"{os.getpid()} {' '.join(sys.argv)[:200]}\n".encode(errors="replace")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, line, 0)
+
+
+def _read_holder(fd: int) -> str:
+    """`` (pid N: command)`` of the holder, or "" when it wrote nothing readable."""
+    try:
+        text = os.pread(fd, 512, 0).decode(errors="replace").strip()
+    except OSError:
+        return ""
+    pid, _, command = text.partition(" ")
+    if not pid.isdigit():
+        return ""
+    if pid == str(os.getpid()):
+        return f" (this process, pid {pid})"
+    return f" (pid {pid}: {command.strip() or 'unknown command'})"

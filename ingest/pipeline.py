@@ -11,14 +11,14 @@ goes through one ``ChunkWriter`` (``ingest.writer``), which keeps it crash-safe.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.chunking import Chunk, TokenChunker
-from ingest.errors import DocumentLoadError, FolderMismatch, IndexMismatch
+from ingest.errors import DocumentLoadError, EmptyFolder, FolderMismatch, IndexMismatch
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
 from ingest.lock import WriterLock
 from ingest.manifest import FailureRecord, FileRecord, IndexFingerprint, Manifest
@@ -169,6 +169,8 @@ class Indexer:
         progress: ProgressCallback | None = None,
         *,
         allow_new_folder: bool = False,
+        hold: Collection[str] = frozenset(),
+        allow_empty: bool | None = None,
     ) -> SyncReport:
         """Bring the index up to date with ``folder``; one bad file never stops the run.
 
@@ -177,11 +179,17 @@ class Indexer:
             progress: told of each file parsed, and of each slice of a streamed file.
             allow_new_folder: index ``folder`` although the index was built from another
                 one (the folder was moved, or the user said ``--force``).
+            hold: paths (relative) still being written: left as they are in the index,
+                neither read nor deleted (the watcher syncs them once they settle).
+            allow_empty: sync an empty folder into an index that holds files, deleting
+                them all; default: as ``allow_new_folder``.
 
         Raises:
             DocumentLoadError: ``folder`` is missing or not a folder (never read as empty,
                 which would delete every indexed file).
             FolderMismatch: the index was built from another folder.
+            EmptyFolder: the folder is empty while the index holds files (an empty mount
+                point), and ``allow_empty`` is not set.
             IndexMismatch: the index was built with another embedding model.
             IndexLocked: another process is writing to the index.
         """
@@ -192,12 +200,17 @@ class Indexer:
             writer = self._writer(timer)
             with timer("scan"):
                 writer.start()
-                plan = self._plan(folder, allow_new_folder, report, writer)
+                plan = self._plan(folder, _Scope(allow_new_folder, hold, allow_empty), report)
             if plan.changes_chunks:
                 self.manifest.keywords_current = False  # until the keyword commit
             with timer("write"):
                 remaining = self._reuse(plan, report, writer)
-            _Batches(self, writer, report, timer).run(remaining, progress)
+            firsts, twins = _split_twins(remaining)
+            _Batches(self, writer, report, timer).run(firsts, progress)
+            with timer("write"):
+                leftover = self._reuse_twins(twins, report, writer)
+            if leftover:  # the first of their content failed: each is read itself
+                _Batches(self, writer, report, timer).run(leftover, progress)
             self._delete_vanished(plan, report, writer)
             self._finish(folder, plan, report, writer, timer)
         report.chunks_total = self.manifest.chunk_count()
@@ -229,16 +242,18 @@ class Indexer:
     def _writer(self, timer: StageTimer) -> ChunkWriter:
         return ChunkWriter(self.store, self.manifest, self.keyword_index, timer)
 
-    def _plan(
-        self, folder: Path, allow_new_folder: bool, report: SyncReport, writer: ChunkWriter
-    ) -> SyncPlan:
+    def _plan(self, folder: Path, scope: _Scope, report: SyncReport) -> SyncPlan:
         rechunk = self._check_fingerprint()
-        self._check_folder(folder, allow_new_folder)
+        self._check_folder(folder, scope.allow_new_folder)
         scan = scan_folder(folder)
         report.skipped = scan.skipped
-        plan = plan_sync(
-            scan.files, self.manifest.files(), _hash, self.manifest.failures(), rechunk
-        )
+        records = self.manifest.files()
+        self._check_not_emptied(folder, scan.files, records, scope)
+        files = [f for f in scan.files if f.path not in scope.hold]
+        held = {p: r for p, r in records.items() if p in scope.hold}
+        kept = {p: r for p, r in records.items() if p not in held}
+        plan = plan_sync(files, kept, _hash, self.manifest.failures(), rechunk)
+        plan.seen.update(scope.hold)
         for stat in plan.touched:
             self.manifest.touch(stat.path, stat.size, stat.mtime_ns)
         for stat, reason in plan.unreadable:
@@ -253,7 +268,8 @@ class Indexer:
         if stored_model and stored_model != self.fingerprint.embedding_model:
             raise IndexMismatch(
                 f"this index was built with the embedding model {stored_model!r}, not "
-                f"{self.fingerprint.embedding_model!r}: run `gpt4all-rag reset --yes` "
+                f"{self.fingerprint.embedding_model!r}: run `gpt4all-rag ingest --rebuild` "
+                "(builds the new index beside this one), `gpt4all-rag reset --yes`, "
                 "or use another --index folder"
             )
         stored = self.manifest.fingerprint
@@ -271,6 +287,19 @@ class Indexer:
         if stored is not None and stored != folder.resolve() and not allow_new_folder:
             raise FolderMismatch(stored, folder.resolve())
 
+    def _check_not_emptied(
+        self, folder: Path, files: list[FileStat], records: dict[str, FileRecord], scope: _Scope
+    ) -> None:
+        """Refuse to delete every indexed file because the folder reads as empty.
+
+        An empty mount point (a drive not mounted yet) looks like a folder whose files
+        were all deleted; the index would be emptied, and rebuilt at length later.
+        """
+        allow = scope.allow_new_folder if scope.allow_empty is None else scope.allow_empty
+        if files or not records or allow:
+            return
+        raise EmptyFolder(folder.resolve(), len(records))
+
     def _reuse(self, plan: SyncPlan, report: SyncReport, writer: ChunkWriter) -> list[Candidate]:
         """Index files whose content is already stored by copying vectors; return the rest."""
         remaining = []
@@ -284,6 +313,24 @@ class Indexer:
             report.chunks_reused += reused
             _report_reuse(candidate, report)
         return remaining
+
+    def _reuse_twins(
+        self, twins: list[Candidate], report: SyncReport, writer: ChunkWriter
+    ) -> list[Candidate]:
+        """Index copies of a file written in this run from its stored vectors; return the rest."""
+        stored = {r.content_hash: r for r in self.manifest.files().values()}
+        leftover = []
+        for twin in twins:
+            source = stored.get(twin.content_hash)
+            reused = None
+            if source is not None:
+                reused = reuse_stored(replace(twin, source=source, moves=False), writer)
+            if reused is None:
+                leftover.append(twin)
+                continue
+            report.chunks_reused += reused
+            (report.updated if twin.replaces else report.added).append(twin.stat.path)
+        return leftover
 
     def _delete_vanished(self, plan: SyncPlan, report: SyncReport, writer: ChunkWriter) -> None:
         for candidate in plan.candidates:
@@ -435,6 +482,30 @@ class _Batches:
         self.writer.commit(replace(record, warning="; ".join(prepared.warnings)), ids)
         self.report.chunks_added += len(ids)
         self.report.pages += prepared.pages
+
+
+def _split_twins(candidates: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+    """The first file of each content, and the later files with the same content.
+
+    Two identical files in one run (``refman.pdf`` and its copy) are read and embedded
+    once: the copies reuse the first one's vectors once it is written.
+    """
+    firsts: list[Candidate] = []
+    twins: list[Candidate] = []
+    seen: set[str] = set()
+    for candidate in candidates:
+        (twins if candidate.content_hash in seen else firsts).append(candidate)
+        seen.add(candidate.content_hash)
+    return firsts, twins
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a sync may do beyond the ordinary: the caller's permissions and held files."""
+
+    allow_new_folder: bool
+    hold: Collection[str]
+    allow_empty: bool | None
 
 
 def _file_record(stat: FileStat, content_hash: str, pages: int, chunks: int) -> FileRecord:

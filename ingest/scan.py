@@ -45,14 +45,17 @@ def hash_file(path: Path) -> str:
 
 
 def scan_folder(folder: Path) -> ScanResult:
-    """List supported files below ``folder``, skipping hidden ones and outside symlinks."""
+    """List supported files below ``folder``; skip hidden ones, lock files, outside symlinks."""
     root = folder.resolve()
     result = ScanResult(files=[], skipped=[])
     extensions = supported_extensions()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith("."):
+            if name.startswith("~$"):  # Office's lock file beside an open document
+                rel = (Path(dirpath) / name).relative_to(root).as_posix()
+                result.skipped.append((rel, "an open document's lock file"))
+            elif not name.startswith("."):
                 _consider(root, Path(dirpath) / name, extensions, result)
     return result
 

@@ -3,6 +3,8 @@
 Usage:
     python scripts/bench_answers.py --docs bench-data/rdev-docs --index bench-data/rdev-index \
         [--limit N] [--ids exts-01,oos-03] [--out bench-results/answers.json]
+    python scripts/bench_answers.py --docs ... --index ... --evidence-only [--levers a,b]
+        (no model: the key fact in the evidence for each lever; scripts/bench_evidence.py)
 
 Ingests the folder (incremental: a second run reuses the index), loads the model once,
 then asks every question of tests/data/rdev/questions.jsonl through ``assistant.stream()``
@@ -351,6 +353,16 @@ def parse_args() -> argparse.Namespace:
         help="events: assistant.events() (the typed stream); auto: events where it exists",
     )
     parser.add_argument(
+        "--evidence-only",
+        action="store_true",
+        help="retrieval and evidence only, no model: the key fact in the evidence per lever",
+    )
+    parser.add_argument(
+        "--levers",
+        default="",
+        help="with --evidence-only: comma-separated variants to compare (default: all)",
+    )
+    parser.add_argument(
         "--llama-extra-buffers",
         action="store_true",
         help="keep llama.cpp's AMX/repacked weight buffers (they segfault on some CPUs)",
@@ -417,6 +429,10 @@ def setup(args: argparse.Namespace) -> tuple[DocumentAssistant, dict[str, Any]]:
 def main() -> int:
     args = parse_args()
     questions = select(load_devset(args.devset), args.ids, args.limit)
+    if args.evidence_only:
+        from bench_evidence import run_evidence_only
+
+        return run_evidence_only(args, questions)
     assistant, meta = setup(args)
     use_events = args.api == "events" or (args.api == "auto" and hasattr(assistant, "events"))
     meta["api"] = "events" if use_events else "stream"

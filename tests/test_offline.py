@@ -150,6 +150,7 @@ def test_real_models_ingest_search_and_ask_without_any_network(outbound, tmp_pat
         index_dir=tmp_path / "index",
         max_new_tokens=24,
         temperature=0.0,
+        answer_style="both",  # the model runs too (the bundled model's default is quotes only)
     )
     assistant = DocumentAssistant.from_settings(settings)
     run_everything(assistant)

@@ -29,6 +29,7 @@ __all__ = ["AssistantFactory", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "index",
+    "watch",
     "ask",
     "chat",
     "summarize",

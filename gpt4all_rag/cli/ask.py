@@ -173,8 +173,15 @@ def _print_evidence(event: EvidenceEvent) -> None:
 
 
 def _print_checks(answer: Answer) -> None:
-    """What the answer's sentences do not stand on, then the sources (* = cited)."""
+    """What the answer's sentences do not stand on, then the sources (* = cited).
+
+    A text with a failed claim is marked as the model's draft, not the answer.
+    """
+    from gpt4all_rag.grounding import draft_problem
+
     print()
+    if problem := draft_problem(answer.sentences):
+        print(terminal_text(f"! Draft by the model, not confirmed by your documents: {problem}"))
     for sentence in answer.unsupported:
         print(terminal_text(f"! not found in your sources: {sentence.text.strip()}"))
     for source in answer.sources:

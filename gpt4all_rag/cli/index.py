@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
     from gpt4all_rag.cli.common import Subcommands
-    from ingest.pipeline import ProgressEvent
+    from gpt4all_rag.settings import Settings
+    from ingest.pipeline import ProgressEvent, SyncReport
 
 __all__ = ["cmd_ingest", "cmd_reset", "cmd_status", "register"]
 
@@ -36,7 +37,14 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="index this folder even though the index was built from another one "
-        "(its files then replace the other folder's)",
+        "(its files then replace the other folder's), or though it is empty while the "
+        "index holds files (they are then all removed)",
+    )
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build a new index beside this one (a new embedding model, new chunking) and "
+        "swap it in at the end; the old one answers until then",
     )
     ingest.set_defaults(handler=cmd_ingest)
     status = commands.add_parser("status", parents=[common], help="show what the index holds")
@@ -53,6 +61,8 @@ def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
     # set for `ask` or the app: passive waiting makes llama.cpp generate 3x slower.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     extra = {"documents_dir": args.folder} if args.folder else {}
+    if args.rebuild:
+        return _rebuild(args, make, settings_from(args, **extra))
     assistant = make(settings_from(args, **extra))
     with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
         report = assistant.ingest(
@@ -60,6 +70,38 @@ def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
         )
     text = "\n".join([sync_report_text(report), *_warning_lines(report.warnings)])
     emit(args, report.to_json(), text)
+    return EXIT_FILES_FAILED if report.failed else EXIT_OK
+
+
+def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Settings) -> int:
+    """Build the index anew beside the old one, then swap; refused while a watcher runs.
+
+    A watcher (``watch``, ``serve``, the app) keeps the old index open and would go on
+    writing into it after the swap.
+    """
+    from gpt4all_rag.errors import IndexLocked
+    from ingest.rebuild import rebuild_beside
+    from ingest.watch_record import read_watch_records
+
+    if settings.collection != "default":
+        raise ValueError("--rebuild works on the default collection only, for now")
+    if live := [w for w in read_watch_records(settings.index_dir) if w.get("alive")]:
+        raise IndexLocked(
+            f"{settings.index_dir} is being watched (pid {live[0].get('pid')}: "
+            f"{live[0].get('command')}); stop it before --rebuild"
+        )
+
+    def build(staging: Path) -> SyncReport:
+        assistant = make(settings.model_copy(update={"index_dir": staging}))
+        try:
+            with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
+                return assistant.ingest(settings.documents_dir, progress=progress, force=True)
+        finally:
+            assistant.manifest.close()
+
+    report = rebuild_beside(settings.index_dir, build)
+    text = "\n".join([sync_report_text(report), *_warning_lines(report.warnings)])
+    emit(args, report.to_json(), f"{text}\nrebuilt and swapped in: {settings.index_dir}")
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
 
 
@@ -112,10 +154,39 @@ def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
 def _status_text(status: dict[str, Any]) -> str:
     """``key: value`` lines, then the warnings' count and one line each."""
     warnings = status["warnings"]
-    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in status.items() if k != "warnings"]
+    special = ("warnings", "watching", "watchers")
+    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in status.items() if k not in special]
     lines.append(f"warnings: {len(warnings)}")
     lines += [f"  {w['file']}: {w['reason']}" for w in warnings]
+    lines.append(f"watching: {'yes' if status['watching'] else 'no'}")
+    lines += [f"  {_watcher_line(w)}" for w in status["watchers"]]
     return "\n".join(lines)
+
+
+def _watcher_line(record: dict[str, Any]) -> str:
+    """One watcher: who, since when, the last change seen, files waiting, its problem."""
+    if not record.get("alive"):
+        return f"pid {record.get('pid')}: not running (stale record)"
+    parts = [
+        f"pid {record.get('pid')} ({record.get('command', '')})",
+        f"since {_clock(record.get('started'))}",
+        f"last change {_clock(record.get('last_change'))}",
+        f"{record.get('pending', 0)} file(s) waiting",
+    ]
+    if record.get("syncing"):
+        parts.append("syncing now")
+    if record.get("error"):
+        parts.append(f"problem: {record['error']}")
+    return ", ".join(parts)
+
+
+def _clock(moment: object) -> str:
+    """A ``time.time()`` as local ``YYYY-MM-DD HH:MM:SS``; "none" when absent."""
+    if not isinstance(moment, int | float):
+        return "none"
+    from datetime import datetime
+
+    return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def cmd_reset(args: argparse.Namespace, make: AssistantFactory) -> int:

@@ -1,14 +1,19 @@
 """Running the API: the bind check, uvicorn in the foreground, or in a background thread.
 
 The socket is bound here, before uvicorn starts, so a port in use is an
-``OSError`` the CLI reports in one line instead of uvicorn's exit.
+``OSError`` the CLI reports in one line instead of uvicorn's exit. While it runs, the
+server keeps its index in step with the documents folder (``settings.watch_folder``),
+with the same watcher as ``gpt4all-rag watch``; its changes go to the log.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 
 import uvicorn
@@ -17,8 +22,11 @@ from fastapi import FastAPI
 from gpt4all_rag.assistant import DocumentAssistant
 from gpt4all_rag.server.api import is_loopback
 from gpt4all_rag.server.errors import InsecureBind
+from ingest.pipeline import SyncReport
 
-__all__ = ["BackgroundServer", "check_bind", "preload", "serve"]
+__all__ = ["BackgroundServer", "check_bind", "folder_watching", "preload", "serve"]
+
+log = logging.getLogger("gpt4all_rag.watch")
 
 
 def check_bind(host: str, token_chosen: bool) -> None:
@@ -67,8 +75,37 @@ def _server(app: FastAPI, log_level: str) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+@contextlib.contextmanager
+def folder_watching(assistant: DocumentAssistant, enabled: bool | None = None) -> Iterator[None]:
+    """Keep the assistant's index in step with its folder inside the block.
+
+    Each change and problem is one log line (``gpt4all_rag.watch``). Searches and
+    answers go on during a sync, as with ``ingest``.
+
+    Args:
+        assistant: whose folder and index.
+        enabled: default ``settings.watch_folder``.
+    """
+    from gpt4all_rag.watching import IndexWatcher, change_lines
+
+    if not (assistant.settings.watch_folder if enabled is None else enabled):
+        yield
+        return
+
+    def logged(report: SyncReport) -> None:
+        for line in change_lines(report):
+            log.warning("%s", line)  # warning: shown without any logging set up
+
+    watcher = IndexWatcher(assistant, on_report=logged, on_event=lambda line: log.warning(line))
+    watcher.start()
+    try:
+        yield
+    finally:
+        watcher.stop()
+
+
 def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
-    """Serve ``app`` on ``host:port`` until interrupted (Ctrl-C).
+    """Serve ``app`` on ``host:port`` until interrupted (Ctrl-C), watching its folder.
 
     Raises:
         InsecureBind: ``host`` is not loopback and the app's token was not chosen.
@@ -78,7 +115,8 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     sock = _bound_socket(host, port)
     server = _server(app, log_level)
     try:
-        server.run(sockets=[sock])
+        with folder_watching(app.state.service.assistant):
+            server.run(sockets=[sock])
     finally:
         sock.close()
 

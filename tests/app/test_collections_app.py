@@ -118,3 +118,31 @@ def test_a_collection_is_added_and_removed_in_the_settings(
     assert (folders["alpha"] / "notes.txt").read_text(encoding="utf-8") == ALPHA_TEXT + "\n"
     assert not (tmp_path / "collections" / "alpha").exists()
     assert (tmp_path / "collections" / "beta" / "index").is_dir()
+
+
+def test_rescan_rescans_every_chosen_collection_and_says_so(
+    folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 22: with two collections chosen, Rescan used to rescan the first alone.
+    monkeypatch.setenv("GPT4ALL_RAG_WATCH_FOLDER", "false")  # the button alone, no watcher
+    page = open_page()
+    page.multiselect(key="collections").set_value(["alpha", "beta"]).run()
+    (folders["alpha"] / "more.txt").write_text("Alpha has a second note.\n", encoding="utf-8")
+    (folders["beta"] / "more.txt").write_text("Beta has a second note.\n", encoding="utf-8")
+
+    page.button(key="rescan").click().run()
+
+    assert not page.exception, page.exception
+    assert [s.value for s in page.sidebar.success] == [
+        "alpha: Index updated: 1 added (2 chunks in total).",
+        "beta: Index updated: 1 added (2 chunks in total).",
+    ]
+    assert [s.value for s in page.sidebar.subheader] == [
+        "Indexed in alpha (2)",
+        "Indexed in beta (2)",
+    ]
+    page.button(key="rescan").click().run()
+    assert [i.value for i in page.sidebar.info] == [
+        "alpha: Nothing changed.",
+        "beta: Nothing changed.",
+    ]

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from gpt4all_rag.answer import Source
-from gpt4all_rag.grounding import SentenceSupport, attribute, is_claim, with_markers
+from gpt4all_rag.grounding import (
+    SentenceSupport,
+    attribute,
+    draft_problem,
+    is_claim,
+    missing_terms,
+    with_markers,
+)
 from gpt4all_rag.testing import HashEmbedder, ScriptedLLM
 
 INSTALL = (
@@ -96,6 +107,7 @@ def test_a_scripted_answer_is_attributed_end_to_end():
             "support": round(result[0].support, 4),
             "inferred": True,
             "supported": True,
+            "reason": "",
         }
     ]
 
@@ -111,3 +123,76 @@ def test_an_answer_with_no_sources_flags_every_claim():
     assert result == [
         SentenceSupport("Packages are installed with install.packages.", (), 0.0, False, False)
     ]
+
+
+# --- the rules, on sentences the bundled model wrote (tests/data/rdev/grounding_labels.jsonl)
+LABELS = Path(__file__).resolve().parents[1] / "data" / "rdev" / "grounding_labels.jsonl"
+
+
+def labelled(question_id: str) -> tuple[dict[str, Any], list[Source]]:
+    """One labelled answer of the bundled model and the sources it was given."""
+    rows = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+    row = next(r for r in rows if r["id"] == question_id)
+    sources = [
+        Source(s["number"], s["file"], s["page"], s["text"], 0.0, 0.0) for s in row["sources"]
+    ]
+    return row, sources
+
+
+def verdicts(question_id: str) -> list[tuple[str, str, bool, str]]:
+    """Each sentence's label, and whether the check (rules alone: threshold 0) passes it."""
+    row, sources = labelled(question_id)
+    checked = attribute(row["answer"], sources, HashEmbedder(), threshold=0.0)
+    return [
+        (s["text"], s["label"], c.supported, c.reason)
+        for s, c in zip(row["sentences"], checked, strict=True)
+    ]
+
+
+def test_a_name_the_cited_passage_does_not_hold_is_flagged():
+    # Today this scored 0.81 and was shown as supported: `R-exts.pdf` is not an option.
+    text, label, supported, reason = verdicts("exts-05")[0]
+    assert text.startswith("To keep some files in your source directory out of the package")
+    assert (label, supported) == ("wrong", False)
+    assert reason == "names “R-exts.pdf”, which your documents do not contain here"
+
+
+def test_an_invented_identifier_is_flagged_though_its_parts_are_in_the_passage():
+    # `R_Visible.c` reuses R_Visible from a passage it does not cite; 0.77 today.
+    text, label, supported, reason = verdicts("exts-08")[0]
+    assert "`R_Visible.c`" in text
+    assert (label, supported) == ("wrong", False)
+    assert "“R_Visible.c”" in reason
+
+
+def test_a_sentence_that_says_the_same_thing_twice_is_flagged():
+    text, label, supported, reason = verdicts("exts-02")[0]
+    assert text == "The field ‘NAMESPACE’ should be listed in the ‘NAMESPACE’ field."
+    assert (label, supported, reason) == ("wrong", False, "says the same thing twice")
+
+
+def test_install_packages_spelled_wrong_or_with_an_invented_version_is_flagged():
+    passage = "Packages can be installed from CRAN with install.packages()."
+    assert missing_terms("Call `install_packages()` to install it.", passage) == [
+        "install_packages"
+    ]
+    assert missing_terms("Call install.packages() to install it.", passage) == []
+    assert missing_terms(
+        "The `install.packages()` function is available in all R versions, including R 3.0.0.",
+        passage,
+    ) == ["3.0.0"]
+
+
+def test_lead_ins_and_code_comments_are_not_claims():
+    assert not is_claim("Here is an example of how to use it:")
+    assert not is_claim("# Using the `lucene` package")
+    assert is_claim("Here is an example of how to use it:", lead_ins=False)
+
+
+def test_a_draft_with_a_failed_claim_says_how_many_and_why():
+    row, sources = labelled("exts-02")
+    checked = attribute(row["answer"], sources, HashEmbedder(), threshold=0.0)
+    assert draft_problem(checked) == (
+        "1 of its 2 statements failed the source check (says the same thing twice)"
+    )
+    assert draft_problem(attribute(INSTALL, SOURCES, HashEmbedder(), threshold=0.0)) == ""
