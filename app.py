@@ -1038,7 +1038,7 @@ def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
         f"Move {escape_text(path)} from the documents folder to the trash? It leaves the "
         "index too; restore it from the trash to have it back."
     )
-    yes, no = st.columns(2)
+    yes, keep, no = st.columns(3)
     yes.button(
         "Move to the trash",
         key=f"delete-yes-{path}",
@@ -1046,7 +1046,54 @@ def confirm_delete_row(assistant: DocumentAssistant, path: str) -> None:
         on_click=delete_document,
         args=(assistant, path),
     )
+    keep.button(
+        "Remove from the index only",
+        key=f"exclude-{path}",
+        help="Keep the file in the folder; the index leaves it out until you index it again",
+        on_click=exclude_document,
+        args=(assistant, path),
+    )
     no.button("Cancel", key=f"delete-no-{path}", on_click=ask_delete, args=(None,))
+
+
+def exclude_document(assistant: DocumentAssistant, path: str) -> None:
+    """Take a file out of the index and keep it in the folder (a button's callback)."""
+    st.session_state.confirm_delete = None
+    try:
+        assistant.exclude_document(path)
+    except (*USER_ERRORS, OSError) as exc:
+        notify("error", f"Could not remove {escape_text(path)}: {escape_text(str(exc))}")
+        return
+    notify("success", f"Removed {escape_text(path)} from the index; the file stays in the folder.")
+
+
+def include_document(assistant: DocumentAssistant, path: str) -> None:
+    """Index a file that was taken out of the index again (a button's callback)."""
+    try:
+        assistant.include_document(path)
+    except (*USER_ERRORS, OSError) as exc:
+        notify("error", f"Could not index {escape_text(path)}: {escape_text(str(exc))}")
+        return
+    notify("success", f"Indexed {escape_text(path)} again.")
+
+
+def excluded_list(assistant: DocumentAssistant) -> None:
+    """Files kept in the folder but taken out of the index, each with an "Index again" button."""
+    excluded = assistant.excluded_documents()
+    if not excluded:
+        return
+    with st.expander(f"Left out of the index ({len(excluded)})"):
+        for path in excluded:
+            name, action = st.columns([5, 1], vertical_alignment="center")
+            name.markdown(f"**{escape_text(path)}**")
+            action.button(
+                "",
+                icon=":material/undo:",
+                key=f"include-{path}",
+                help="Index this file again",
+                on_click=include_document,
+                args=(assistant, path),
+            )
 
 
 def document_row(assistant: DocumentAssistant, path: str, chunks: int, warning: str = "") -> None:
@@ -1130,6 +1177,7 @@ def document_list(assistant: DocumentAssistant) -> int:
     for document in documents:
         warning = warnings.get(document.path, "")
         document_row(assistant, document.path, document.chunks, warning)
+    excluded_list(assistant)
     return len(documents)
 
 

@@ -207,6 +207,23 @@ class DocumentAssistant(Asking):
             target.unlink()
         return removed
 
+    def exclude_document(self, path: str) -> int:
+        """Take a file out of the index, keeping it in the folder; returns the chunks removed.
+
+        Syncs (a watched folder's too) leave it out until ``include_document``.
+        """
+        inside(self.settings.documents_dir, path, follow_symlinks=False)
+        return self.indexer.exclude(path)
+
+    def include_document(self, path: str) -> SyncReport:
+        """Index an excluded file again (a sync of the folder)."""
+        self.indexer.include(path)
+        return self.ingest()
+
+    def excluded_documents(self) -> list[str]:
+        """Files in the folder that were taken out of the index, by path."""
+        return self.indexer.excluded()
+
     def status(self) -> IndexStatus:
         """Counts, size on disk, model and last sync of the index."""
         return status_of(self.settings, self.manifest, _embedder_name(self.embedder))

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from ingest.chunking import Chunk, TokenChunker
 from ingest.errors import DocumentLoadError, EmptyFolder, FolderMismatch, IndexMismatch
+from ingest.exclusions import read_excluded, write_excluded
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
 from ingest.lock import WriterLock
 from ingest.manifest import FailureRecord, FileRecord, IndexFingerprint, Manifest
@@ -223,6 +224,30 @@ class Indexer:
         """Delete chunks a killed run wrote without committing; returns how many."""
         return self._writer(StageTimer()).repair()
 
+    def exclude(self, path: str) -> int:
+        """Take a file out of the index and keep it out (it stays in the folder).
+
+        Returns how many chunks were removed. Later syncs skip it until ``include``.
+        """
+        with self._writer_lock():
+            index_dir = self.manifest.path.parent
+            write_excluded(index_dir, read_excluded(index_dir) | {path})
+        return self.remove(path)
+
+    def include(self, path: str) -> bool:
+        """Let an excluded file be indexed again by the next sync; False if it was not out."""
+        with self._writer_lock():
+            index_dir = self.manifest.path.parent
+            excluded = read_excluded(index_dir)
+            if path not in excluded:
+                return False
+            write_excluded(index_dir, excluded - {path})
+        return True
+
+    def excluded(self) -> list[str]:
+        """The files taken out of the index, by path."""
+        return sorted(read_excluded(self.manifest.path.parent))
+
     def remove(self, path: str) -> int:
         """Remove one file's chunks (the file itself is the caller's); returns how many."""
         with self._writer_lock():
@@ -245,7 +270,7 @@ class Indexer:
     def _plan(self, folder: Path, scope: _Scope, report: SyncReport) -> SyncPlan:
         rechunk = self._check_fingerprint()
         self._check_folder(folder, scope.allow_new_folder)
-        scan = scan_folder(folder)
+        scan = scan_folder(folder, read_excluded(self.manifest.path.parent))
         report.skipped = scan.skipped
         records = self.manifest.files()
         self._check_not_emptied(folder, scan.files, records, scope)

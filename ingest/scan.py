@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
 from ingest.errors import DocumentLoadError
+from ingest.exclusions import EXCLUDED_REASON
 from ingest.loaders import supported_extensions
 from ingest.paths import inside
 
@@ -44,17 +46,22 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def scan_folder(folder: Path) -> ScanResult:
-    """List supported files below ``folder``; skip hidden ones, lock files, outside symlinks."""
+def scan_folder(folder: Path, excluded: Collection[str] = frozenset()) -> ScanResult:
+    """List supported files below ``folder``; skip hidden ones, lock files, outside symlinks.
+
+    ``excluded`` paths (relative) are skipped too: the person removed them from the index.
+    """
     root = folder.resolve()
     result = ScanResult(files=[], skipped=[])
     extensions = supported_extensions()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
+            rel = (Path(dirpath) / name).relative_to(root).as_posix()
             if name.startswith("~$"):  # Office's lock file beside an open document
-                rel = (Path(dirpath) / name).relative_to(root).as_posix()
                 result.skipped.append((rel, "an open document's lock file"))
+            elif rel in excluded:
+                result.skipped.append((rel, EXCLUDED_REASON))
             elif not name.startswith("."):
                 _consider(root, Path(dirpath) / name, extensions, result)
     return result

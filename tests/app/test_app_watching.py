@@ -253,3 +253,34 @@ def test_a_new_tab_does_not_repeat_what_an_earlier_one_was_told(
 
     assert [s.value for s in second.sidebar.success] == []
     assert sidebar_texts(second) == ["**manual\\.pdf**  \n3 chunks"]
+
+
+@pytest.mark.parametrize("watch", ["true", "false"])
+def test_remove_from_the_index_keeps_the_file_until_it_is_indexed_again(
+    folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, watch: str
+) -> None:
+    docs, _ = folders
+    monkeypatch.setenv("GPT4ALL_RAG_WATCH_FOLDER", watch)
+    add(docs, "manual.pdf", "notes.md")
+    page = open_page()
+
+    page.button(key="delete-notes.md").click().run()
+    page.button(key="exclude-notes.md").click().run()
+
+    assert (docs / "notes.md").is_file()
+    assert not (docs.parent / "data" / "Trash" / "files").exists()
+    assert left_out(page) == ["Left out of the index (1)"]
+    assert sidebar_texts(page) == ["**manual\\.pdf**  \n3 chunks", "**notes\\.md**"]
+    # a sync (the watcher's, or a rescan) leaves it out
+    page.button(key="rescan").click().run()
+    assert sidebar_texts(page)[0] == "**manual\\.pdf**  \n3 chunks"
+    assert page.sidebar.subheader[0].value == "Indexed (1)"
+
+    page.button(key="include-notes.md").click().run()
+
+    assert page.sidebar.subheader[0].value == "Indexed (2)"
+    assert left_out(page) == []
+
+
+def left_out(page: AppTest) -> list[str]:
+    return [e.label for e in page.sidebar.expander if e.label.startswith("Left out")]

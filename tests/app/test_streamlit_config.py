@@ -54,4 +54,3 @@ def test_make_run_starts_the_app_through_the_launcher() -> None:
 
     assert recipe is not None
     assert recipe.group(1) == "\t$(BIN)/python -m gpt4all_rag.app_launch --port $(PORT)\n"
-
