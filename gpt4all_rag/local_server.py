@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ingest.lock import pid_alive
+
 __all__ = [
     "RECORD_NAME",
     "TOKEN_NAME",
@@ -143,7 +145,7 @@ def find_server(index_dir: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     base = loopback_url(url)
-    if base is None or not _alive(pid):
+    if base is None or not pid_alive(pid):
         return None
     return base
 
@@ -202,20 +204,6 @@ def _private_and_ours(path: Path) -> bool:
     if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
         return False
     return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:  # kill(0 or -1, 0) asks about a process group, or every process
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process: alive, and its server may still answer
-    except (OverflowError, ValueError):
-        return False
-    return True
 
 
 def remote_search(

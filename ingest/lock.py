@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.errors import IndexLocked
 
-__all__ = ["LOCK_FILE", "WriterLock"]
+__all__ = ["LOCK_FILE", "WriterLock", "pid_alive"]
 
 LOCK_FILE = "ingest.lock"
 
@@ -73,3 +73,22 @@ def _read_holder(fd: int) -> str:
     if pid == str(os.getpid()):
         return f" (this process, pid {pid})"
     return f" (pid {pid}: {command.strip() or 'unknown command'})"
+
+
+def pid_alive(pid: object) -> bool:
+    """Whether a process with this id runs (another user's counts): stale records are told apart.
+
+    Only a positive int is a process: ``kill(0 or -1, 0)`` asks about a process group,
+    or every process, and a pid read from a file may be anything.
+    """
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OverflowError, ValueError):
+        return False
+    return True

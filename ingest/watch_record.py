@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ingest.lock import pid_alive
+
 __all__ = [
     "WATCH_RECORD_GLOB",
     "read_watch_records",
@@ -50,18 +52,6 @@ def read_watch_records(index_dir: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         if isinstance(record, dict):
-            record["alive"] = _pid_alive(record.get("pid"))
+            record["alive"] = pid_alive(record.get("pid"))
             records.append(record)
     return records
-
-
-def _pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, another user's
-    return True
