@@ -841,7 +841,8 @@ def background_indexer(assistant: DocumentAssistant) -> BackgroundIndexer:
     if key not in looked_at:  # this tab's first look at this index (or collection)
         # Set before syncing, so that a failing sync is not retried on every rerun.
         looked_at.add(key)
-        if indexer.state().first_done and settings.watch_folder:
+        first_tab = indexer.first_look()
+        if indexer.state().first_done and settings.watch_folder and not first_tab:
             mark_told(indexer)  # what an earlier tab saw is no news to this one
         if not settings.watch_folder:
             indexer.sync_again()

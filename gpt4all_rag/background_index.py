@@ -91,6 +91,17 @@ class BackgroundIndexer:
         self._version = 0
         self._error: str | None = None
         self._first_done = False
+        self._looked_at = False
+
+    def first_look(self) -> bool:
+        """True for the first tab that looks at this indexer, False for every later one.
+
+        The first tab is told what the first ingest did even when it ended before the
+        tab looked (a small folder on a fast machine); later tabs are not told again.
+        """
+        with self._lock:
+            first, self._looked_at = not self._looked_at, True
+            return first
 
     def start(self) -> None:
         """Start the first ingest (once; later calls do nothing while it runs or watches)."""
