@@ -245,9 +245,7 @@ def test_a_new_tab_does_not_repeat_what_an_earlier_one_was_told(
     docs, _ = folders
     add(docs, "manual.pdf")
     first = open_page()
-    assert [s.value for s in first.sidebar.success] == [
-        "Index updated: 1 added (3 chunks in total)."
-    ]
+    until_shown(first, lambda p: sidebar_texts(p) == ["**manual\\.pdf**  \n3 chunks"])
 
     second = open_page()
 
