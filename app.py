@@ -1103,16 +1103,13 @@ def document_row(assistant: DocumentAssistant, path: str, chunks: int, warning: 
     note = f"  \n:material/warning: {escape_text(warning)}" if warning else ""
     name.markdown(f"**{escape_text(path)}**  \n{count(chunks, 'chunk')}{note}")
     summary_button(summarize, path)
-    action.button(
-        "",
-        icon=":material/delete:",
-        key=f"delete-{path}",
-        help="Move this file to the trash (it leaves the index too)",
-        on_click=ask_delete,
-        args=(path,),
+    trash_button(
+        assistant,
+        action,
+        path,
+        f"delete-{path}",
+        "Move this file to the trash (it leaves the index too)",
     )
-    if st.session_state.confirm_delete == path:
-        confirm_delete_row(assistant, path)
 
 
 def failure_list(assistant: DocumentAssistant) -> None:
@@ -1130,13 +1127,13 @@ def failure_row(assistant: DocumentAssistant, path: str, reason: str) -> None:
     """A file that failed: its name and reason, and a button to move it to the trash."""
     name, action = st.columns([5, 1], vertical_alignment="center")
     name.markdown(f"**{escape_text(path)}**: {escape_text(reason)}")
-    action.button(
-        "",
-        icon=":material/delete:",
-        key=f"delete-failed-{path}",
-        help="Move this file to the trash",
-        on_click=ask_delete,
-        args=(path,),
+    trash_button(assistant, action, path, f"delete-failed-{path}", "Move this file to the trash")
+
+
+def trash_button(assistant: DocumentAssistant, column: Any, path: str, key: str, help: str) -> None:
+    """A row's trash button, and under the row its confirmation once pressed."""
+    column.button(
+        "", icon=":material/delete:", key=key, help=help, on_click=ask_delete, args=(path,)
     )
     if st.session_state.confirm_delete == path:
         confirm_delete_row(assistant, path)
