@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress bench-watch clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress bench-watch bench-cluster clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -28,9 +28,9 @@ ingest: venv
 	$(BIN)/gpt4all-rag ingest documents || test $$? -eq 1
 
 # Not `streamlit run`: the launcher adds the secret, the Host and Origin checks and the
-# anti-framing headers (gpt4all_rag/app_launch.py).
+# anti-framing headers (gpt4all_rag/ui/launch.py).
 app: venv
-	$(BIN)/python -m gpt4all_rag.app_launch --port $(PORT)
+	$(BIN)/python -m gpt4all_rag.ui.launch --port $(PORT)
 
 ## deps: what the tests need besides Python: Debian's chromium and chromium-driver (browser
 ## tests) and tesseract-ocr (OCR of scanned PDFs and images).
@@ -66,6 +66,7 @@ test-slow: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## check-offline: ingest, ask and search inside a network namespace with only loopback
 check-offline: venv
@@ -79,25 +80,25 @@ SCIFACT      ?= ../shared/bench/scifact-train
 ## bench-ingest: the R manuals from Debian (fetched once); BENCH_CORPUS=DIR for another folder
 bench-ingest: venv
 	scripts/fetch_corpora.sh bench-data
-	$(BIN)/python scripts/bench_ingest.py --corpus $(BENCH_CORPUS)
+	$(BIN)/python -m scripts.bench_ingest --corpus $(BENCH_CORPUS)
 
 ## bench-progress: `gpt4all-rag ingest` of the nine R manuals in a terminal: ETA, wall, peak RSS
 bench-progress: venv
 	scripts/fetch_corpora.sh bench-data
 	mkdir -p bench-results
-	$(BIN)/python scripts/bench_progress.py --corpus $(BENCH_CORPUS) --out bench-results/progress.json
+	$(BIN)/python -m scripts.bench_progress --corpus $(BENCH_CORPUS) --out bench-results/progress.json
 
 ## bench-watch: `gpt4all-rag watch` on a real folder: a dropped 113-page PDF, a delete, 1,000 files
 ## at once, a slow writer, kill -9 and restart, idle CPU (docs/watch.md)
 bench-watch: venv
 	scripts/fetch_corpora.sh bench-data
 	mkdir -p bench-results
-	$(BIN)/python scripts/bench_watch.py --corpus $(BENCH_CORPUS) --out bench-results/watch.json
+	$(BIN)/python -m scripts.bench_watch --corpus $(BENCH_CORPUS) --out bench-results/watch.json
 
 ## bench-query: over the SciFact index that bench-eval keeps (16,012 chunks)
 bench-query: venv
 	test -d bench-data/scifact-eval/index || $(MAKE) bench-eval
-	$(BIN)/python scripts/bench_query.py --index bench-data/scifact-eval/index
+	$(BIN)/python -m scripts.bench_query --index bench-data/scifact-eval/index
 
 ## bench-server: three R manuals (843 chunks) into the embedded store and a `chroma run`
 ## server, one and two writers, and search while another process ingests
@@ -106,7 +107,13 @@ R_MANUALS := bench-data/r-doc-pdf/usr/share/R/doc/manual
 bench-server: venv
 	test -d $(SERVER_CORPUS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(SERVER_CORPUS) \
 	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-data.pdf $(R_MANUALS)/R-intro.pdf $(SERVER_CORPUS)/; }
-	$(BIN)/python scripts/bench_server.py --corpus $(SERVER_CORPUS)
+	$(BIN)/python -m scripts.bench_server --corpus $(SERVER_CORPUS)
+
+## bench-cluster: four R manuals (243 pages) on a local Ray cluster on loopback (run as root: a
+## network namespace): 1 and 2 worker processes, Ray over the local ingest, the write ceiling
+bench-cluster: venv
+	scripts/fetch_corpora.sh bench-data
+	$(BIN)/python -m scripts.bench_cluster --corpus $(R_MANUALS) --out bench-results/cluster.json
 
 ## bench-answers: the R-manual dev set (tests/data/rdev: 57 answerable, 39 out-of-scope questions
 ## over R-exts, R-lang, R-ints) through DocumentAssistant: evidence, citations, loops, abstention
@@ -115,7 +122,7 @@ bench-answers: venv
 	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
 	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
 	mkdir -p bench-results
-	$(BIN)/python scripts/bench_answers.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	$(BIN)/python -m scripts.bench_answers --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --out bench-results/answers.json
 
 ## bench-followups: second turns of the mixed conversations (tests/data/rdev/conversations.jsonl):
@@ -124,7 +131,7 @@ bench-followups: venv
 	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
 	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
 	mkdir -p bench-results
-	$(BIN)/python scripts/bench_followups.py --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	$(BIN)/python -m scripts.bench_followups --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --label after --out bench-results/followups.json
 
 ## bench-retrieval: the retrieval levers (fusion variants) on the R dev set and SciFact train
@@ -132,9 +139,9 @@ bench-retrieval: venv
 	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
 	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
 	mkdir -p bench-results
-	$(BIN)/python scripts/bench_retrieval.py rdev --docs $(RDEV_DOCS) --index bench-data/rdev-index \
+	$(BIN)/python -m scripts.bench_retrieval rdev --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --out bench-results/retrieval-dev.json
-	$(BIN)/python scripts/bench_retrieval.py beir --data $(SCIFACT) --index bench-data/scifact-levers \
+	$(BIN)/python -m scripts.bench_retrieval beir --data $(SCIFACT) --index bench-data/scifact-levers \
 	  --out bench-results/retrieval-sci.json
 
 ## bench-cli: wall time of `gpt4all-rag search` and `status` in fresh processes (4 R manuals)
@@ -143,12 +150,12 @@ bench-cli: venv
 	test -d $(CLI_CORPUS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(CLI_CORPUS) \
 	  && cp $(R_MANUALS)/R-FAQ.pdf $(R_MANUALS)/R-intro.pdf $(R_MANUALS)/R-data.pdf \
 	  $(R_MANUALS)/R-admin.pdf $(CLI_CORPUS)/; }
-	$(BIN)/python scripts/bench_cli.py --index bench-data/cli-r4/index --build-from $(CLI_CORPUS)
+	$(BIN)/python -m scripts.bench_cli --index bench-data/cli-r4/index --build-from $(CLI_CORPUS)
 
 ## bench-ocr: Tesseract's character error rate and pages/s on 20 rendered R-manual pages
 bench-ocr: venv deps
 	scripts/fetch_corpora.sh bench-data
-	$(BIN)/python scripts/bench_ocr.py --pages 20
+	$(BIN)/python -m scripts.bench_ocr --pages 20
 
 bench-eval: venv
 	mkdir -p bench-results

@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gpt4all_rag.answer import Answer, Source
-    from gpt4all_rag.assistant import DocumentAssistant, DocumentInfo
-    from gpt4all_rag.collections import CollectionRegistry, CollectionSet
+    from gpt4all_rag.answering.flow import (
+        EvidenceEvent,
+        FlowEvent,
+        FlowHooks,
+        SourcesEvent,
+        TokenEvent,
+    )
+    from gpt4all_rag.assistant.several import CollectionSet
+    from gpt4all_rag.assistant.single import DocumentAssistant, DocumentInfo
+    from gpt4all_rag.documents.feedback import FeedbackEntry, FeedbackStore
+    from gpt4all_rag.documents.uploads import UploadRejected, save_upload
     from gpt4all_rag.errors import (
         USER_ERRORS,
         AssistantError,
@@ -26,12 +35,10 @@ if TYPE_CHECKING:
         ModelNotFound,
         StoreUnavailable,
     )
-    from gpt4all_rag.feedback import FeedbackEntry, FeedbackStore
-    from gpt4all_rag.flow import EvidenceEvent, FlowEvent, FlowHooks, SourcesEvent, TokenEvent
-    from gpt4all_rag.index_status import IndexStatus
+    from gpt4all_rag.index.registry import CollectionRegistry
+    from gpt4all_rag.index.status import IndexStatus
     from gpt4all_rag.settings import Settings
-    from gpt4all_rag.uploads import UploadRejected, save_upload
-    from ingest.pipeline import ProgressEvent, SyncReport
+    from ingest.report import ProgressEvent, SyncReport
     from vectorstore.retriever import Filters
 
 # Where each public name lives. They are imported on first use (PEP 562), so that
@@ -39,11 +46,11 @@ if TYPE_CHECKING:
 _HOMES = {
     "Answer": "gpt4all_rag.answer",
     "Source": "gpt4all_rag.answer",
-    "DocumentAssistant": "gpt4all_rag.assistant",
-    "DocumentInfo": "gpt4all_rag.assistant",
-    "IndexStatus": "gpt4all_rag.index_status",
-    "CollectionRegistry": "gpt4all_rag.collections",
-    "CollectionSet": "gpt4all_rag.collections",
+    "DocumentAssistant": "gpt4all_rag.assistant.single",
+    "DocumentInfo": "gpt4all_rag.assistant.single",
+    "IndexStatus": "gpt4all_rag.index.status",
+    "CollectionRegistry": "gpt4all_rag.index.registry",
+    "CollectionSet": "gpt4all_rag.assistant.several",
     "USER_ERRORS": "gpt4all_rag.errors",
     "AssistantError": "gpt4all_rag.errors",
     "DocumentLoadError": "gpt4all_rag.errors",
@@ -52,18 +59,18 @@ _HOMES = {
     "LLMError": "gpt4all_rag.errors",
     "ModelNotFound": "gpt4all_rag.errors",
     "StoreUnavailable": "gpt4all_rag.errors",
-    "FeedbackEntry": "gpt4all_rag.feedback",
-    "FeedbackStore": "gpt4all_rag.feedback",
-    "EvidenceEvent": "gpt4all_rag.flow",
-    "FlowEvent": "gpt4all_rag.flow",
-    "FlowHooks": "gpt4all_rag.flow",
-    "SourcesEvent": "gpt4all_rag.flow",
-    "TokenEvent": "gpt4all_rag.flow",
+    "FeedbackEntry": "gpt4all_rag.documents.feedback",
+    "FeedbackStore": "gpt4all_rag.documents.feedback",
+    "EvidenceEvent": "gpt4all_rag.answering.flow",
+    "FlowEvent": "gpt4all_rag.answering.flow",
+    "FlowHooks": "gpt4all_rag.answering.flow",
+    "SourcesEvent": "gpt4all_rag.answering.flow",
+    "TokenEvent": "gpt4all_rag.answering.flow",
     "Settings": "gpt4all_rag.settings",
-    "UploadRejected": "gpt4all_rag.uploads",
-    "save_upload": "gpt4all_rag.uploads",
-    "ProgressEvent": "ingest.pipeline",
-    "SyncReport": "ingest.pipeline",
+    "UploadRejected": "gpt4all_rag.documents.uploads",
+    "save_upload": "gpt4all_rag.documents.uploads",
+    "ProgressEvent": "ingest.report",
+    "SyncReport": "ingest.report",
     "Filters": "vectorstore.retriever",
 }
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpt4all_rag.evidence import Evidence
-from gpt4all_rag.grounding import SentenceSupport
-from vectorstore.retriever import Passage
+from gpt4all_rag.trust.evidence import Evidence
+from gpt4all_rag.trust.grounding import SentenceSupport
+from vectorstore.passage import Passage
 
 __all__ = ["Answer", "Source", "numbered_sources"]
 

@@ -46,6 +46,7 @@ __all__ = [
     "code_span",
     "escape_text",
     "is_inert",
+    "rewrite_markup",
     "safe_markdown",
 ]
 
@@ -89,7 +90,7 @@ def safe_markdown(text: str) -> str:
     result is checked (:func:`is_inert`); text the rewrite cannot make inert is
     shown escaped, or as a code block, instead.
     """
-    for candidate in (_rewrite(text), escape_text(text), _code_block(text)):
+    for candidate in (rewrite_markup(text), escape_text(text), _code_block(text)):
         if is_inert(candidate):
             return candidate
     return _WITHHELD
@@ -156,7 +157,7 @@ def code_span(text: str, *, in_table: bool = False) -> str:
 # --- the rewrite, its check and its fallback -----------------------------------------------
 
 
-def _rewrite(text: str) -> str:
+def rewrite_markup(text: str) -> str:
     """The text parsed and written back with its markup, every address as code."""
     return "\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text)).children))
 

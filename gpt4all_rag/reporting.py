@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ingest.pipeline import SyncReport
+    from ingest.report import SyncReport
 
 __all__ = ["count", "sync_report_text", "sync_summary", "terminal_text"]
 

@@ -9,9 +9,10 @@ person's documents.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from ingest.atomic import write_atomic
 
 __all__ = ["EXCLUDED_FILE", "EXCLUDED_REASON", "read_excluded", "write_excluded"]
 
@@ -36,10 +37,5 @@ def read_excluded(index_dir: Path) -> frozenset[str]:
 
 def write_excluded(index_dir: Path, paths: Iterable[str]) -> None:
     """Replace the list at once (written beside it, then renamed), readable by the owner only."""
-    target = index_dir / EXCLUDED_FILE
-    temporary = target.with_name(f".{EXCLUDED_FILE}.{os.getpid()}.tmp")
     body = json.dumps({"paths": sorted(set(paths))}, indent=1)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(body)
-    os.replace(temporary, target)
+    write_atomic(index_dir / EXCLUDED_FILE, body, mode=0o600)

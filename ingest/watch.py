@@ -1,12 +1,12 @@
 """Watching a documents folder: file events become few, whole-file syncs.
 
 watchdog's ``Observer`` (inotify on Linux) reports created, changed, moved and deleted
-files. Events are gathered, not acted on one by one: a sync starts once the folder has
-been quiet for ``debounce_s`` (a burst of 1,000 files is one sync), and a file is
-synced only once its size and time stayed the same for ``settle_s`` (a file still being
-written or copied is held back, and the sync leaves it as it was). Temporary names
-(``*.part``, ``~$x.docx``, ``.#x``...) are never synced: the rename to the final name is
-the event that counts.
+files. Events are gathered, not acted on one by one (``ingest.watch_pending``): a sync starts
+once the folder has been quiet for ``debounce_s`` (a burst of 1,000 files is one sync),
+and a file is synced only once its size and time stayed the same for ``settle_s`` (a
+file still being written or copied is held back, and the sync leaves it as it was).
+Temporary names (``*.part``, ``~$x.docx``, ``.#x``...) are never synced: the rename to
+the final name is the event that counts.
 
 inotify does not tell a watch that its own folder was renamed or unmounted, so the
 worker also checks the folder's identity every ``check_s`` (one ``stat``); a vanished
@@ -15,7 +15,6 @@ folder is reported and waited for, never read as empty.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import threading
 import time
@@ -38,29 +37,9 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 
 from ingest.errors import IndexLocked
+from ingest.watch_pending import PendingChanges
 
-__all__ = [
-    "TEMPORARY_NAMES",
-    "FolderWatcher",
-    "ObserverFactory",
-    "WatchBatch",
-    "is_temporary",
-]
-
-TEMPORARY_NAMES = (
-    ".*",  # dotfiles: editors' swap and lock files, rsync's .name.XXXX
-    "~$*",  # Office's lock file beside an open document
-    "*~",
-    "*.part",
-    "*.partial",
-    "*.crdownload",
-    "*.download",
-    "*.tmp",
-    "*.swp",
-)
-"""Names of files that are still being written under another name; never synced."""
-
-_DELETE_WAIT_S = 4.0  # longest a deletion waits for files still being written
+__all__ = ["FolderWatcher", "ObserverFactory", "WatchBatch"]
 
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -72,15 +51,6 @@ _EVENTS: list[type[FileSystemEvent]] = [
     DirMovedEvent,
     DirDeletedEvent,
 ]
-
-
-def is_temporary(path: str) -> bool:
-    """Whether any part of the relative ``path`` has a temporary or hidden name."""
-    return any(
-        fnmatch.fnmatchcase(part, pattern)
-        for part in Path(path).parts
-        for pattern in TEMPORARY_NAMES
-    )
 
 
 ObserverFactory = Callable[[], BaseObserver]
@@ -106,12 +76,6 @@ class WatchBatch:
 
 SyncFunction = Callable[[WatchBatch], None]
 """Runs one sync; ``IndexLocked`` means "try again shortly", anything else is reported."""
-
-
-@dataclass
-class _Pending:
-    last_event: float  # time.monotonic() of the last event on the path
-    stat: tuple[int, int] | None = None  # (size, mtime_ns) at the last check
 
 
 class _Handler(FileSystemEventHandler):
@@ -165,14 +129,9 @@ class FolderWatcher:
         self.error: str | None = None
         self.syncing = False
         self.last_change: float | None = None
-        self._lock = threading.Lock()
+        self._changes = PendingChanges(self.folder, settle_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._pending: dict[str, _Pending] = {}
-        self._deleted: set[str] = set()
-        self._moved_from: dict[str, str] = {}  # renamed file -> its old path
-        self._deletes_waiting_since: float | None = None
-        self._rescan = False
         self._observer: BaseObserver | None = None
         self._identity: tuple[int, int] | None = None
         self._thread: threading.Thread | None = None
@@ -181,8 +140,7 @@ class FolderWatcher:
     @property
     def pending(self) -> int:
         """Paths seen changed and not synced yet."""
-        with self._lock:
-            return len(self._pending) + len(self._deleted)
+        return len(self._changes)
 
     @property
     def watching(self) -> bool:
@@ -212,38 +170,11 @@ class FolderWatcher:
         src = self._relative(event.src_path)
         dest = self._relative(getattr(event, "dest_path", "") or "")
         if src == "" and event.is_directory and event.event_type != "modified":
-            self._rescan = True  # the folder itself: checked by the worker
-        with self._lock:
-            if event.event_type in ("deleted", "moved") and src and not is_temporary(src):
-                self._deleted.add(src)
-                self._pending.pop(src, None)
-                if event.is_directory:
-                    self._rescan = True
-            if event.event_type == "moved":
-                if dest:  # else moved out of the folder: a deletion only
-                    self._add_pending(src, dest)
-            elif event.event_type != "deleted":
-                self._add_pending("", src)
-            self.last_change = time.time()
+            self._changes.rescan = True  # the folder itself: checked by the worker
+        self._changes.record(event.event_type, src, dest, is_directory=event.is_directory)
+        self.last_change = time.time()
         self._wake.set()
         self._changed()
-
-    def _add_pending(self, src: str, dest: str) -> None:
-        """Record a changed path ``dest``, renamed from ``src`` ("" if not renamed).
-
-        A renamed file is complete already (a ``.part`` renamed to its final name).
-        A renamed file's source stays in the index until the file is synced, so that
-        the sync sees a move (vectors reused), not a delete and an add.
-        """
-        if not dest or is_temporary(dest):
-            return
-        entry = _Pending(time.monotonic())
-        if src:
-            entry = _Pending(time.monotonic() - self.settle_s, _stat(self.folder / dest))
-            if not is_temporary(src):
-                self._moved_from[dest] = src
-        self._pending[dest] = entry
-        self._deleted.discard(dest)
 
     # --- the observer -------------------------------------------------------------
     def _start_observer(self) -> None:
@@ -301,56 +232,15 @@ class FolderWatcher:
 
     def _sync_settled(self) -> None:
         """Sync the settled files; re-wake later for the ones still being written."""
-        changed, held = self._settle()
-        with self._lock:
-            held |= {self._moved_from[p] for p in held if p in self._moved_from}
-            deleted = frozenset(self._deleted - held)
-        if held and deleted and not self._deletes_overdue():
-            deleted = frozenset()  # maybe moved: kept for the sync that sees the new file
-        rescan, self._rescan = self._rescan, False
+        changed, held, deleted = self._changes.due()
+        rescan, self._changes.rescan = self._changes.rescan, False
         if not changed and not deleted and not rescan:
             self._rewake_if_held(held)
             return
         if self._sync_until_done(WatchBatch(changed, held, deleted)):
-            with self._lock:
-                for path in changed:
-                    entry = self._pending.get(path)
-                    if entry is not None and entry.stat == _stat(self.folder / path):
-                        del self._pending[path]
-                        self._moved_from.pop(path, None)
-                self._deleted -= deleted
-                if deleted:
-                    self._deletes_waiting_since = None
+            self._changes.synced(changed, deleted)
             self._changed()
         self._rewake_if_held(held)
-
-    def _settle(self) -> tuple[frozenset[str], frozenset[str]]:
-        """Split pending paths into settled ones and ones still changing."""
-        now = time.monotonic()
-        changed: set[str] = set()
-        held: set[str] = set()
-        with self._lock:
-            for path, entry in self._pending.items():
-                current = _stat(self.folder / path)
-                quiet = now - entry.last_event >= self.settle_s
-                if quiet and (current is None or current == entry.stat):
-                    changed.add(path)
-                else:
-                    held.add(path)
-                entry.stat = current
-        return frozenset(changed), frozenset(held)
-
-    def _deletes_overdue(self) -> bool:
-        """Whether deletions waited long enough for files still being written.
-
-        A file moved into a new subfolder comes as a delete and a create (the folder
-        was not watched yet); syncing the delete first would re-embed the file instead
-        of moving its vectors. Deletions wait for the held files, up to ``_DELETE_WAIT_S``.
-        """
-        now = time.monotonic()
-        if self._deletes_waiting_since is None:
-            self._deletes_waiting_since = now
-        return now - self._deletes_waiting_since >= _DELETE_WAIT_S
 
     def _rewake_if_held(self, held: frozenset[str]) -> None:
         if held and not self._stopping.wait(self.settle_s):
@@ -396,10 +286,7 @@ class FolderWatcher:
         while _identity(self.folder) is None:
             if self._stopping.wait(self.check_s):
                 return
-        with self._lock:
-            self._pending.clear()
-            self._deleted.clear()
-            self._moved_from.clear()
+        self._changes.clear()
         self._start_observer()
         self.error = None
         self._problem(f"{self.folder} is back; syncing it")
@@ -423,14 +310,6 @@ class FolderWatcher:
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_size, info.st_mtime_ns
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ingest.atomic import write_atomic
 from ingest.lock import pid_alive
 
 __all__ = [
@@ -32,10 +33,7 @@ def watch_record_path(index_dir: Path, pid: int | None = None) -> Path:
 
 def write_watch_record(index_dir: Path, record: dict[str, Any]) -> None:
     """Write this process's watcher record atomically (a reader never sees half)."""
-    path = watch_record_path(index_dir)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(watch_record_path(index_dir), json.dumps(record))
 
 
 def remove_watch_record(index_dir: Path) -> None:

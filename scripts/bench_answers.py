@@ -1,9 +1,9 @@
 """Answer benchmark: the R-manual dev set through DocumentAssistant, in one process.
 
 Usage:
-    python scripts/bench_answers.py --docs bench-data/rdev-docs --index bench-data/rdev-index \
+    python -m scripts.bench_answers --docs bench-data/rdev-docs --index bench-data/rdev-index \
         [--limit N] [--ids exts-01,oos-03] [--out bench-results/answers.json]
-    python scripts/bench_answers.py --docs ... --index ... --evidence-only [--levers a,b]
+    python -m scripts.bench_answers --docs ... --index ... --evidence-only [--levers a,b]
         (no model: the key fact in the evidence for each lever; scripts/bench_evidence.py)
 
 Ingests the folder (incremental: a second run reuses the index), loads the model once,
@@ -21,8 +21,10 @@ unsupported sentences (where ``Answer`` has ``sentences``), and the median times
 
 Written against the public API with fallbacks, so that it runs on the code before and
 after the evidence/attribution work: every newer attribute is read with ``getattr`` and
-reported as null where the code does not have it. Settings other than the two folders
-come from GPT4ALL_RAG_* variables (e.g. GPT4ALL_RAG_ANSWER_STYLE=both).
+reported as null where the code does not have it (scripts/answer_reading.py). Settings
+other than the two folders come from GPT4ALL_RAG_* variables (e.g.
+GPT4ALL_RAG_ANSWER_STYLE=both). To measure another checkout's code, run from outside both
+trees with that checkout first: ``PYTHONPATH=<other>:<this checkout> python -m ...``.
 """
 
 from __future__ import annotations
@@ -30,113 +32,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from devset_common import (  # noqa: E402
-    DEVSET,
-    Question,
-    contains_facts,
-    load_devset,
-    normalize,
-    page_matches,
+import gpt4all_rag
+from gpt4all_rag import DocumentAssistant, Settings
+from scripts._common import disable_llama_extra_buffers, write_result
+from scripts.answer_reading import (
+    evidence_of,
+    field_of,
+    is_answer,
+    repeated_sentence,
+    score_answerable,
+    sentence_support,
 )
-
-try:  # PYTHONPATH (e.g. a baseline worktree) wins; else this checkout
-    import gpt4all_rag
-except ImportError:
-    sys.path.append(str(Path(__file__).resolve().parents[1]))
-    import gpt4all_rag
-
-from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
-
-_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"[a-z0-9]+")  # identifiers split: a loop inside one name counts
-
-
-# --- repetition -----------------------------------------------------------------
-def _words(text: str) -> list[str]:
-    return _WORD.findall(normalize(_CITATION.sub(" ", text)))
-
-
-def repeated_sentence(text: str, min_words: int = 5, ngram: int = 8, ngram_times: int = 3) -> bool:
-    """Whether an answer repeats itself.
-
-    True when a normalized sentence (lower case, citation markers and punctuation dropped)
-    of at least ``min_words`` words occurs twice, or any run of ``ngram`` words occurs
-    ``ngram_times`` times or more (a loop that never ends a sentence). Words are split at
-    any non-alphanumeric character, so ``FLAG_ON_EXIT_ON_EXIT_ON_EXIT...`` is a loop too.
-    """
-    sentences = [" ".join(_words(s)) for s in _SENTENCE_END.split(text)]
-    counted = Counter(s for s in sentences if len(s.split()) >= min_words)
-    if any(n >= 2 for n in counted.values()):
-        return True
-    words = _words(text)
-    grams = Counter(tuple(words[i : i + ngram]) for i in range(len(words) - ngram + 1))
-    return any(n >= ngram_times for n in grams.values())
-
-
-# --- reading an Answer whatever its version -----------------------------------------
-def _get(item: Any, name: str, default: Any = None) -> Any:
-    """A field of a dict or an object."""
-    if isinstance(item, dict):
-        return item.get(name, default)
-    return getattr(item, name, default)
-
-
-def evidence_of(answer: Any) -> list[Any] | None:
-    """``answer.evidence`` as a list, or None where the Answer has no such field."""
-    evidence = getattr(answer, "evidence", None)
-    return None if evidence is None else list(evidence)
-
-
-def evidence_text(items: list[Any]) -> str:
-    return " ".join(str(_get(item, "text", "") or "") for item in items)
-
-
-def evidence_source_numbers(items: list[Any]) -> list[int]:
-    numbers = []
-    for item in items:
-        source = _get(item, "source", _get(item, "number"))
-        if isinstance(source, int):
-            numbers.append(source)
-        elif source is not None and _get(source, "number") is not None:
-            numbers.append(int(_get(source, "number")))
-    return numbers
-
-
-def sentence_support(answer: Any) -> dict[str, Any]:
-    """Unsupported and inferred-citation counts from ``answer.sentences`` (None if absent)."""
-    sentences = getattr(answer, "sentences", None)
-    if sentences is None:
-        return {"sentences": None, "unsupported": None, "inferred": None, "support": None}
-    items = list(sentences)
-    flags = [_get(s, "supported") for s in items]
-    known = any(f is not None for f in flags)
-    return {
-        "sentences": len(items),
-        "unsupported": sum(f is False for f in flags) if known else None,
-        "inferred": sum(bool(_get(s, "inferred", False)) for s in items),
-        "support": [_rounded(_get(s, "support")) for s in items],
-    }
-
-
-def _rounded(value: Any) -> float | None:
-    return round(float(value), 4) if isinstance(value, (int, float)) else None
-
-
-def is_answer(item: Any) -> bool:
-    return hasattr(item, "sources") and hasattr(item, "text") and hasattr(item, "question")
+from scripts.devset_common import DEVSET, Question, load_devset
 
 
 # --- one question ------------------------------------------------------------------
@@ -156,7 +71,7 @@ class Timing:
 
 def _event_kind(event: Any) -> str:
     """Classify an event of a typed stream by its type name or a ``kind``/``type`` field."""
-    name = str(_get(event, "kind") or _get(event, "type") or type(event).__name__).lower()
+    name = str(field_of(event, "kind") or field_of(event, "type") or type(event).__name__).lower()
     for kind in ("evidence", "token", "answer", "sources", "retrieved"):
         if kind in name:
             return kind
@@ -175,12 +90,13 @@ def consume(items: Iterable[Any], timing: Timing) -> Any:
             answer = item
             continue
         kind = _event_kind(item)
-        if kind == "token" and timing.first_token is None and str(_get(item, "text", "")).strip():
+        text = str(field_of(item, "text", ""))
+        if kind == "token" and timing.first_token is None and text.strip():
             timing.first_token = timing.now()
         elif kind == "evidence" and timing.first_evidence is None:
             timing.first_evidence, timing.evidence_from = timing.now(), "event"
-        elif kind == "answer" and is_answer(_get(item, "answer")):
-            answer = _get(item, "answer")
+        elif kind == "answer" and is_answer(field_of(item, "answer")):
+            answer = field_of(item, "answer")
     timing.done = timing.now()
     return answer
 
@@ -189,14 +105,6 @@ def question_stream(assistant: DocumentAssistant, text: str, use_events: bool) -
     if use_events:
         return iter(assistant.events(text))  # type: ignore[attr-defined]
     return iter(assistant.stream(text))
-
-
-def cited_right_page(q: Question, answer: Any) -> bool:
-    by_number = {s.number: s for s in answer.sources}
-    return any(
-        n in by_number and page_matches(q, by_number[n].file, by_number[n].page)
-        for n in answer.cited
-    )
 
 
 def measure(assistant: DocumentAssistant, q: Question, use_events: bool) -> dict[str, Any]:
@@ -219,7 +127,10 @@ def measure(assistant: DocumentAssistant, q: Question, use_events: bool) -> dict
         "evidence": None
         if evidence is None
         else [
-            {"text": str(_get(e, "text", "")), "source": _get(e, "source", _get(e, "number"))}
+            {
+                "text": str(field_of(e, "text", "")),
+                "source": field_of(e, "source", field_of(e, "number")),
+            }
             for e in evidence
         ],
         "repeated": repeated_sentence(answer.text),
@@ -232,30 +143,6 @@ def measure(assistant: DocumentAssistant, q: Question, use_events: bool) -> dict
     if q.answerable:
         row.update(score_answerable(q, answer, evidence))
     return row
-
-
-def score_answerable(q: Question, answer: Any, evidence: list[Any] | None) -> dict[str, Any]:
-    by_number = {s.number: s for s in answer.sources}
-    evidence_pages = None
-    if evidence is not None:
-        numbers = evidence_source_numbers(evidence)
-        evidence_pages = any(
-            n in by_number and page_matches(q, by_number[n].file, by_number[n].page)
-            for n in numbers
-        )
-    return {
-        "right_page_in_sources": any(page_matches(q, s.file, s.page) for s in answer.sources),
-        "right_page_cited": cited_right_page(q, answer),
-        "fact_in_answer": bool(contains_facts(q.facts, answer.text)),
-        "fact_in_evidence": None
-        if evidence is None
-        else bool(contains_facts(q.facts, evidence_text(evidence))),
-        # what the person reads: the evidence above the answer, and the answer
-        "fact_shown": bool(
-            contains_facts(q.facts, evidence_text(evidence or []) + " " + answer.text)
-        ),
-        "evidence_right_page": evidence_pages,
-    }
 
 
 def _round(value: float | None) -> float | None:
@@ -378,28 +265,6 @@ def select(questions: list[Question], ids: str, limit: int | None) -> list[Quest
     return chosen[:limit] if limit else chosen
 
 
-def disable_llama_extra_buffers() -> None:
-    """Load GGUF weights without llama.cpp's extra CPU buffer types (AMX, weight repacking).
-
-    On this VM's CPU (AMX in cpuinfo) llama-cpp-python 0.3.36 segfaults in the first
-    batched decode (any prompt of two or more tokens) unless ``use_extra_bufts`` is off;
-    the plain AVX-512 path gives the same tokens. Patched here, before any model loads,
-    so the benchmark runs the product's code unchanged.
-    """
-    try:
-        import llama_cpp.llama_cpp as bindings
-    except ImportError:
-        return
-    original = bindings.llama_model_default_params
-
-    def params() -> Any:
-        chosen = original()
-        chosen.use_extra_bufts = False
-        return chosen
-
-    bindings.llama_model_default_params = params
-
-
 def setup(args: argparse.Namespace) -> tuple[DocumentAssistant, dict[str, Any]]:
     """Build the assistant, ingest, load the model; return it with the setup figures."""
     if not args.llama_extra_buffers and "llama_extra_buffers" not in Settings.model_fields:
@@ -430,7 +295,7 @@ def main() -> int:
     args = parse_args()
     questions = select(load_devset(args.devset), args.ids, args.limit)
     if args.evidence_only:
-        from bench_evidence import run_evidence_only
+        from scripts.bench_evidence import run_evidence_only
 
         return run_evidence_only(args, questions)
     assistant, meta = setup(args)
@@ -441,7 +306,6 @@ def main() -> int:
         f"api {meta['api']}, {len(questions)} questions",
         flush=True,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for q in questions:
         try:
@@ -450,7 +314,7 @@ def main() -> int:
             rows.append({"id": q.id, "kind": q.kind, "error": f"{type(error).__name__}: {error}"})
         print_row(rows[-1])
         result = {"meta": meta, "summary": summarize(rows), "questions": rows}
-        args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_result(args.out, "bench_answers", result, indent=1)
     print_summary(summarize(rows))
     print(f"saved {args.out}")
     return 0

@@ -7,7 +7,7 @@ model and the search itself. Besides the walls, the script records where the tim
 one search inside a single process (imports, the assistant, the first query embedding,
 the keyword index load, the vector query).
 
-    .venv/bin/python scripts/bench_cli.py --index bench-data/cli-r4/index \
+    .venv/bin/python -m scripts.bench_cli --index bench-data/cli-r4/index \
         --build-from bench-data/r-4 --variant before=/tmp/before-src --variant after
 
 Prints and saves JSON (median, p90 wall per command) to bench-results/cli.json, one
@@ -32,7 +32,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts._common import ROOT, git_commit, percentile, read_result, write_result
+
 DEFAULT_CLI = ROOT / ".venv" / "bin" / "gpt4all-rag"
 
 # Questions over the R manuals (R-FAQ, R-intro, R-data, R-admin), varied in length and in
@@ -129,10 +130,10 @@ PHASES_SNIPPET = (
 import json, sys, time
 t = {}
 t0 = time.perf_counter()
-import gpt4all_rag.cli
+import gpt4all_rag.cli.main
 t["import_cli"] = time.perf_counter() - t0
 t0 = time.perf_counter()
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.settings import Settings
 t["import_assistant"] = time.perf_counter() - t0
 t0 = time.perf_counter()
@@ -149,7 +150,7 @@ t["status"] = time.perf_counter() - t0
 )
 
 # The path `gpt4all-rag search` takes since session 6: the retriever alone
-# (gpt4all_rag.retrieval.search_only). Prints null for a tree without it.
+# (gpt4all_rag.index.retrieval.search_only). Prints null for a tree without it.
 SEARCH_ONLY_SNIPPET = (
     r"""
 import json, sys, time
@@ -159,7 +160,7 @@ from gpt4all_rag.settings import Settings
 t["import_settings"] = time.perf_counter() - t0
 t0 = time.perf_counter()
 try:
-    from gpt4all_rag.retrieval import search_only
+    from gpt4all_rag.index.retrieval import search_only
 except ImportError:
     print("null")
     sys.exit(0)
@@ -197,18 +198,12 @@ class Variant:
         )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def _summary(runs: list[tuple[float, float]]) -> dict[str, float | int]:
     walls = [w for w, _ in runs]
     return {
         "runs": len(walls),
         "median_s": round(statistics.median(walls), 3),
-        "p90_s": round(_percentile(walls, 0.9), 3),
+        "p90_s": round(percentile(walls, 90), 3),
         "min_s": round(min(walls), 3),
         "max_s": round(max(walls), 3),
         # CPU seconds (user + system) of the process: what the wall would be on an idle
@@ -281,7 +276,7 @@ def bench_served(variant: Variant, cli: Path, index: Path, questions: list[str])
 
 def import_profile(variant: Variant, python: Path, argv: list[str], top: int = 15) -> dict:
     """``-X importtime`` of one CLI run: self time summed by top-level package, largest first."""
-    code = "import sys; from gpt4all_rag.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from gpt4all_rag.cli.main import main; sys.exit(main(sys.argv[1:]))"
     done = variant.run([str(python), "-X", "importtime", "-c", code, *argv])
     by_package: dict[str, int] = defaultdict(int)
     for line in done.stderr.splitlines():
@@ -326,20 +321,6 @@ def ensure_index(variant: Variant, cli: Path, index: Path, folder: Path | None) 
     out = variant.run([str(cli), "status", "--index", str(index), "--json"], check=True)
     status: dict = json.loads(out.stdout)
     return status
-
-
-def _git_commit(src: Path) -> str:
-    if not (src / ".git").exists():
-        return f"source tree {src}"
-    done = subprocess.run(
-        ["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    dirty = subprocess.run(
-        ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _variants(specs: list[str]) -> list[Variant]:
@@ -406,9 +387,9 @@ def main() -> int:
         },
         "questions": args.questions,
     }
-    saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    saved = read_result(args.out) if args.out.is_file() else {}
     for variant in variants:
-        result = {"commit": _git_commit(variant.src or ROOT), **common}
+        result = {"commit": git_commit(variant.src or ROOT), **common}
         result |= {"search": _summary(variant.search), "status": _summary(variant.status)}
         if variant.served:
             result["search_with_serve"] = _summary(variant.served)
@@ -425,8 +406,7 @@ def main() -> int:
             result["query_embedders"] = embedder_figures(variant, python, questions)
         print(json.dumps({variant.label: result}, indent=2))
         saved[variant.label] = result
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(saved, indent=2) + "\n")
+    write_result(args.out, "bench_cli", saved)
     return 0
 
 

@@ -12,18 +12,19 @@ their number (``exts-02`` even): tune on the even ones, check on the odd ones.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from devset_common import Question, contains_facts, page_matches
-
 from gpt4all_rag import DocumentAssistant, Settings
-from gpt4all_rag.evidence import CachedEmbedder, EvidenceRules, select_evidence
-from gpt4all_rag.flow import Question as FlowQuestion
+from gpt4all_rag.answering.flow import Question as FlowQuestion
+from gpt4all_rag.trust.embedding import CachedEmbedder
+from gpt4all_rag.trust.evidence import select_evidence
+from gpt4all_rag.trust.quotable import EvidenceRules
+from scripts._common import write_result
+from scripts.devset_common import Question, contains_facts, page_matches
 
 __all__ = ["VARIANTS", "Variant", "run_evidence_only"]
 
@@ -130,11 +131,7 @@ def run_evidence_only(args: argparse.Namespace, questions: list[Question]) -> in
         print(f"{q.id:<9} src={'y' if row['fact_in_sources'] else '.'} {marks}", flush=True)
     summary = _summary(rows, names)
     _print_summary(summary)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"summary": summary, "questions": rows}, indent=1, ensure_ascii=False),
-        encoding="utf-8",
-    )
+    write_result(args.out, "bench_evidence", {"summary": summary, "questions": rows}, indent=1)
     print(f"saved {args.out}")
     return 0
 

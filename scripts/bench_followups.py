@@ -1,7 +1,7 @@
 """Follow-up benchmark: second turns of mixed conversations over the R manuals.
 
 Usage:
-    python scripts/bench_followups.py --docs bench-data/rdev-docs \
+    python -m scripts.bench_followups --docs bench-data/rdev-docs \
         --index bench-data/followups-index --label after [--model-rewrite] \
         [--out bench-results/followups-after.json]
 
@@ -11,7 +11,8 @@ a follow-up that needs the first turn ("And with valgrind?"), a new answerable q
 another topic, or an out-of-scope question (new, or a follow-up such as "And in Kotlin?").
 Every second turn goes through ``assistant.events(question, history)`` in the evidence style
 (sources and quoted evidence; the answer's model is not run), so the same script measures the
-code before and after the follow-up work (PYTHONPATH to a copy of the old tree wins).
+code before and after the follow-up work (run from outside both trees with
+``PYTHONPATH=<old tree>:<this checkout>``: the old tree's package wins).
 
 Measured for each second turn: a right page among the sources, the key fact in the evidence,
 refusal, the text searched (``Answer.standalone_question``) and the time to the sources. The
@@ -33,20 +34,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gpt4all_rag
+from gpt4all_rag import DocumentAssistant, Settings
+from scripts._common import ROOT, disable_llama_extra_buffers, write_result
+from scripts.answer_reading import evidence_text
+from scripts.devset_common import Question, contains_facts, load_devset, page_matches
 
-from bench_answers import disable_llama_extra_buffers, evidence_text  # noqa: E402
-from devset_common import Question, contains_facts, load_devset, page_matches  # noqa: E402
-
-try:  # PYTHONPATH (e.g. a copy of the old tree) wins; else this checkout
-    import gpt4all_rag
-except ImportError:
-    sys.path.append(str(Path(__file__).resolve().parents[1]))
-    import gpt4all_rag
-
-from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
-
-CONVERSATIONS = Path(__file__).resolve().parents[1] / "tests/data/rdev/conversations.jsonl"
+CONVERSATIONS = ROOT / "tests/data/rdev/conversations.jsonl"
 GROUPS = ("follow", "new", "off")
 
 
@@ -251,8 +245,7 @@ def main() -> int:
             flush=True,
         )
     result = {"meta": meta, "summary": summarize(rows), "conversations": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_result(args.out, "bench_followups", result, indent=1)
     print(json.dumps(result["summary"], indent=1))
     return 0
 

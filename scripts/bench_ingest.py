@@ -1,6 +1,6 @@
 """Ingest benchmark: throughput, stage times, peak RSS, pipeline overhead, unchanged re-sync.
 
-Usage: python scripts/bench_ingest.py [--corpus DIR ...] [--out bench-results/ingest.json]
+Usage: python -m scripts.bench_ingest [--corpus DIR ...] [--out bench-results/ingest.json]
 
 Each corpus folder is ingested into a fresh index with the bundled MiniLM. Then the
 same chunk texts are embedded alone (same model, same batch size) to measure the
@@ -12,22 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `gpt4all-rag ingest` does
-
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
-from gpt4all_rag.settings import Settings  # noqa: E402
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.settings import Settings
+from scripts._common import peak_rss_mb, write_result
 
 
 def bench_folder(folder: Path, work: Path) -> dict:
@@ -77,6 +70,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results/ingest.json"))
     args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `gpt4all-rag ingest` does
     folders = args.corpus or [Path("bench-data/r-doc-pdf")]
     results = []
     for folder in folders:
@@ -92,8 +86,7 @@ def main() -> None:
         for failure in result["failed"]:
             print(f"  failed: {failure['file']}: {failure['reason']}")
         results.append(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_result(args.out, "bench_ingest", results)
     print(f"saved {args.out}")
 
 

@@ -7,7 +7,7 @@ index holds for a text PDF). Both texts are NFKC-normalized (ligatures such as "
 become "fi") and their whitespace collapsed to single spaces; the character error rate
 is the edit distance (Levenshtein) over the reference's length, summed over pages.
 
-    .venv/bin/python scripts/bench_ocr.py --pages 20
+    .venv/bin/python -m scripts.bench_ocr --pages 20
 
 Prints and saves JSON to bench-results/ocr.json: the engine and its version, the CER
 (pooled, median, worst page), pages/s of OCR alone and with rendering, the load
@@ -34,10 +34,8 @@ import numpy as np
 import pypdfium2
 from pypdf import PdfReader
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ingest.loaders.ocr import OcrOptions, ocr_image, render_pdf_page  # noqa: E402
+from ingest.loaders.ocr import OcrOptions, ocr_image, render_pdf_page
+from scripts._common import ROOT, write_result
 
 MANUALS = ROOT / "bench-data/r-doc-pdf/usr/share/doc/r-doc-pdf/manual"
 DEFAULT_PDFS = ["R-intro", "R-FAQ", "R-admin", "R-data", "R-lang", "R-exts", "R-ints"]
@@ -181,8 +179,7 @@ def main() -> int:
         rows.append(measure(page, options))
         print(json.dumps(asdict(rows[-1])), file=sys.stderr)  # noqa: T201
     summary = summarize(rows, options, load)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    write_result(args.out, "bench_ocr", summary)
     print(json.dumps({k: v for k, v in summary.items() if k != "per_page"}, indent=2))  # noqa: T201
     return 0
 

@@ -1,6 +1,6 @@
 """Ingest as a person sees it: `gpt4all-rag ingest` in a terminal, its ETA, its wall and peak RSS.
 
-Usage: python scripts/bench_progress.py --corpus DIR [--out bench-results/progress.json]
+Usage: python -m scripts.bench_progress --corpus DIR [--out bench-results/progress.json]
 
 Runs the real console script under a pseudo-terminal (120 columns, so tqdm draws its bar)
 into a fresh index, and reads what the terminal shows: when the bar first appears, when it
@@ -17,7 +17,6 @@ import json
 import os
 import pty
 import re
-import resource
 import shutil
 import struct
 import sys
@@ -26,7 +25,8 @@ import termios
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts._common import ROOT, peak_rss_mb, write_result
+
 CLI = ROOT / ".venv" / "bin" / "gpt4all-rag"
 # tqdm's "[elapsed<remaining, rate, ...]"; "?" before the first rate is known.
 _ETA = re.compile(r"\[(\d+:\d{2}(?::\d{2})?)<(\d+:\d{2}(?::\d{2})?|\?)")
@@ -99,7 +99,7 @@ def main() -> int:
         "corpus": str(args.corpus),
         "exit_code": code,
         "wall_s": round(wall, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(children=True), 1),
         **summary(lines, wall),
         "last_lines": [line for _, line in lines[-2:]],
     }
@@ -108,8 +108,7 @@ def main() -> int:
         result["chunks"] = chunks[-1]
         result["chunks_per_s"] = round(chunks[-1] / wall, 1)
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_result(args.out, "bench_progress", result)
     return 0 if code in (0, 1) else 1
 
 

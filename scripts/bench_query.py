@@ -1,6 +1,6 @@
 """Query benchmark: retrieval latency per mode, time to first token, tokens/s, chain overhead.
 
-Usage: python scripts/bench_query.py --index DIR [--queries queries.jsonl] [--out FILE]
+Usage: python -m scripts.bench_query --index DIR [--queries queries.jsonl] [--out FILE]
 
 DIR must hold an index built by `gpt4all-rag ingest` (the SciFact eval index kept with
 `gpt4all-rag eval --work-dir W` is one: W/index). The chain's time to first token is
@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
-from gpt4all_rag.settings import Settings  # noqa: E402
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.settings import Settings
+from scripts._common import peak_rss_mb, percentile, write_result
 
 DEFAULT_QUERIES = Path("../shared/bench/scifact-train/queries.jsonl")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 class Recording:
@@ -145,10 +137,9 @@ def main() -> None:
         recorder.inner.count_tokens("warm-up")  # load the model before timing
         result["generation_k4"] = generation(assistant, recorder, queries[: args.n_generation])
     result["model"] = assistant.model_name
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, "bench_query", result)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Retrieval levers, measured one at a time (the retrieval issue's harness).
 
 Usage:
-  python scripts/bench_retrieval.py rdev --docs bench-data/rdev-docs --index DIR [--set k=v]
-  python scripts/bench_retrieval.py beir --data DIR --work-dir DIR [--limit N] [--set k=v]
+  python -m scripts.bench_retrieval rdev --docs bench-data/rdev-docs --index DIR [--set k=v]
+  python -m scripts.bench_retrieval beir --data DIR --work-dir DIR [--limit N] [--set k=v]
 
 Each run builds (or reuses, incrementally) one index with the given settings
 (``--set chunk_size=128`` and so on: the levers that change what is indexed), then reads
@@ -23,20 +23,19 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from devset_common import load_devset, page_matches  # noqa: E402
-
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
-from gpt4all_rag.evaluation import load_jsonl, load_qrels, metrics_for  # noqa: E402
-from gpt4all_rag.settings import Settings  # noqa: E402
-from vectorstore.retriever import Filters, Fusion, Passage, _scaled, merge_neighbours  # noqa: E402
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.evaluation import load_jsonl, load_qrels, metrics_for
+from gpt4all_rag.settings import Settings
+from scripts._common import read_result, write_result
+from scripts.devset_common import load_devset, page_matches
+from vectorstore.fusion import Fusion
+from vectorstore.passage import Passage, merge_neighbours
+from vectorstore.retriever import Filters
 
 DEPTH = 100
 
@@ -58,12 +57,19 @@ def collect(
 
     retriever = assistant.retriever
     qv = np.asarray(retriever.embedder.embed_query(text), dtype=np.float32)
-    vector = retriever._vector(qv, depth, Filters())
-    keyword = retriever._keyword(text, qv, depth, Filters(), known={p.id: p for p in vector})
+    vector = retriever.vector_hits(qv, depth, Filters())
+    keyword = retriever.keyword_hits(text, qv, depth, Filters(), known={p.id: p for p in vector})
     return Candidates(vector, keyword, key)
 
 
 Fuser = Callable[[Candidates], list[Passage]]
+
+
+def scaled(items: Sequence[Passage], by_similarity: bool) -> dict[str, float]:
+    """One list's scores scaled to 0..1, as the product's convex fusion scales each side."""
+    if by_similarity:
+        return Fusion("convex", vector_weight=1.0).scores(items, [])
+    return Fusion("convex", vector_weight=0.0).scores([], items)
 
 
 def fused(method: str, depth: int = 50, weight: float = 0.5, k: int = 60) -> Fuser:
@@ -99,10 +105,10 @@ def grouped(depth: int = 50, alpha: float = 0.5, second: float = 0.0, level: str
         return (p.file, p.metadata.get("page") if level == "page" else None)
 
     def side(items: list[Passage], by_similarity: bool) -> dict[tuple[str, object], float]:
-        scaled = _scaled(items, by_similarity)
+        scores = scaled(items, by_similarity)
         best: dict[tuple[str, object], list[float]] = {}
         for p in items:
-            best.setdefault(unit(p), []).append(scaled[p.id])
+            best.setdefault(unit(p), []).append(scores[p.id])
         return {
             u: (sorted(v, reverse=True) + [0.0])[0] + second * (sorted(v, reverse=True) + [0.0])[1]
             for u, v in best.items()
@@ -237,6 +243,18 @@ def _docs(passages: Sequence[Passage]) -> list[str]:
     return list(seen)
 
 
+def write_corpus(corpus: Iterable[dict[str, Any]], folder: Path) -> None:
+    """A BEIR corpus as one text file a document, named as ``gpt4all-rag eval`` names them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in corpus:
+        title = str(record.get("title") or "").strip()
+        body = str(record.get("text") or "").strip()
+        text = f"{title}\n\n{body}" if title else body
+        doc_id = str(record["_id"])
+        name = "".join(c if c.isalnum() or c in "-_." else f"%{ord(c):02x}" for c in doc_id)
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+
+
 def _settings(index: Path, docs: Path, pairs: list[str]) -> Settings:
     overrides: dict[str, Any] = {"index_dir": index, "documents_dir": docs}
     for pair in pairs:
@@ -260,11 +278,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results/retrieval.json"))
     args = parser.parse_args()
     if args.dataset == "beir":
-        from gpt4all_rag.evaluation import _write_corpus
-
         docs = args.index / "docs"
         if not docs.exists():
-            _write_corpus(load_jsonl(args.data / "corpus.jsonl"), docs)
+            write_corpus(load_jsonl(args.data / "corpus.jsonl"), docs)
         settings = _settings(args.index / "index", docs, args.set)
     else:
         settings = _settings(args.index, args.docs, args.set)
@@ -286,9 +302,8 @@ def main() -> int:
     print(f"{args.dataset} {args.label} {args.set}: {chunks} chunks, sync {seconds:.0f} s")
     for name, figures in scores.items():
         print(f"  {name:<32} " + "  ".join(f"{k} {v:.4f}" for k, v in figures.items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(args.out.read_text()) if args.out.exists() else []
-    args.out.write_text(json.dumps([*previous, report], indent=1) + "\n")
+    previous = read_result(args.out) if args.out.exists() else []
+    write_result(args.out, "bench_retrieval", [*previous, report], indent=1)
     return 0 if math.isfinite(seconds) else 1
 
 

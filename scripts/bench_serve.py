@@ -1,6 +1,6 @@
 """Serve overhead: the same searches and answers in process and through `gpt4all-rag serve`.
 
-Usage: python scripts/bench_serve.py [--documents DIR] [--llm scripted|bundled]
+Usage: python -m scripts.bench_serve [--documents DIR] [--llm scripted|bundled]
                                      [--runs N] [--out FILE]
 
 The documents folder (default: the sample `documents/`) is indexed into a temporary
@@ -28,20 +28,19 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import httpx
 
-import httpx  # noqa: E402
-
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
-from gpt4all_rag.server import BackgroundServer, create_app  # noqa: E402
-from gpt4all_rag.settings import Settings  # noqa: E402
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.server.api import create_app
+from gpt4all_rag.server.run import BackgroundServer
+from gpt4all_rag.settings import Settings
+from scripts._common import write_result
 
 QUESTIONS = [
     "How hot is the surface of Venus?",
@@ -177,8 +176,7 @@ def main() -> None:
         **results,
     }
     print(json.dumps(out, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.out, "bench_serve", out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Server benchmark: ingest into the embedded store vs a Chroma server, two writers, busy reads.
 
-Usage: python scripts/bench_server.py [--corpus DIR] [--out bench-results/server.json]
+Usage: python -m scripts.bench_server [--corpus DIR] [--out bench-results/server.json]
 
 The same corpus is ingested with the bundled MiniLM, each time in a fresh worker process
 (model loaded and warmed up before the clock starts; OpenMP waiting passive, as the
@@ -34,24 +34,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
-from gpt4all_rag.settings import Settings  # noqa: E402
-from ingest.scan import FileStat, scan_folder  # noqa: E402
-from tests.contract import server as chroma_server  # noqa: E402
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.settings import Settings
+from ingest.scan import FileStat, scan_folder
+from scripts._common import ROOT, percentile, write_result
+from tests.helpers import chroma_server
 
 DEFAULT_CORPUS = Path("bench-data/r-doc-pdf/usr/share/R/doc/manual")
 QUERIES = 50
 QUERY_WORDS = 8
 K = 4
 RESULT = "RESULT "
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def latency_summary(times_ms: list[float]) -> dict[str, Any]:
@@ -120,7 +113,7 @@ class Worker:
     """A worker process: started, awaited until READY, released with GO, read back."""
 
     def __init__(self, name: str, work: Path, docs: Path, index: Path, **store: Any) -> None:
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+        command = [sys.executable, "-m", "scripts.bench_server", "--worker"]
         command += ["--docs", str(docs), "--index", str(index)]
         for key, value in store.items():
             command += [f"--{key}", str(value)]
@@ -128,7 +121,12 @@ class Worker:
         self.log = work / f"{name}.log"
         with self.log.open("wb") as err:
             self.proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
+                command,
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
             )
 
     def _line(self) -> str:
@@ -398,8 +396,7 @@ def main() -> None:
         sys.exit(f"{args.corpus} is missing: run scripts/fetch_corpora.sh first")
     result = run_all(args.corpus)
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, "bench_server", result)
     print(f"saved {args.out}")
 
 

@@ -1,7 +1,7 @@
 """Summary benchmark: how long the bundled model takes to summarize the R FAQ.
 
 Usage:
-    nice -n 10 python scripts/bench_summary.py \
+    nice -n 10 python -m scripts.bench_summary \
         [--pdf bench-data/r-doc-pdf/usr/share/doc/r-doc-pdf/manual/R-FAQ.pdf] \
         [--out bench-results/summary.json] [--note contended]
 
@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
-from gpt4all_rag.flow import TokenEvent  # noqa: E402
-from gpt4all_rag.summarize import Summary, SummaryProgress  # noqa: E402
+from gpt4all_rag import DocumentAssistant, Settings
+from gpt4all_rag.answering.flow import TokenEvent
+from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
+from scripts._common import write_result
 
 DEFAULT_PDF = Path("bench-data/r-doc-pdf/usr/share/doc/r-doc-pdf/manual/R-FAQ.pdf")
 
@@ -114,8 +113,7 @@ def main() -> int:
         print(f"no {args.pdf}; run scripts/fetch_corpora.sh first", file=sys.stderr)
         return 2
     result = run(args.pdf, args.note)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(args.out, "bench_summary", result)
     shown = {k: v for k, v in result.items() if k not in ("text", "sections")}
     print(json.dumps(shown, indent=2))
     print("\nSummary:\n" + result["text"])

@@ -1,6 +1,6 @@
 """Folder watching as a person sees it: `gpt4all-rag watch` on a real folder, real embedder.
 
-Usage: python scripts/bench_watch.py [--corpus DIR] [--idle-s 60] [--out bench-results/watch.json]
+Usage: python -m scripts.bench_watch [--corpus DIR] [--idle-s 60] [--out bench-results/watch.json]
 
 Runs the real console script (``watch --json``) on a fresh folder and index, reads its
 JSON lines with the time each arrived, and measures the goals of issue 22:
@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts._common import ROOT, write_result
+
 CLI = str(ROOT / ".venv" / "bin" / "gpt4all-rag")
 DEFAULT_CORPUS = ROOT / "bench-data/r-doc-pdf/usr/share/R/doc/manual"
 PDF = "R-intro.pdf"
@@ -271,8 +272,7 @@ def main() -> int:
         results = run(work, pdf, args.idle_s)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(args.out, "bench_watch", results)
     print(json.dumps(results, indent=2))
     return 0
 

@@ -1,7 +1,7 @@
 """Calibrate the "not in your documents" decision on the R-manual dev set.
 
 Usage:
-    python scripts/calibrate_abstain.py --docs bench-data/rdev-docs --index bench-data/rdev-index \
+    python -m scripts.calibrate_abstain --docs bench-data/rdev-docs --index bench-data/rdev-index \
         [--out bench-results/abstain.json]
 
 For every dev-set question, records retrieval features through the public API
@@ -17,12 +17,14 @@ observed values). Against overfitting each rule is also scored on a split (fitte
 even-numbered ids, tested on the odd, and the reverse) and by leave-one-out (each
 question decided by thresholds fitted without it). The page recall of each mode at
 k = 1, 4, 5, 10 is reported as well (the retrieval issue's measure).
+
+To measure another checkout's code, run from outside both trees with that checkout first
+on the path: ``PYTHONPATH=<other>:<this checkout> python -m scripts.calibrate_abstain``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import statistics
@@ -35,18 +37,11 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from devset_common import DEVSET, Question, load_devset, page_matches  # noqa: E402
-
-try:  # PYTHONPATH (e.g. a baseline worktree) wins; else this checkout
-    import gpt4all_rag
-except ImportError:
-    sys.path.append(str(Path(__file__).resolve().parents[1]))
-    import gpt4all_rag
-
-from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
-from ingest.loaders import load_file  # noqa: E402
+import gpt4all_rag
+from gpt4all_rag import DocumentAssistant, Settings
+from ingest.loaders import load_file
+from scripts._common import write_result
+from scripts.devset_common import DEVSET, Question, load_devset, page_matches
 
 MODES = ("vector", "keyword", "hybrid")
 K = 10
@@ -371,24 +366,18 @@ def main() -> int:
     recall = page_recall(questions, data["ranked"])
     print(f"\nbest: {best['rule']} thresholds {best['thresholds']} LOO {best['loo']}")
     print(f"page recall (answerable, {sum(q.answerable for q in questions)}): {recall}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "code": str(Path(gpt4all_rag.__file__).resolve().parent),
-                "chunks": data["chunks"],
-                "questions": len(questions),
-                "feature_names": names,
-                "rules": results,
-                "best": best,
-                "page_recall": recall,
-                "features": data["features"],
-                "ranked": data["ranked"],
-            },
-            indent=1,
-        ),
-        encoding="utf-8",
-    )
+    result = {
+        "code": str(Path(gpt4all_rag.__file__).resolve().parent),
+        "chunks": data["chunks"],
+        "questions": len(questions),
+        "feature_names": names,
+        "rules": results,
+        "best": best,
+        "page_recall": recall,
+        "features": data["features"],
+        "ranked": data["ranked"],
+    }
+    write_result(args.out, "calibrate_abstain", result, indent=1)
     print(f"saved {args.out}")
     return 0
 

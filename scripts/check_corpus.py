@@ -1,6 +1,6 @@
 """Parse and chunk every file of a corpus without embedding: which files index, which fail and why.
 
-Usage: python scripts/check_corpus.py FOLDER [--out bench-results/corpus-check.json]
+Usage: python -m scripts.check_corpus FOLDER [--out bench-results/corpus-check.json]
 
 Runs the pipeline's own scan, loaders and chunker (the steps where a hostile or
 odd file can fail), so a corpus of hundreds of PDFs is checked in minutes instead
@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from gpt4all_rag.settings import Settings  # noqa: E402
-from ingest.chunking import TokenChunker  # noqa: E402
-from ingest.errors import DocumentLoadError  # noqa: E402
-from ingest.loaders import load_file  # noqa: E402
-from ingest.scan import scan_folder  # noqa: E402
+from gpt4all_rag.settings import Settings
+from ingest.chunking import TokenChunker
+from ingest.errors import DocumentLoadError
+from ingest.loaders import load_file
+from ingest.scan import scan_folder
+from scripts._common import peak_rss_mb, write_result
 
 
 def main() -> None:
@@ -64,11 +62,10 @@ def main() -> None:
         "chunks": chunks,
         "seconds": round(seconds, 1),
         "pages_per_s": round(pages / seconds, 1) if seconds else None,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     print(json.dumps(result, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result | {"failures": failed}, indent=2))
+    write_result(args.out, "check_corpus", result | {"failures": failed})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Check the R-manual dev set against the PDFs it was written from.
 
-Usage: python scripts/devset_check.py [--docs bench-data/rdev-docs] [--devset FILE]
+Usage: python -m scripts.devset_check [--docs bench-data/rdev-docs] [--devset FILE]
 
 Asserts, for every answerable question, that each key-fact group has an alternative
 that literally occurs (case-insensitively, whitespace and quotes normalized) in pypdf's
@@ -18,9 +18,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from devset_common import DEVSET, Question, contains_facts, load_devset  # noqa: E402
+from scripts.devset_common import DEVSET, Question, contains_facts, load_devset
 
 MIN_ANSWERABLE = 45
 MIN_OUT_OF_SCOPE = 35

@@ -1,7 +1,7 @@
 """The R-manual dev set (tests/data/rdev): loading it and matching its key facts.
 
-Shared by scripts/devset_check.py, scripts/bench_answers.py and scripts/calibrate_abstain.py,
-so that "the answer contains the key fact" means the same thing in all three.
+Shared by the scripts that score answers against it (devset_check, bench_answers,
+calibrate_abstain, ...), so that "the answer contains the key fact" means the same in all.
 
 A question's ``facts`` is a list of fact groups; each group is a list of alternatives.
 A text contains the key fact when every group has at least one alternative in it,

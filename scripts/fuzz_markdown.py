@@ -1,13 +1,13 @@
 """Fuzz safe_markdown: how many random texts leak, before the fix and after it.
 
-Usage: python scripts/fuzz_markdown.py [--n 3000] [--seed 21] [--old-rev 99dafb4]
+Usage: python -m scripts.fuzz_markdown [--n 3000] [--seed 21] [--old-rev 99dafb4]
                                        [--out bench-results/fuzz_markdown.json]
 
 Random texts are built (seeded) from fragments rich in backticks, brackets, angle
 brackets, underscores, addresses and payload pieces. Each is rendered by
 ``safe_markdown`` as it was at ``--old-rev`` (read with ``git show``) and as it is
 in the work tree; a result leaks when cmark-gfm, markdown-it with linkify, or the
-remark-gfm autolink search (tests/app/markdown_renderers.py) finds an image, a
+remark-gfm autolink search (tests/helpers/markdown_renderers.py) finds an image, a
 link, an autolink or raw HTML in it. Also counted: how often the new version's
 fail-closed fallback fires, on the random texts and on ordinary Markdown (the
 repository's own docs, split into paragraphs).
@@ -20,7 +20,6 @@ import importlib.util
 import json
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,11 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gpt4all_rag import markdown as new  # noqa: E402
-from tests.app.markdown_renderers import FUZZ_FRAGMENTS, live_parts  # noqa: E402
+from gpt4all_rag import markdown as new
+from scripts._common import ROOT, write_result
+from tests.helpers.markdown_renderers import FUZZ_FRAGMENTS, live_parts
 
 
 def random_text(rng: random.Random) -> str:
@@ -73,7 +70,7 @@ def count_leaks(texts: list[str], render: Callable[[str], str]) -> dict[str, Any
 
 def fallbacks(texts: list[str]) -> int:
     """How many texts the new version shows escaped (or as code) rather than rewritten."""
-    return sum(new.safe_markdown(t) != new._rewrite(t) for t in texts)
+    return sum(new.safe_markdown(t) != new.rewrite_markup(t) for t in texts)
 
 
 def ordinary_paragraphs() -> list[str]:
@@ -106,8 +103,7 @@ def main() -> None:
         "new_leaking_ordinary": count_leaks(ordinary, new.safe_markdown)["leaking"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_result(args.out, "fuzz_markdown", result)
     summary = {k: v for k, v in result.items() if k not in ("old", "new")}
     for name in ("old", "new"):
         summary |= {f"{name}_{k}": v for k, v in result[name].items() if k != "examples"}

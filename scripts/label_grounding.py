@@ -1,7 +1,7 @@
 """Collect the bundled model's own answer sentences on the R-manual dev set, for labelling.
 
 Usage:
-    python scripts/label_grounding.py --docs bench-data/rdev-docs \
+    python -m scripts.label_grounding --docs bench-data/rdev-docs \
         --index bench-data/grounding-index --out bench-results/grounding-candidates.jsonl
 
 Asks every answerable question of tests/data/rdev/questions.jsonl through
@@ -11,7 +11,7 @@ file, page, text) and each sentence the model wrote with its cited markers, its 
 score and whether today's check flags it. ``label`` is left null; a person fills it in
 by reading each sentence against its sources (``correct``, ``wrong`` or ``not_a_claim``)
 and the result is committed as tests/data/rdev/grounding_labels.jsonl
-(scripts/calibrate_grounding.py --labels measures the check on it).
+(``python -m scripts.calibrate_grounding --labels`` measures the check on it).
 """
 
 from __future__ import annotations
@@ -22,12 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.append(str(Path(__file__).resolve().parents[1]))
-
-from devset_common import DEVSET, load_devset  # noqa: E402
-
-from gpt4all_rag import DocumentAssistant, Settings  # noqa: E402
+from gpt4all_rag import DocumentAssistant, Settings
+from scripts.devset_common import DEVSET, load_devset
 
 
 def answer_row(assistant: DocumentAssistant, qid: str, question: str) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from gpt4all_rag import DocumentAssistant, Settings
-from tests.conftest import DOCS, DOCS_CHUNKS, HashEmbedder, ScriptedLLM
+from gpt4all_rag.testing import HashEmbedder, ScriptedLLM, fake_settings
+from tests.helpers.data import DOCS, DOCS_CHUNKS
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 # Variables that would keep libraries offline on their own; the product must not rely on the
@@ -132,9 +133,7 @@ def run_everything(assistant: DocumentAssistant) -> None:
 
 def test_fakes_and_embedded_chroma_stay_offline(outbound, tmp_path):
     shutil.copytree(DOCS, tmp_path / "docs")
-    settings = Settings(
-        documents_dir=tmp_path / "docs", index_dir=tmp_path / "index", relevance_floor=0.1
-    )
+    settings = fake_settings(tmp_path / "docs", tmp_path / "index")
     assistant = DocumentAssistant.from_settings(
         settings, llm=ScriptedLLM(["451 kelvin [1]."]), embedder=HashEmbedder()
     )

@@ -1,18 +1,23 @@
-"""Vector, keyword and hybrid (reciprocal rank fusion) search over the stored chunks."""
+"""Vector, keyword and hybrid search over the stored chunks, with filters.
+
+Hybrid search fuses the two lists (``vectorstore.fusion``); an out-of-scope question
+finds nothing (``vectorstore.abstention``).
+"""
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vectorstore.abstention import Abstention
 from vectorstore.chroma import ChromaStore
-from vectorstore.keyword import STOP_WORDS, KeywordIndex
-from vectorstore.schema import SEARCH_MODES, ChunkMetadata, SearchMode
+from vectorstore.fusion import Fusion
+from vectorstore.keyword import KeywordIndex
+from vectorstore.passage import Passage, merge_neighbours
+from vectorstore.schema import SEARCH_MODES, SearchMode
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -25,20 +30,7 @@ if TYPE_CHECKING:
             ...
 
 
-__all__ = [
-    "Abstention",
-    "Filters",
-    "Fusion",
-    "Passage",
-    "Retriever",
-    "SEARCH_MODES",
-    "SearchMode",
-    "coverage",
-    "merge_neighbours",
-    "reciprocal_rank_fusion",
-]
-
-RRF_K = 60
+__all__ = ["Filters", "Retriever"]
 
 
 @dataclass(frozen=True)
@@ -92,280 +84,6 @@ class Filters:
 def _in_folder(path: str, folder: str) -> bool:
     folder = folder.strip("/")
     return not folder or path.startswith(folder + "/")
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk.
-
-    ``score`` orders the results of one search (cosine similarity for vector
-    search, BM25 for keyword search, the fused score for hybrid);
-    ``similarity`` is the cosine similarity to the query, the relevance floor's
-    measure, whatever the mode.
-    """
-
-    id: str
-    text: str
-    metadata: ChunkMetadata
-    score: float
-    similarity: float
-
-    @property
-    def file(self) -> str:
-        """Path of the source file, relative to the documents folder."""
-        return self.metadata.get("path", "")
-
-    @property
-    def page(self) -> int | None:
-        """1-based page number, where the format has pages."""
-        page = self.metadata.get("page")
-        return int(page) if page is not None else None
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
-) -> dict[str, float]:
-    """Fuse ranked id lists: each id scores the sum of weight / (k + rank) over the lists."""
-    fused: dict[str, float] = {}
-    for n, ranking in enumerate(rankings):
-        weight = 1.0 if weights is None else weights[n]
-        for rank, chunk_id in enumerate(ranking, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
-    return fused
-
-
-def merge_neighbours(passages: Sequence[Passage]) -> list[Passage]:
-    """Join passages that are adjacent chunks of one page into one, in rank order.
-
-    Two neighbouring chunks that both score are one stretch of text: shown once, they
-    leave a result slot to another page. The joined passage keeps the better rank and
-    score, spans both chunks' offsets, and its text is the page's text over that span
-    (chunks overlap; the overlap is not repeated). Chunks without offsets stay apart.
-    """
-    merged: list[Passage] = []
-    slot: dict[tuple[str, object, int], int] = {}  # (file, page, chunk) -> index in merged
-    for passage in passages:
-        meta = passage.metadata
-        chunk = meta.get("chunk")
-        place = next(
-            (
-                slot[key]
-                for key in ((passage.file, meta.get("page"), c) for c in _neighbours(chunk))
-                if key in slot
-            ),
-            None,
-        )
-        joined = _join(merged[place], passage) if place is not None else None
-        if place is None or joined is None:
-            merged.append(passage)
-            place = len(merged) - 1
-        else:
-            merged[place] = joined
-        if chunk is not None:
-            slot[(passage.file, meta.get("page"), int(chunk))] = place
-    return merged
-
-
-def _neighbours(chunk: object) -> tuple[int, ...]:
-    return () if chunk is None else (int(str(chunk)) - 1, int(str(chunk)) + 1)
-
-
-_MAX_GAP = 2  # characters of whitespace the chunker may leave between two chunks
-
-
-def _join(kept: Passage, other: Passage) -> Passage | None:
-    """``kept`` and ``other`` as one passage, or None if their offsets do not meet."""
-    a, b = sorted((kept, other), key=lambda p: int(p.metadata.get("start", 0)))
-    a_start, a_end = a.metadata.get("start"), a.metadata.get("end")
-    b_start, b_end = b.metadata.get("start"), b.metadata.get("end")
-    if a_start is None or a_end is None or b_start is None or b_end is None:
-        return None
-    if b_start > a_end + _MAX_GAP:
-        return None
-    if b_start >= a_end:  # whitespace between them, outside both chunks
-        text = a.text + "\n" * (b_start - a_end) + b.text
-    else:  # they overlap: the overlap once
-        text = a.text + b.text[a_end - b_start :]
-    metadata = ChunkMetadata(**kept.metadata)
-    metadata["start"], metadata["end"] = a_start, max(a_end, b_end)
-    metadata["chunk"] = min(int(a.metadata["chunk"]), int(b.metadata["chunk"]))
-    similarity = max(kept.similarity, other.similarity)
-    return Passage(kept.id, text, metadata, kept.score, similarity)
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """How hybrid search combines the vector and the keyword lists.
-
-    ``convex``: each list's scores scaled to 0..1 over its candidates (cosine for the
-    vectors, BM25 for the keywords), then ``vector_weight`` of one plus the rest of the
-    other; a chunk in one list only gets 0 from the other. ``rrf``: reciprocal rank
-    fusion, the two sides weighted ``2 * vector_weight`` and ``2 * (1 - vector_weight)``.
-    Convex keeps how far ahead a top hit is, which ranks alone lose; on the dev sets it
-    found the right page first more often (docs/benchmarks.md).
-    """
-
-    method: str = "convex"
-    vector_weight: float = 0.5
-    rrf_k: int = RRF_K
-
-    def scores(self, vector: Sequence[Passage], keyword: Sequence[Passage]) -> dict[str, float]:
-        """The fused score of every candidate id."""
-        if self.method == "rrf":
-            return reciprocal_rank_fusion(
-                [[p.id for p in vector], [p.id for p in keyword]],
-                self.rrf_k,
-                (2 * self.vector_weight, 2 * (1 - self.vector_weight)),
-            )
-        if self.method == "convex":
-            fused: dict[str, float] = {}
-            sides = ((self.vector_weight, vector, True), (1 - self.vector_weight, keyword, False))
-            for weight, items, by_similarity in sides:
-                for chunk_id, value in _scaled(items, by_similarity).items():
-                    fused[chunk_id] = fused.get(chunk_id, 0.0) + weight * value
-            return fused
-        raise ValueError(f"unknown fusion {self.method!r}: use convex or rrf")
-
-
-def _scaled(items: Sequence[Passage], by_similarity: bool) -> dict[str, float]:
-    """Scores scaled to 0..1 over the list (all 1 when they are equal)."""
-    values = [p.similarity if by_similarity else p.score for p in items]
-    if not values:
-        return {}
-    low, high = min(values), max(values)
-    span = high - low
-    return {p.id: (v - low) / span if span > 0 else 1.0 for p, v in zip(items, values, strict=True)}
-
-
-@dataclass(frozen=True)
-class Abstention:
-    """When a question is out of scope: nothing retrieved is close in meaning, nor says its words.
-
-    A search finds nothing when its best vector hit is under ``min_similarity``
-    (cosine) *and* its top three passages hold under ``min_coverage`` of the
-    question's content words (stemmed; dotted identifiers whole and in parts).
-    Coverage, unlike a BM25 score, means the same in a folder of ten notes and in
-    a library of manuals. Keyword search alone is not judged (its similarities are
-    those of its own hits, not the best). The defaults were calibrated on the
-    R-manual dev set with all-MiniLM-L6-v2 (scripts/calibrate_abstain.py,
-    docs/benchmarks.md).
-    """
-
-    min_similarity: float = 0.508
-    min_coverage: float = 0.817
-
-    def out_of_scope(
-        self, question: str, vector: Sequence[Passage], top: Sequence[Passage]
-    ) -> bool:
-        """Whether the best vector hit and the top passages say the question is not answered."""
-        if vector and vector[0].similarity >= self.min_similarity:
-            return False
-        return coverage(question, top[:3]) < self.min_coverage
-
-
-_TOKEN = re.compile(r"[a-z][a-z0-9_.]*[a-z0-9_]|[a-z]")
-
-
-@functools.cache
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    return QUESTION_STOP_WORDS | STOP_WORDS
-
-
-# Question words that say nothing about the topic, beyond bm25s's English stop words.
-QUESTION_STOP_WORDS = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "get",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "make",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "should",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "up",
-        "use",
-        "using",
-        "want",
-        "was",
-        "way",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    }
-)
-
-
-def _stems(text: str) -> set[str]:
-    """Stems of a text's words; ``read.csv`` counts whole and as ``read`` and ``csv``."""
-    words: set[str] = set()
-    for token in _TOKEN.findall(text.lower()):
-        token = token.strip("._")
-        words.add(token)
-        words.update(part for part in re.split(r"[._]", token) if part)
-    return {_stemmer().stemWord(w) for w in words if w}
-
-
-def _content_stems(question: str) -> set[str]:
-    """Stems of the question's words of three letters or more that are not stop words."""
-    words = (w.strip("._") for w in _TOKEN.findall(question.lower()))
-    return {_stemmer().stemWord(w) for w in words if len(w) >= 3 and w not in _stop_words()}
-
-
-def coverage(question: str, passages: Sequence[Passage]) -> float:
-    """The share of the question's content words that the passages contain (0 with none)."""
-    wanted = _content_stems(question)
-    if not wanted:
-        return 0.0
-    found = _stems(" ".join(p.text for p in passages))
-    return len(wanted & found) / len(wanted)
 
 
 class Retriever:
@@ -428,11 +146,11 @@ class Retriever:
         rule = self.abstention if abstain else None
         query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         if mode == "vector":
-            passages = self._vector(query_vector, max(k, 1), filters)
+            passages = self.vector_hits(query_vector, max(k, 1), filters)
             if rule and rule.out_of_scope(query, passages, passages):
                 return []
         elif mode == "keyword":
-            passages = self._keyword(query, query_vector, k, filters)
+            passages = self.keyword_hits(query, query_vector, k, filters)
         elif mode == "hybrid":
             passages = self._hybrid(query, query_vector, filters, rule)
         else:
@@ -443,7 +161,8 @@ class Retriever:
             passages = merge_neighbours(passages[: 2 * k])
         return passages[:k]
 
-    def _vector(self, query_vector: np.ndarray, n: int, filters: Filters) -> list[Passage]:
+    def vector_hits(self, query_vector: np.ndarray, n: int, filters: Filters) -> list[Passage]:
+        """The ``n`` nearest passages by vector; uncommitted chunks and other folders left out."""
         where = filters.chroma_where()
         fetch = n if filters.folder is None else n * 4  # folders are filtered after the query
         hits = self.store.query(query_vector.tolist(), fetch, where=where)
@@ -458,7 +177,7 @@ class Retriever:
             if filters.allows(h.metadata)
         ][:n]
 
-    def _keyword(
+    def keyword_hits(
         self,
         query: str,
         query_vector: np.ndarray,
@@ -498,8 +217,8 @@ class Retriever:
         filters: Filters,
         rule: Abstention | None = None,
     ) -> list[Passage]:
-        vector = self._vector(query_vector, self.candidates, filters)
-        keyword = self._keyword(
+        vector = self.vector_hits(query_vector, self.candidates, filters)
+        keyword = self.keyword_hits(
             query, query_vector, self.candidates, filters, known={p.id: p for p in vector}
         )
         fused = self.fusion.scores(vector, keyword)

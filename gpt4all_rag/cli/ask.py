@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import (
     EXIT_OK,
-    AssistantFactory,
+    AskerFactory,
     default_factory,
     emit,
     filters_from,
@@ -20,9 +20,9 @@ from vectorstore.schema import SEARCH_MODES
 
 if TYPE_CHECKING:
     from gpt4all_rag.answer import Answer, Source
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.answering.asking import Asker
+    from gpt4all_rag.answering.flow import EvidenceEvent
     from gpt4all_rag.cli.common import Subcommands
-    from gpt4all_rag.flow import EvidenceEvent
     from gpt4all_rag.settings import Settings
     from gpt4all_rag.types import Message
     from vectorstore.retriever import Filters
@@ -57,7 +57,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     search.set_defaults(handler=cmd_search)
 
 
-def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
+def cmd_search(args: argparse.Namespace, make: AskerFactory) -> int:
     """Print the passages a query retrieves, from a running server of the index if any."""
     settings = settings_from(args)
     sources = _served_search(args, settings)
@@ -69,17 +69,15 @@ def cmd_search(args: argparse.Namespace, make: AssistantFactory) -> int:
     return EXIT_OK
 
 
-def _search_here(
-    args: argparse.Namespace, settings: Settings, make: AssistantFactory
-) -> list[Source]:
+def _search_here(args: argparse.Namespace, settings: Settings, make: AskerFactory) -> list[Source]:
     """The search in this process: with the retriever alone where that is the same search.
 
     The default assistant's retriever is built without the assistant (no LangChain,
-    ingest or answer flow to import: ``gpt4all_rag.retrieval``); an injected factory
+    ingest or answer flow to import: ``gpt4all_rag.index.retrieval``); an injected factory
     (an application's, a test's fakes) or a named collection gets the assistant.
     """
     from gpt4all_rag.answer import numbered_sources
-    from gpt4all_rag.retrieval import search_only
+    from gpt4all_rag.index.retrieval import search_only
 
     k = settings.top_k  # --k is in it (settings_from)
     retriever = search_only(settings) if make is default_factory else None
@@ -98,9 +96,11 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     collection, a missing or silent server, or no token to send it (the server's
     ``serve.token``, else ``GPT4ALL_RAG_SERVE_TOKEN``) means the search runs here.
     """
-    from gpt4all_rag.local_server import find_server, read_token, remote_search
+    from gpt4all_rag.server.discovery import find_server, read_token, remote_search
+    from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
 
-    if not settings.use_running_server or args.collection or settings.collection != "default":
+    named = args.collection or settings.collection != DEFAULT_COLLECTION
+    if not settings.use_running_server or named:
         return None
     url = find_server(settings.index_dir)
     if url is None:
@@ -125,7 +125,7 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     return [Source.from_json(n, shape) for n, shape in enumerate(results, start=1)]
 
 
-def cmd_ask(args: argparse.Namespace, make: AssistantFactory) -> int:
+def cmd_ask(args: argparse.Namespace, make: AskerFactory) -> int:
     """Stream one answer, then its sources."""
     assistant = make(settings_from(args))
     answer = stream_answer(assistant, args.question, [], filters_from(args), quiet=args.json)
@@ -135,7 +135,7 @@ def cmd_ask(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 
 def stream_answer(
-    assistant: DocumentAssistant,
+    assistant: Asker,
     question: str,
     history: list[Message],
     filters: Filters | None,
@@ -146,7 +146,7 @@ def stream_answer(
     Unless ``quiet``; the finished answer is returned either way.
     """
     from gpt4all_rag.answer import Answer
-    from gpt4all_rag.flow import EvidenceEvent, TokenEvent
+    from gpt4all_rag.answering.flow import EvidenceEvent, TokenEvent
 
     answer = None
     for event in assistant.events(question, history=history, filters=filters):
@@ -177,7 +177,7 @@ def _print_checks(answer: Answer) -> None:
 
     A text with a failed claim is marked as the model's draft, not the answer.
     """
-    from gpt4all_rag.grounding import draft_problem
+    from gpt4all_rag.trust.grounding import draft_problem
 
     print()
     if problem := draft_problem(answer.sentences):

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.ask import retrieval_parser, stream_answer
-from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, filters_from, settings_from
+from gpt4all_rag.cli.common import EXIT_OK, AskerFactory, filters_from, settings_from
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
     from gpt4all_rag.answer import Answer
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.answering.asking import Asker
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.types import Message
     from vectorstore.retriever import Filters
@@ -81,8 +81,8 @@ def line_history(path: Path, enabled: bool | None = None) -> Iterator[None]:
 class ChatSession:
     """The conversation and what the slash commands change: filters, model, answers."""
 
-    assistant: DocumentAssistant
-    make: AssistantFactory
+    assistant: Asker
+    make: AskerFactory
     filters: Filters | None = None
     answers: list[Answer] = field(default_factory=list)
     history: list[Message] = field(default_factory=list)
@@ -179,7 +179,7 @@ class ChatSession:
 
     def export(self, target: str) -> None:
         """Save the answers so far, with their sources, as Markdown or JSON."""
-        from gpt4all_rag.export import export_conversation
+        from gpt4all_rag.documents.export import export_conversation
 
         if not target:
             say("/export needs a file name ending in .md or .json")
@@ -192,11 +192,9 @@ class ChatSession:
         say(f"Saved {len(self.answers)} answer(s) to {path}.")
 
 
-def indexed_paths(assistant: DocumentAssistant) -> list[str]:
+def indexed_paths(assistant: Asker) -> list[str]:
     """The indexed files; of every collection when the chat asks several (``--collection``)."""
-    members = getattr(assistant, "assistants", None)  # a CollectionSet: name -> assistant
-    parts = list(members.values()) if members else [assistant]
-    return [document.path for part in parts for document in part.documents()]
+    return [document.path for document in assistant.documents()]
 
 
 def say(text: str) -> None:
@@ -204,7 +202,7 @@ def say(text: str) -> None:
     print(terminal_text(text))
 
 
-def cmd_chat(args: argparse.Namespace, make: AssistantFactory) -> int:
+def cmd_chat(args: argparse.Namespace, make: AskerFactory) -> int:
     """Interactive chat; history is kept for follow-up questions, ``/help`` lists commands."""
     session = ChatSession(make(settings_from(args)), make, filters_from(args))
     with line_history(session.assistant.settings.index_dir / HISTORY_FILE):

@@ -11,7 +11,7 @@ from gpt4all_rag.cli.common import EXIT_OK, EXIT_USAGE, AssistantFactory, emit, 
 
 if TYPE_CHECKING:
     from gpt4all_rag.cli.common import Subcommands
-    from gpt4all_rag.collections import CollectionRegistry
+    from gpt4all_rag.index.registry import CollectionRegistry
 
 __all__ = ["cmd_add", "cmd_list", "cmd_remove", "register"]
 
@@ -37,7 +37,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 
 def _registry(args: argparse.Namespace) -> CollectionRegistry:
-    from gpt4all_rag.collections import CollectionRegistry
+    from gpt4all_rag.index.registry import CollectionRegistry
 
     return CollectionRegistry.for_settings(settings_from(args))
 

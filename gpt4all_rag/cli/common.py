@@ -9,12 +9,13 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.answering.asking import Asker
+    from gpt4all_rag.assistant.single import DocumentAssistant
     from gpt4all_rag.settings import Settings
     from vectorstore.retriever import Filters
 
@@ -23,6 +24,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "MULTI_COLLECTION_COMMANDS",
+    "AskerFactory",
     "AssistantFactory",
     "Command",
     "collection_names",
@@ -42,10 +44,13 @@ MULTI_COLLECTION_COMMANDS = frozenset({"ask", "search", "chat"})
 AssistantFactory = Callable[["Settings"], "DocumentAssistant"]
 """Builds the assistant from the command's settings; tests pass one with fakes."""
 
+AskerFactory = Callable[["Settings"], "Asker"]
+"""What the asking commands get: an assistant, or a ``CollectionSet`` for named collections."""
+
 
 def default_factory(settings: Settings) -> DocumentAssistant:
     """The assistant the settings describe; a command that needs less may skip it."""
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.assistant.single import DocumentAssistant
 
     return DocumentAssistant.from_settings(settings)
 
@@ -107,9 +112,11 @@ def _with_folder(settings: Settings, folder: Path) -> Settings:
     A collection indexes the folder it was added with; indexing another one under
     its name would leave the registry naming a folder the index no longer holds.
     """
-    if settings.collection == "default":
+    from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
+
+    if settings.collection == DEFAULT_COLLECTION:
         return settings.model_copy(update={"documents_dir": folder})
-    from gpt4all_rag.collections import resolve_collection
+    from gpt4all_rag.index.registry import resolve_collection
 
     resolved = resolve_collection(settings)
     if folder.expanduser().resolve() != resolved.documents_dir.resolve():
@@ -130,22 +137,20 @@ def collection_names(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(name for name in names if name))
 
 
-def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AssistantFactory:
-    """The factory a command runs with: ``make``, or a ``CollectionSet`` for named collections.
+def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AskerFactory:
+    """The factory an asking command runs with: ``make``, or a ``CollectionSet`` for named ones.
 
     ``ask``, ``search`` and ``chat`` with ``--collection`` ask a set (its sources
-    name their collection; several are fused). A ``CollectionSet`` answers
-    ``events``, ``search`` and ``settings`` as an assistant does, which is all
-    those commands use.
+    name their collection; several are fused); both meet the ``Asker`` protocol.
     """
     names = collection_names(args)
-    if not names or getattr(args, "command", None) not in MULTI_COLLECTION_COMMANDS:
+    if not names:
         return make
 
-    def make_set(settings: Settings) -> DocumentAssistant:
-        from gpt4all_rag.collections import CollectionSet
+    def make_set(settings: Settings) -> Asker:
+        from gpt4all_rag.assistant.several import CollectionSet
 
-        return cast("DocumentAssistant", CollectionSet.from_factory(names, settings, make))
+        return CollectionSet.from_factory(names, settings, make)
 
     return make_set
 

@@ -22,9 +22,10 @@ from gpt4all_rag.reporting import sync_report_text
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from gpt4all_rag.assistant.single import DocumentAssistant
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.settings import Settings
-    from ingest.pipeline import ProgressEvent, SyncReport
+    from ingest.report import ProgressCallback, ProgressEvent, SyncReport
 
 __all__ = ["cmd_ingest", "cmd_reset", "cmd_status", "register"]
 
@@ -46,6 +47,12 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         help="build a new index beside this one (a new embedding model, new chunking) and "
         "swap it in at the end; the old one answers until then",
     )
+    ingest.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="parse, chunk and embed on a Ray cluster: auto, or host:port of its head node "
+        "(needs the cluster extra: pip install 'gpt4all-rag[cluster]'; docs/deployment.md)",
+    )
     ingest.set_defaults(handler=cmd_ingest)
     status = commands.add_parser("status", parents=[common], help="show what the index holds")
     status.set_defaults(handler=cmd_status)
@@ -61,13 +68,13 @@ def cmd_ingest(args: argparse.Namespace, make: AssistantFactory) -> int:
     # set for `ask` or the app: passive waiting makes llama.cpp generate 3x slower.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     extra = {"documents_dir": args.folder} if args.folder else {}
+    if args.ray:
+        extra["ray_address"] = args.ray
     if args.rebuild:
         return _rebuild(args, make, settings_from(args, **extra))
     assistant = make(settings_from(args, **extra))
     with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
-        report = assistant.ingest(
-            assistant.settings.documents_dir, progress=progress, force=args.force
-        )
+        report = _sync(assistant, progress, force=args.force)
     text = "\n".join([sync_report_text(report), *_warning_lines(report.warnings)])
     emit(args, report.to_json(), text)
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
@@ -80,10 +87,11 @@ def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Setting
     writing into it after the swap.
     """
     from gpt4all_rag.errors import IndexLocked
+    from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
     from ingest.rebuild import rebuild_beside
     from ingest.watch_record import read_watch_records
 
-    if settings.collection != "default":
+    if settings.collection != DEFAULT_COLLECTION:
         raise ValueError("--rebuild works on the default collection only, for now")
     if live := [w for w in read_watch_records(settings.index_dir) if w.get("alive")]:
         raise IndexLocked(
@@ -95,7 +103,7 @@ def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Setting
         assistant = make(settings.model_copy(update={"index_dir": staging}))
         try:
             with _progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
-                return assistant.ingest(settings.documents_dir, progress=progress, force=True)
+                return _sync(assistant, progress, force=True)
         finally:
             assistant.manifest.close()
 
@@ -103,6 +111,20 @@ def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Setting
     text = "\n".join([sync_report_text(report), *_warning_lines(report.warnings)])
     emit(args, report.to_json(), f"{text}\nrebuilt and swapped in: {settings.index_dir}")
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
+
+
+def _sync(
+    assistant: DocumentAssistant, progress: ProgressCallback | None, *, force: bool
+) -> SyncReport:
+    """Sync the settings' folder: on the Ray cluster of ``ray_address`` if set, else here."""
+    settings = assistant.settings
+    address = getattr(settings, "ray_address", None)  # TODO(24): the field, after 23:50
+    if not address:
+        return assistant.ingest(settings.documents_dir, progress=progress, force=force)
+    # Start-up time: the cluster wiring loads the whole indexer; only `--ray` needs it.
+    from gpt4all_rag.assistant.cluster import ingest_on_cluster
+
+    return ingest_on_cluster(assistant, address, settings.documents_dir, progress, force=force)
 
 
 def _warning_lines(warnings: list[tuple[str, str]]) -> list[str]:
@@ -144,7 +166,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
 
 def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print what the index holds, from its manifest alone (nothing else is loaded)."""
-    from gpt4all_rag.index_status import index_status
+    from gpt4all_rag.index.status import index_status
 
     status = index_status(settings_from(args)).to_json()
     emit(args, status, _status_text(status))

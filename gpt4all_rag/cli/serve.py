@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
 
 if TYPE_CHECKING:
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.assistant.single import DocumentAssistant
     from gpt4all_rag.cli.common import Subcommands
 
 __all__ = ["cmd_serve", "register"]
@@ -43,15 +43,9 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Check the address, load the models, then serve until Ctrl-C."""
-    from gpt4all_rag.local_server import token_file
-    from gpt4all_rag.server import (
-        check_bind,
-        create_app,
-        is_loopback,
-        preload,
-        serve,
-        token_of,
-    )
+    from gpt4all_rag.server.api import create_app, is_loopback, token_of
+    from gpt4all_rag.server.discovery import token_file
+    from gpt4all_rag.server.run import check_bind, preload, serve
 
     overrides = {"serve_host": args.host, "serve_port": args.port, "serve_token": args.token}
     settings = settings_from(args, **{k: v for k, v in overrides.items() if v is not None})
@@ -96,8 +90,8 @@ def _findable(
     Only a loopback server is recorded; the record never holds the token (that is
     in ``serve.token``, which only the owner can read).
     """
-    from gpt4all_rag.local_server import server_record
-    from gpt4all_rag.server import is_loopback
+    from gpt4all_rag.server.api import is_loopback
+    from gpt4all_rag.server.discovery import server_record
 
     if not is_loopback(host.strip("[]")):
         return contextlib.nullcontext()

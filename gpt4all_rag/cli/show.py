@@ -33,8 +33,8 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_show(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the page's text; with ``--png``, also render it to that file."""
-    from gpt4all_rag.collections import resolve_collection
-    from gpt4all_rag.pages import PageRenderer, PageUnavailable, is_pdf
+    from gpt4all_rag.documents.pages.render import PageRenderer, PageUnavailable, is_pdf
+    from gpt4all_rag.index.registry import resolve_collection
 
     settings = resolve_collection(settings_from(args))  # --collection: its documents folder
     path = _find(args.file, settings)
@@ -58,7 +58,7 @@ def cmd_show(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def _find(file: Path, settings: Settings) -> Path:
     """``file`` as given, else inside the documents folder (a source's path)."""
-    from gpt4all_rag.pages import PageUnavailable
+    from gpt4all_rag.documents.pages.render import PageUnavailable
 
     for candidate in (file, settings.documents_dir / file):
         if candidate.is_file():
@@ -72,8 +72,8 @@ def _unpaged_text(path: Path, page: int | None, settings: Settings) -> str:
     Slides have pages; the other formats are one text, which only ``--page 1`` (or
     no ``--page``) names.
     """
-    from gpt4all_rag.assistant import parse_limits
-    from gpt4all_rag.pages import PageUnavailable
+    from gpt4all_rag.assistant.single import parse_limits
+    from gpt4all_rag.documents.pages.render import PageUnavailable
     from ingest.loaders.isolated import IsolatedLoader
 
     loader = IsolatedLoader(parse_limits(settings))

@@ -12,9 +12,9 @@ from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
-    from gpt4all_rag.assistant import DocumentAssistant
+    from gpt4all_rag.answering.asking import Asker
     from gpt4all_rag.cli.common import Subcommands
-    from gpt4all_rag.summarize import Summary, SummaryProgress
+    from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
 
 __all__ = ["cmd_summarize", "document_path", "documents_folder", "register"]
 
@@ -44,7 +44,7 @@ def document_path(given: str, documents_dir: Path) -> str:
         return Path(given).as_posix()
 
 
-def documents_folder(assistant: DocumentAssistant) -> Path:
+def documents_folder(assistant: Asker) -> Path:
     """The folder the index was built from (the settings' folder if it does not say)."""
     manifest = getattr(assistant, "manifest", None)  # a set of collections has none
     folder = manifest.documents_folder if manifest is not None else None
@@ -53,8 +53,8 @@ def documents_folder(assistant: DocumentAssistant) -> Path:
 
 def cmd_summarize(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Stream the summary (progress on stderr), then its sections and pages."""
-    from gpt4all_rag.flow import TokenEvent
-    from gpt4all_rag.summarize import Summary, SummaryProgress
+    from gpt4all_rag.answering.flow import TokenEvent
+    from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
 
     assistant = make(settings_from(args))
     path = document_path(args.file, documents_folder(assistant))
@@ -90,7 +90,7 @@ def _print_after(summary: Summary, streamed: str) -> None:
     The streamed text is the model's as it wrote it; the summary keeps only
     citations of pages the document has, and says which it dropped.
     """
-    from gpt4all_rag.summarize import page_citations
+    from gpt4all_rag.documents.summarize.citations import page_citations
 
     if summary.cached:
         print(terminal_text(summary.text), end="")

@@ -15,7 +15,7 @@ from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
     from gpt4all_rag.cli.common import Subcommands
-    from ingest.pipeline import SyncReport
+    from ingest.report import SyncReport
 
 __all__ = ["cmd_watch", "register"]
 
@@ -44,7 +44,7 @@ def cmd_watch(args: argparse.Namespace, make: AssistantFactory) -> int:
     under way on the watcher's thread finishes first. The first sync runs on this thread
     and is interrupted instead (as Ctrl-C interrupts ``ingest``: the next sync repairs).
     """
-    from gpt4all_rag.watching import IndexWatcher
+    from gpt4all_rag.assistant.watching import IndexWatcher
 
     extra = {"documents_dir": args.folder} if args.folder else {}
     assistant = make(settings_from(args, **extra))
@@ -84,7 +84,7 @@ class _Output:
         self.lock = threading.Lock()
 
     def report(self, report: SyncReport) -> None:
-        from gpt4all_rag.watching import change_lines, change_records
+        from gpt4all_rag.assistant.watching import change_lines, change_records
 
         previous, self.previous = self.previous, report
         if self.as_json:

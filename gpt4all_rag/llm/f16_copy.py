@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from gpt4all_rag.models.gguf_metadata import GGUFHeaderError, read_gguf_metadata
+from gpt4all_rag.llm.gguf_header import GGUFHeaderError, read_gguf_metadata
 
 __all__ = ["SLOW_ON_CPU", "f16_copy_path", "prompt_fast_model"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpt4all_rag.control_tokens import control_token_pattern, neutralize_control_tokens
 from gpt4all_rag.errors import LLMError, ModelNotFound
 from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
+from gpt4all_rag.llm.control_tokens import control_token_pattern, neutralize_control_tokens
 from gpt4all_rag.llm.prompt_prefix import PromptPrefix
 from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
@@ -34,6 +34,7 @@ __all__ = [
     "ModelKey",
     "checked_gguf",
     "extra_buffer_types",
+    "loaded_model_count",
 ]
 
 GGUF_MAGIC = b"GGUF"
@@ -52,6 +53,7 @@ class ModelKey:
     flash_attention: bool = True
     f16_copy_dir: Path | None = None  # where an F16 copy may be made (llm.f16_copy)
     f16_copy_max_bytes: int = 0
+    lora_path: Path | None = None  # a GGUF LoRA adapter applied to every answer
 
 
 @dataclass(eq=False)
@@ -147,6 +149,13 @@ class ModelCache:
 
 
 MODELS = ModelCache()
+
+
+def loaded_model_count() -> int:
+    """How many ``llama_cpp.Llama`` objects this process has loaded into its model cache."""
+    return MODELS.loads
+
+
 # Freed before interpreter teardown: left to llama-cpp's own __del__, the model is
 # freed after its bindings are gone, which prints a traceback at exit.
 atexit.register(MODELS.close)
@@ -205,6 +214,7 @@ def load_model(key: ModelKey) -> LoadedModel:
                 n_threads=key.threads or os.cpu_count(),  # llama-cpp defaults to half the cores
                 n_gpu_layers=key.gpu_layers,
                 flash_attn=key.flash_attention,
+                lora_path=None if key.lora_path is None else str(key.lora_path),
                 verbose=False,
             )
     except (ValueError, RuntimeError, OSError) as exc:
@@ -303,8 +313,10 @@ class LlamaCppBackend:
         flash_attention: bool = True,
         f16_copy_dir: Path | None = None,
         f16_copy_max_mb: int = 0,
+        lora_path: Path | None = None,
     ) -> None:
         self._path = checked_gguf(model_path)
+        lora = None if lora_path is None else checked_gguf(lora_path)
         self._sampling = sampling or Sampling()
         self._key = ModelKey(
             self._path,
@@ -316,6 +328,7 @@ class LlamaCppBackend:
             flash_attention,
             f16_copy_dir,
             f16_copy_max_mb * 1024 * 1024,
+            lora,
         )
         self._seed = seed
         self._cache = cache or MODELS

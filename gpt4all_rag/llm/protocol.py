@@ -1,9 +1,8 @@
-"""What the question flow needs of a language model, and the factory that picks one.
+"""What the question flow needs of a language model: a leaf every backend imports.
 
 Every backend (llama-cpp in process, an OpenAI-compatible server, the scripted
 fake) meets :class:`LLMBackend`: a name, a context size, a token count and a
-stream of text pieces. :func:`build_llm` is the one place that chooses, with
-lazy imports, so that choosing the fake never imports llama.cpp or httpx.
+stream of text pieces. :mod:`gpt4all_rag.llm.factory` picks one.
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from gpt4all_rag.errors import LLMError
 from gpt4all_rag.types import Message
 
 if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
 
-__all__ = ["LLMBackend", "Sampling", "build_llm"]
+__all__ = ["LLMBackend", "Sampling"]
 
 
 @dataclass(frozen=True)
@@ -68,47 +66,3 @@ class LLMBackend(Protocol):
     ) -> Iterator[str]:
         """Yield the answer to ``messages`` in pieces, as the model writes it."""
         ...
-
-
-def build_llm(settings: Settings) -> LLMBackend:
-    """Build the backend that ``settings.llm_backend`` names.
-
-    Raises:
-        ModelNotFound: The llama-cpp model file is missing or not GGUF.
-        LLMError: The OpenAI-compatible URL is malformed or would leak the key.
-    """
-    match settings.llm_backend:
-        case "llama-cpp":
-            from gpt4all_rag.llm.llama_cpp import LlamaCppBackend
-
-            return LlamaCppBackend(
-                settings.resolved_model_path(),
-                context_size=settings.context_size,
-                threads=settings.threads,
-                gpu_layers=settings.gpu_layers,
-                seed=settings.seed,
-                chat_format=settings.chat_format,
-                sampling=Sampling.from_settings(settings),
-                extra_buffers=settings.llama_extra_buffers,
-                flash_attention=settings.flash_attention,
-                f16_copy_dir=settings.f16_copy_dir,
-                f16_copy_max_mb=settings.f16_copy_max_mb,
-            )
-        case "openai":
-            from gpt4all_rag.llm.openai_compatible import OpenAICompatibleBackend
-
-            return OpenAICompatibleBackend(
-                settings.openai_base_url,
-                settings.openai_model,
-                api_key=settings.openai_api_key,
-                context_size=settings.context_size,
-                sampling=Sampling.from_settings(settings),
-            )
-        case "scripted":
-            from gpt4all_rag.testing import ScriptedLLM
-
-            return ScriptedLLM(settings.scripted_replies, context_size=settings.context_size)
-        case other:
-            raise LLMError(
-                f"unknown LLM backend {other!r}; expected 'llama-cpp', 'openai' or 'scripted'"
-            )

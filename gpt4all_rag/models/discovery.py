@@ -7,7 +7,7 @@ Windows) unless its settings file names another one (``modelPath=`` in
 ``GPT4All.ini``); its old Python bindings used ``~/.cache/gpt4all``. Listing
 those files lets a user reuse models they already downloaded instead of
 fetching gigabytes twice. Nothing here loads a model: the chat format comes
-from the GGUF header (:mod:`~gpt4all_rag.models.gguf_metadata`).
+from the GGUF header (:mod:`~gpt4all_rag.llm.gguf_header`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gpt4all_rag.llm.chat_formats import choose_chat_format
-from gpt4all_rag.models.gguf_metadata import GGUFHeaderError, read_gguf_metadata
+from gpt4all_rag.llm.gguf_header import GGUFHeaderError, read_gguf_metadata
 
 if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings

@@ -7,27 +7,6 @@ and ``GET /health`` complete it. One process holds the models, and questions are
 answered one at a time, in order. Every route but ``/health`` needs the bearer
 token, and the answers are inert Markdown (untrusted text). See docs/serve.md.
 
-Imports FastAPI: the CLI imports this package only inside ``serve``.
+Importing this package imports nothing: ``server.api`` imports FastAPI, and the
+CLI imports it only inside ``serve``.
 """
-
-from __future__ import annotations
-
-from gpt4all_rag.server.api import Service, create_app, is_loopback, new_token, token_of
-from gpt4all_rag.server.errors import ApiError, InsecureBind
-from gpt4all_rag.server.run import BackgroundServer, check_bind, preload, serve
-from gpt4all_rag.server.schemas import MODEL_ID
-
-__all__ = [
-    "MODEL_ID",
-    "ApiError",
-    "BackgroundServer",
-    "InsecureBind",
-    "Service",
-    "check_bind",
-    "create_app",
-    "is_loopback",
-    "new_token",
-    "preload",
-    "serve",
-    "token_of",
-]

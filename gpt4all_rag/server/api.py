@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.errors import USER_ERRORS
 from gpt4all_rag.server.chat import (
     Completion,

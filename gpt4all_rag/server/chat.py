@@ -26,7 +26,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gpt4all_rag.answer import Answer
-from gpt4all_rag.flow import EvidenceEvent, SourcesEvent, TokenEvent
+from gpt4all_rag.answering.flow import EvidenceEvent, SourcesEvent, TokenEvent
 from gpt4all_rag.server.errors import ApiError, error_body, error_status
 from gpt4all_rag.server.footnotes import (
     InertStream,

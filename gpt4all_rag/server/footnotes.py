@@ -23,6 +23,7 @@ from typing import Any
 
 from gpt4all_rag.answer import Answer, Source
 from gpt4all_rag.markdown import code_span, escape_text, is_inert, safe_markdown
+from gpt4all_rag.trust.citations import CITATION, OPEN_CITATION_TAIL
 
 __all__ = [
     "UNSUPPORTED_NOTE",
@@ -38,10 +39,6 @@ __all__ = [
 UNSUPPORTED_NOTE = "Not found in your sources:"
 """The start of the line that flags a claim no source supports."""
 
-# The citation forms the flow parses ([1], [1, 2], [1; 2]), as gpt4all_rag.prompts does.
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-# What may still become a marker when the next token arrives: "[", "[1", "[1, ".
-_OPEN_MARKER = re.compile(r"\[[\d\s,;]{0,30}\Z")
 _MARKER_WINDOW = 64  # a longer marker split by a cut is shown as written (escaped)
 _DEFINITION = re.compile(r"^\[\^\d+\]:")
 _FOOTNOTE_REFERENCE = re.compile(r"\[\^(\d+)\]")
@@ -68,7 +65,7 @@ def footnote_markers(text: str, count: int) -> str:
         numbers = _cited(match, count)
         return match.group(0) if numbers is None else "".join(f"[^{n}]" for n in numbers)
 
-    return _MARKER.sub(rewrite, text)
+    return CITATION.sub(rewrite, text)
 
 
 def inert_text(text: str, count: int) -> str:
@@ -89,7 +86,7 @@ def words_as_code(text: str) -> str:
 def _escaped_with_footnotes(text: str, count: int) -> str:
     parts: list[str] = []
     last = 0
-    for match in _MARKER.finditer(text):
+    for match in CITATION.finditer(text):
         numbers = _cited(match, count)
         parts.append(escape_text(text[last : match.start()]))
         if numbers is None:
@@ -117,7 +114,7 @@ def inert_answer(text: str, count: int) -> str:
         return "".join(f"{_CITE_START}{n}{_CITE_END}" for n in numbers)
 
     plain = text.replace(_CITE_START, "").replace(_CITE_END, "")
-    shown = _CITE.sub(r"[^\1]", safe_markdown(_MARKER.sub(mark, plain)))
+    shown = _CITE.sub(r"[^\1]", safe_markdown(CITATION.sub(mark, plain)))
     return shown if is_inert(shown) else inert_text(plain, count)
 
 
@@ -176,7 +173,7 @@ def footnote_block(answer: Answer) -> str:
 
 def _unmarked(sentence: str) -> str:
     """A sentence without its ``[n]`` markers (the flag is about the claim, not the citation)."""
-    return re.sub(r"\s+([.!?;:,])", r"\1", _MARKER.sub("", sentence)).strip()
+    return re.sub(r"\s+([.!?;:,])", r"\1", CITATION.sub("", sentence)).strip()
 
 
 def _place(source: Source) -> str:
@@ -239,11 +236,11 @@ def _cut(text: str, word: int) -> int:
     A marker may hold white space (``[1, 2]``): a cut inside one moves to its start.
     """
     cut = word
-    open_marker = _OPEN_MARKER.search(text, max(0, len(text) - 32))
+    open_marker = OPEN_CITATION_TAIL.search(text, max(0, len(text) - 32))
     if open_marker:
         cut = min(cut, open_marker.start())
     start = max(0, cut - _MARKER_WINDOW)
-    for marker in _MARKER.finditer(text, start, cut + _MARKER_WINDOW):
+    for marker in CITATION.finditer(text, start, cut + _MARKER_WINDOW):
         if marker.start() < cut < marker.end():
             return marker.start()
     return cut

@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gpt4all_rag.local_server import loopback_url
+from gpt4all_rag.server.discovery import loopback_url
 from gpt4all_rag.server.errors import error_body
 
 __all__ = ["RequestGuard", "same_loopback_origin"]

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gpt4all_rag.answer import Answer
-from gpt4all_rag.flow import FlowEvent
+from gpt4all_rag.answering.flow import FlowEvent
 
 __all__ = ["TICK", "AnswerJob", "ModelWorker", "QueueFull", "Tick"]
 

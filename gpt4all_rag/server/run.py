@@ -19,10 +19,10 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.server.api import is_loopback
 from gpt4all_rag.server.errors import InsecureBind
-from ingest.pipeline import SyncReport
+from ingest.report import SyncReport
 
 __all__ = ["BackgroundServer", "check_bind", "folder_watching", "preload", "serve"]
 
@@ -86,7 +86,7 @@ def folder_watching(assistant: DocumentAssistant, enabled: bool | None = None) -
         assistant: whose folder and index.
         enabled: default ``settings.watch_folder``.
     """
-    from gpt4all_rag.watching import IndexWatcher, change_lines
+    from gpt4all_rag.assistant.watching import IndexWatcher, change_lines
 
     if not (assistant.settings.watch_folder if enabled is None else enabled):
         yield

@@ -29,10 +29,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import ingest
 from ingest.errors import DocumentLoadError
 from ingest.loaders.base import LoadLimits, Pages
 from ingest.loaders.ocr import OcrOptions
+from ingest.sandbox import child_environment
 
 __all__ = ["IsolatedLoader", "ParseLimits"]
 
@@ -160,14 +160,11 @@ class _Worker:
     """The child process and the two pipes to it (requests in, replies out)."""
 
     def __init__(self, limits: ParseLimits) -> None:
-        root = str(Path(ingest.__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ingest.loaders.worker", repr(_limits_args(limits))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
+            env=child_environment(),
             close_fds=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None

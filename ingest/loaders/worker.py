@@ -19,6 +19,7 @@ from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file
 from ingest.loaders.base import LoadLimits
 from ingest.loaders.ocr import OcrOptions, ocr_in_force
+from ingest.sandbox import limit_memory
 
 __all__ = ["main"]
 
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a library's print goes to stderr, never into the reply pipe
-    _limit_memory(memory_bytes)
+    limit_memory(memory_bytes)
     replies.send(("ready", None, _peak_rss_mb()))
     with ocr_in_force(ocr, lambda: replies.send(("progress", None, _peak_rss_mb()))):
         return _serve(requests, replies, limits, memory_bytes)
@@ -64,16 +65,6 @@ def _load(path: Path, limits: LoadLimits, memory_bytes: int) -> tuple[str, Any]:
         return "memory", _memory_reason(memory_bytes)
     except Exception as exc:  # load_file turns parser errors into DocumentLoadError
         return "error", f"the parser failed: {type(exc).__name__}"
-
-
-def _limit_memory(memory_bytes: int) -> None:
-    if memory_bytes <= 0:
-        return
-    import resource
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _peak_rss_mb() -> float:

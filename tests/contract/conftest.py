@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.contract.server import HOST, start, stop
+from tests.helpers.chroma_server import HOST, start, stop
 
 
 @pytest.fixture(scope="session")

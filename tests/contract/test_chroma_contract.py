@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.errors import StoreUnavailable
 from gpt4all_rag.settings import Settings
+from gpt4all_rag.testing import HashEmbedder, ScriptedLLM
 from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
-from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder, ScriptedLLM
-from tests.contract.server import HOST, collection_for, free_port
-from vectorstore.chroma import open_chroma_client
+from tests.helpers.chroma_server import HOST, collection_for, free_port
+from tests.helpers.data import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD
+from vectorstore.chroma_client import open_chroma_client
 
 GOOD, FAILED, CHUNKS = DOCS_GOOD, DOCS_FAILED, DOCS_CHUNKS
 # Bag-of-words vectors of long chunks score low against short questions.

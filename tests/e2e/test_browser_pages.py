@@ -23,14 +23,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e import test_browser as base
-from tests.processes import LOOPBACK
+from tests.helpers import browser as base
+from tests.helpers.processes import LOOPBACK
 
 pytestmark = pytest.mark.slow
-
-apps = base.apps  # the fixtures, shared with the other browser tests
-browser = base.browser
-
 SCREENSHOT = base.ROOT / "artifacts" / "e2e-page.png"
 A4_PIXELS = [827, 1170]  # manual.pdf's A4 pages at 100 dpi
 EXPANDER = '[data-testid="stChatMessage"] [data-testid="stExpander"]'

@@ -18,14 +18,12 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.app.test_markdown import EXFILTRATION, SECRET
-from tests.e2e import test_browser as base
-from tests.processes import recording_connections
+from tests.helpers import browser as base
+from tests.helpers.exfiltration import EXFILTRATION, SECRET
+from tests.helpers.processes import recording_connections
 
 pytestmark = pytest.mark.slow
 
-apps = base.apps  # the fixtures, shared with the other browser tests
-browser = base.browser
 
 # Attributes through which an element loads or leads to an address.
 URL_ATTRIBUTES = """[

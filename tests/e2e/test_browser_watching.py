@@ -15,23 +15,19 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.test_browser import (
+from tests.helpers.browser import (
     ANSWER_TIMEOUT,
     FAKES,
     INDEX_TIMEOUT,
     MANUAL,
     QUESTION,
     Apps,
-    apps,
-    browser,
     chat_texts,
     opened,
     send_question,
     sidebar_text,
     source_summaries,
 )
-
-__all__ = ["apps", "browser"]  # the fixtures, shared with test_browser.py
 
 pytestmark = pytest.mark.slow
 APPEARS_WITHIN_S = 20  # the watcher's debounce and settle (1 s each), the page's timer, load

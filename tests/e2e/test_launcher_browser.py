@@ -1,6 +1,6 @@
 """The app as ``make run`` launches it: its secret, its Host and Origin checks, its headers.
 
-Issue 21, items 3 and 7, against the real server (``python -m gpt4all_rag.app_launch``
+Issue 21, items 3 and 7, against the real server (``python -m gpt4all_rag.ui.launch``
 on loopback, with the fakes), started by the fixtures of ``test_browser``.
 """
 
@@ -19,13 +19,12 @@ import websocket
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e import test_browser as base
-from tests.processes import LOOPBACK, recording_connections
+from tests.helpers import browser as base
+from tests.helpers.app_page import APP_TOKEN
+from tests.helpers.processes import LOOPBACK, recording_connections
 
 pytestmark = pytest.mark.slow
 
-apps = base.apps  # the fixtures, shared with the other browser tests
-browser = base.browser
 
 # Every kind of route the server has: the page, Streamlit's own, its media files.
 ROUTES = ["/", "/_stcore/health", "/_stcore/metrics", "/_stcore/host-config", "/media/x.png"]
@@ -107,7 +106,7 @@ def test_the_launcher_prints_a_fresh_secret_and_keeps_it_off_command_lines(
     assert found is not None, log.read_text()
     port, token = found.groups()
     assert int(port) == urlsplit(url).port and len(token) >= 40
-    assert token != base.APP_TOKEN
+    assert token != APP_TOKEN
     assert token.encode() not in Path(f"/proc/{server.pid}/cmdline").read_bytes()
 
     browser.get(url)  # without the secret: the note, nothing else

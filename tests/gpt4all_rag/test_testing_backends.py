@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from gpt4all_rag import DocumentAssistant, Settings
-from gpt4all_rag.llm import build_llm
-from gpt4all_rag.settings import DEFAULT_SCRIPTED_REPLY
-from gpt4all_rag.testing import HashEmbedder, ScriptedLLM, hash_vector
-from tests.conftest import DOCS, DOCS_CHUNKS
+from gpt4all_rag.llm.factory import build_llm
+from gpt4all_rag.llm.scripted import ScriptedLLM
+from gpt4all_rag.settings_answering import DEFAULT_SCRIPTED_REPLY
+from gpt4all_rag.testing import HashEmbedder, hash_vector
+from tests.helpers.data import DOCS, DOCS_CHUNKS
 
 
 def test_hash_vector_is_computable_by_hand():
@@ -62,9 +63,9 @@ def test_unknown_backend_is_a_settings_error():
 
 FAKE_RUN = """
 import json, sys
-from gpt4all_rag import DocumentAssistant, Settings
-settings = Settings(_env_file=None, documents_dir=sys.argv[1], index_dir=sys.argv[2],
-                    embedding_backend="hash", llm_backend="scripted", relevance_floor=0.1)
+from gpt4all_rag import DocumentAssistant
+from gpt4all_rag.testing import fake_settings
+settings = fake_settings(sys.argv[1], sys.argv[2], _env_file=None)
 assistant = DocumentAssistant.from_settings(settings)
 report = assistant.ingest()
 answer = assistant.ask("Zorblax reactor core temperature kelvin")

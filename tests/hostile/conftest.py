@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import HashEmbedder
-from tests.hostile.test_hostile_inputs import GOOD_TEXT, stored_ids
+from gpt4all_rag.testing import HashEmbedder
+from tests.helpers.data import GOOD_TEXT
+from tests.helpers.index_files import stored_ids
 
 
 @pytest.fixture

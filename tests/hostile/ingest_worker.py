@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gpt4all_rag.assistant import DocumentAssistant  # noqa: E402
+from gpt4all_rag.assistant.single import DocumentAssistant  # noqa: E402
 from gpt4all_rag.settings import Settings  # noqa: E402
+from gpt4all_rag.testing import HashEmbedder  # noqa: E402
 from ingest.loaders import load_file, stream_file  # noqa: E402
-from tests.conftest import HashEmbedder  # noqa: E402
 
 
 def peak_mb() -> float:

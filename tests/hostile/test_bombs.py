@@ -15,8 +15,8 @@ import pytest
 
 from ingest.loaders import LoadLimits
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
-from tests.hostile import bombs
-from tests.hostile.test_hostile_inputs import stored_ids
+from tests.helpers import bombs
+from tests.helpers.index_files import stored_ids
 
 MB = 1 << 20
 

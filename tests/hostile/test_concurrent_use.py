@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from gpt4all_rag.errors import IndexLocked
+from gpt4all_rag.testing import HashEmbedder
 from ingest.manifest import FileRecord
-from tests.conftest import DOCS_CHUNKS, HashEmbedder
+from tests.helpers.data import DOCS_CHUNKS
 from tests.hostile.slow_ingest import SlowEmbedder
 
 NEW_FILES = 12

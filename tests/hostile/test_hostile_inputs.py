@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS
-from tests.hostile import pdf_bytes
+from tests.helpers import pdf_bytes
+from tests.helpers.data import DOCS
+from tests.helpers.index_files import stored_ids
 
-GOOD_TEXT = "# Otters\n\nThe river otter sleeps in a holt under the old mill.\n"
 IS_ROOT = os.geteuid() == 0
 ZERO_BYTE = ("z.txt", "z.pdf", "z.docx")
 AWKWARD = ("my notes.txt", "café ñandú 東京.md", "line\nbreak.txt")
@@ -170,10 +170,6 @@ def outcomes(report) -> dict[str, tuple[str, str]]:
     found |= {path: ("failed", reason) for path, reason in report.failed}
     found |= {path: ("skipped", reason) for path, reason in report.skipped}
     return found
-
-
-def stored_ids(assistant) -> set[str]:
-    return set(assistant.store.collection.get()["ids"])
 
 
 def check_run(folder: Path, assistant, good_ids: set[str], expected: dict) -> None:

@@ -20,8 +20,8 @@ import pytest
 from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file
 from ingest.loaders.archive import PIECE_BYTES, MemberOverrun, check_zip, read_member
-from tests.conftest import DOCS
-from tests.hostile import bombs
+from tests.helpers import bombs
+from tests.helpers.data import DOCS
 
 MB = 1 << 20
 T = TypeVar("T")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.settings import Settings
-from tests.conftest import HashEmbedder
+from gpt4all_rag.testing import HashEmbedder
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 

@@ -20,14 +20,16 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from gpt4all_rag.assistant import DocumentAssistant
-from gpt4all_rag.cli import main
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.cli.main import main
 from gpt4all_rag.settings import Settings
+from gpt4all_rag.testing import HashEmbedder
 from ingest.loaders import load_file
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
 from ingest.manifest import MANIFEST_FILE, Manifest
-from tests.conftest import DOCS, DOCS_GOOD, HashEmbedder, app_page
-from tests.hostile import pdf_bytes
+from tests.helpers import pdf_bytes
+from tests.helpers.app_page import app_page
+from tests.helpers.data import DOCS, DOCS_GOOD
 
 CUT_SHORT = "damaged PDF: 3 of ? pages could be read (the file is cut short)"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import stat
 
+from gpt4all_rag.testing import HashEmbedder
 from ingest.exclusions import EXCLUDED_FILE, EXCLUDED_REASON, read_excluded
-from tests.conftest import HashEmbedder
 
 
 def indexed_paths(assistant) -> set[str]:

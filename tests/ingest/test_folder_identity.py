@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from gpt4all_rag.testing import HashEmbedder
 from ingest.errors import DocumentLoadError, FolderMismatch
-from tests.conftest import HashEmbedder
 
 
 @pytest.fixture

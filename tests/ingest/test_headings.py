@@ -11,7 +11,7 @@ from pypdf import PdfReader, PdfWriter
 from gpt4all_rag.settings import bundled_embedding_model
 from ingest.chunking import Chunk, TokenChunker
 from ingest.loaders import Heading, Page, load_file
-from tests.conftest import DOCS
+from tests.helpers.data import DOCS
 from vectorstore.schema import indexed_text
 
 

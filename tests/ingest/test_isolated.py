@@ -16,8 +16,8 @@ import pytest
 from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
-from tests.conftest import DOCS, DOCS_FAILED, DOCS_GOOD
-from tests.hostile import bombs
+from tests.helpers import bombs
+from tests.helpers.data import DOCS, DOCS_FAILED, DOCS_GOOD
 
 ROOT = Path(__file__).resolve().parents[2]
 

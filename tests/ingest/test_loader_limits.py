@@ -11,8 +11,8 @@ from ingest.errors import DocumentLoadError
 from ingest.loaders import LoadLimits, load_file
 from ingest.loaders.archive import check_zip
 from ingest.loaders.base import PageBudget
-from tests.conftest import DOCS
-from tests.hostile import bombs
+from tests.helpers import bombs
+from tests.helpers.data import DOCS
 
 MB = 1 << 20
 

@@ -22,13 +22,14 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
+from gpt4all_rag.testing import HashEmbedder
 from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file, supported_extensions
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
 from ingest.loaders.ocr import IMAGE_EXTENSIONS, OcrOptions, ocr_in_force
-from tests.conftest import DOCS, HashEmbedder
-from vectorstore.retriever import SearchMode
+from tests.helpers.data import DOCS
+from vectorstore.schema import SearchMode
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="Tesseract is not installed (make deps)"
@@ -436,7 +437,7 @@ def test_the_parent_stops_a_file_at_its_overall_deadline_whatever_the_worker_doe
 
 
 def test_the_settings_reach_the_worker() -> None:
-    from gpt4all_rag.assistant import parse_limits
+    from gpt4all_rag.assistant.single import parse_limits
     from gpt4all_rag.settings import Settings
 
     chosen = parse_limits(Settings(ocr_max_pages_per_file=7, ocr_timeout_s=90.0, _env_file=None))

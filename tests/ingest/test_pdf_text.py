@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from ingest.loaders import load_file
 from ingest.loaders import pdf as pdf_loader
-from tests.conftest import DOCS
+from tests.helpers.data import DOCS
 
 
 def words(text: str) -> list[str]:
@@ -45,7 +45,7 @@ def test_a_page_pdfium_cannot_read_falls_back_to_pypdf(monkeypatch: pytest.Monke
 
 def test_a_word_hyphenated_at_a_line_end_is_whole_again(tmp_path: Path) -> None:
     """PDFium marks the hyphen it dropped with U+0002; the page text has the word whole."""
-    from tests.hostile.pdf_bytes import CATALOG, FONT, PAGE, pdf, stream
+    from tests.helpers.pdf_bytes import CATALOG, FONT, PAGE, pdf, stream
 
     filler = b"".join(
         b" 0 -14 Td (Line %d of a page long enough not to be OCR'd.) Tj" % n for n in range(6)

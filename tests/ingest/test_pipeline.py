@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from gpt4all_rag.errors import IndexLocked, IndexMismatch
+from gpt4all_rag.testing import HashEmbedder
 from ingest.chunking import chunk_id_for
 from ingest.scan import hash_file
-from tests.conftest import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD, HashEmbedder
+from tests.helpers.data import DOCS_CHUNKS, DOCS_FAILED, DOCS_GOOD
 
 GOOD, FAILED, CHUNKS = DOCS_GOOD, DOCS_FAILED, DOCS_CHUNKS
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from gpt4all_rag.testing import HashEmbedder
 from ingest.rebuild import REBUILD_DIR, SWAP_JOURNAL, rebuild_beside, recover
-from tests.conftest import HashEmbedder
+from tests.helpers.data import WORDS_TEXT
+from tests.helpers.index_files import counts
 
-TEXT = "# Manual\n\n" + " ".join(f"word{n} is the {n}th word." for n in range(300)) + "\n"
 STEPS = [
     "journal written",
     "journal committed",
@@ -28,20 +28,11 @@ class Crash(BaseException):
     """Stands for the process dying at that step."""
 
 
-def counts(index: Path) -> tuple[int, int]:
-    """(chunks in the manifest, vectors in Chroma), read from the files themselves."""
-    with sqlite3.connect(index / "manifest.sqlite3") as db:
-        chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    with sqlite3.connect(index / "chroma" / "chroma.sqlite3") as db:
-        vectors = db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-    return chunks, vectors
-
-
 @pytest.fixture
 def built(tmp_path, make_assistant):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "manual.md").write_text(TEXT)
+    (docs / "manual.md").write_text(WORDS_TEXT)
     index = tmp_path / "index"
     old = make_assistant(docs, embedder=HashEmbedder(), index_dir=index)
     old.ingest()

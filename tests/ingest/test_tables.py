@@ -16,14 +16,15 @@ import docx
 import openpyxl
 import pytest
 
-from gpt4all_rag.assistant import DocumentAssistant
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.settings import bundled_embedding_model
+from gpt4all_rag.testing import HashEmbedder
 from ingest.chunking import TokenChunker
 from ingest.errors import DocumentLoadError
 from ingest.loaders import load_file
 from ingest.loaders.tables import GROUP_CHARS
-from tests.conftest import DOCS, HashEmbedder
-from vectorstore.retriever import SearchMode
+from tests.helpers.data import DOCS
+from vectorstore.schema import SearchMode
 
 CITIES = ["Lyon", "Porto", "Graz", "Turku", "Brno", "Gdansk", "Malmo", "Aarhus", "Bergen"]
 PRODUCTS = ["kettle", "lamp", "radio", "clock", "fan"]

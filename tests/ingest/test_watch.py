@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from gpt4all_rag.testing import HashEmbedder
 from ingest.errors import EmptyFolder, IndexLocked
 from ingest.lock import WriterLock
-from ingest.watch import (
-    FolderWatcher,
-    WatchBatch,
-    is_temporary,
-)
+from ingest.watch import FolderWatcher, WatchBatch
+from ingest.watch_pending import is_temporary
 from ingest.watch_record import read_watch_records, write_watch_record
-from tests.conftest import HashEmbedder
 
 FAST = {"debounce_s": 0.2, "settle_s": 0.3, "check_s": 0.2, "retry_s": 0.1}
 

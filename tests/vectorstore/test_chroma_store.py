@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vectorstore.chroma import PUBLICATION_FILE, ChromaStore
+from vectorstore.chroma import ChromaStore
+from vectorstore.chroma_connection import PUBLICATION_FILE
 
 
 def unit(n: int, dim: int = 8) -> list[float]:
@@ -113,7 +114,7 @@ module = sys.modules["overrides.overrides"]
 checked = []
 real = module._validate_method
 module._validate_method = lambda *args: checked.append(args) or real(*args)
-from vectorstore.chroma import open_chroma_client
+from vectorstore.chroma_client import open_chroma_client
 from pathlib import Path
 client = open_chroma_client(Path({str(tmp_path / "chroma")!r}))
 print(len(checked), "chromadb" in sys.modules)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectorstore.retriever import Passage, merge_neighbours
+from vectorstore.passage import Passage, merge_neighbours
 from vectorstore.schema import ChunkMetadata, path_fields
 
 PAGE = "Alpha beta gamma delta. Epsilon zeta eta theta. Iota kappa lambda mu."

@@ -1,5 +1,5 @@
 """Retriever, reciprocal rank fusion and Filters, on a real Chroma and BM25 index in tmp_path
-with the hand-computable hash embedder (tests/conftest.py)."""
+with the hand-computable hash embedder (gpt4all_rag.testing)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HashEmbedder
+from gpt4all_rag.testing import HashEmbedder
 from vectorstore.chroma import ChromaStore
+from vectorstore.fusion import Fusion, reciprocal_rank_fusion
 from vectorstore.keyword import KeywordIndex
-from vectorstore.retriever import (
-    SEARCH_MODES,
-    Filters,
-    Fusion,
-    Passage,
-    Retriever,
-    reciprocal_rank_fusion,
-)
-from vectorstore.schema import ChunkMetadata, path_fields
+from vectorstore.passage import Passage
+from vectorstore.retriever import Filters, Retriever
+from vectorstore.schema import SEARCH_MODES, ChunkMetadata, path_fields
 
 CHUNKS = {
     "otter": ("animals/otter.md", 1, "Otters juggle smooth pebbles in the river"),
@@ -181,13 +176,13 @@ def test_an_unknown_mode_is_refused(retriever):
 
 
 def hit(similarity: float, score: float = 0.0):
-    from vectorstore.retriever import Passage
+    from vectorstore.passage import Passage
 
     return Passage("x", "text", metadata("a.md", None), score, similarity)
 
 
 def test_abstention_needs_both_signals_low():
-    from vectorstore.retriever import Abstention
+    from vectorstore.abstention import Abstention
 
     rule = Abstention(min_similarity=0.5, min_coverage=0.8)
     otter = Passage("o", "Otters juggle smooth pebbles", metadata("a.md", None), 1.0, 0.3)
@@ -198,7 +193,7 @@ def test_abstention_needs_both_signals_low():
 
 
 def test_coverage_counts_stemmed_content_words_and_identifier_parts():
-    from vectorstore.retriever import coverage
+    from vectorstore.abstention import coverage
 
     text = Passage("x", "Call install.packages() to install packages from CRAN.", {}, 1, 1)
     assert coverage("How do I install packages?", [text]) == 1.0  # stems; "how do I" ignored
@@ -208,7 +203,7 @@ def test_coverage_counts_stemmed_content_words_and_identifier_parts():
 
 
 def test_an_out_of_scope_question_finds_nothing_unless_abstention_is_skipped(retriever):
-    from vectorstore.retriever import Abstention
+    from vectorstore.abstention import Abstention
 
     retriever.abstention = Abstention(min_similarity=0.99, min_coverage=0.8)
     assert retriever.search("Why do otters juggle coconuts?", k=2, mode="hybrid") == []

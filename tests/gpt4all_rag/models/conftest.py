@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.gpt4all_rag.models.helpers import FileServer, file_server
+from tests.helpers.model_files import FileServer, file_server
 
 
 @pytest.fixture

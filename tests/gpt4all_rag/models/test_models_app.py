@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gpt4all_rag.models import NetworkPolicy, machine_ram_bytes
-from tests.conftest import app_page
-from tests.gpt4all_rag.models.helpers import (
+from gpt4all_rag.models.catalogue import machine_ram_bytes
+from gpt4all_rag.models.network import NetworkPolicy
+from tests.helpers.app_page import app_page
+from tests.helpers.model_files import (
     LOOPBACK,
     FileServer,
     catalogue_item,

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from gpt4all_rag.models import (
+from gpt4all_rag.models.catalogue import (
     CatalogueEntry,
-    CatalogueError,
-    UnknownModel,
     find_entry,
     format_size,
     machine_ram_bytes,
     parse_catalogue,
 )
+from gpt4all_rag.models.errors import CatalogueError, UnknownModel
 
 REAL = Path(__file__).parent / "data" / "models3.json"
 DEEPSEEK_SHA256 = "b3af887d0a015b39fab2395e4faf682c1a81a6a3fd09a43f0d4292f7d94bf4d0"

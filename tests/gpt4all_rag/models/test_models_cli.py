@@ -1,8 +1,8 @@
 """``gpt4all-rag models list|catalogue|pull`` end to end, against a server on 127.0.0.1.
 
 The fast tier runs ``main`` in process on hand-made GGUF files; the slow tier runs the
-console script and pulls the real bundled SmolLM2 GGUF (98 MB) through the server, with
-the connection cut once on the way.
+console script, which pulls a hand-made GGUF (2.5 MB) through the server with the
+connection cut once on the way (resuming itself is covered fast, in test_models_pull.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.cli import main
-from gpt4all_rag.models import part_path
+from gpt4all_rag.cli.main import main
 from gpt4all_rag.models.discovery import bundled_model
-from gpt4all_rag.models.pull import file_digest
-from tests.gpt4all_rag.models.helpers import (
+from gpt4all_rag.models.pull import file_digest, part_path
+from tests.helpers.model_files import (
     LOOPBACK_CIDR,
     FileServer,
     catalogue_item,
@@ -199,27 +198,24 @@ def test_an_unknown_name_or_an_unreachable_catalogue_is_exit_2(
 
 
 @pytest.mark.slow
-def test_console_script_pulls_the_real_gguf_resuming_a_cut_download(
+def test_console_script_pulls_a_gguf_resuming_a_cut_download(
     tmp_path: Path, server: FileServer
 ) -> None:
     real = bundled_model()
     assert real is not None
-    url = server.add("/gguf/SmolLM2-135M-Instruct.Q4_1.gguf", real)
-    item = catalogue_item(real.name, b"", url, md5sum=file_digest(real, "md5"),
-                          filesize=str(real.stat().st_size), name="SmolLM2 135M")  # fmt: skip
-    catalogue = server.add_catalogue([item])
-    server.drop_after, server.drops_left = 40_000_000, 1
+    catalogue = serve_model(server)
+    server.drop_after, server.drops_left = 1_000_000, 1
     env = {**os.environ, "HOME": str(tmp_path / "home"), "GPT4ALL_RAG_MODELS_DIR": str(tmp_path)}
     env["GPT4ALL_RAG_MODEL_CATALOGUE_URL"] = catalogue
 
-    pull = subprocess.run([SCRIPT, "models", "pull", "smollm2 135m", "--json", *LOCAL],
+    pull = subprocess.run([SCRIPT, "models", "pull", FILENAME, "--json", *LOCAL],
                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
 
     assert pull.returncode == 0, pull.stderr
-    assert json.loads(pull.stdout)["size"] == real.stat().st_size
-    assert [r for _, r in server.requests[1:]] == [None, "bytes=40000000-"]
-    pulled = tmp_path / real.name
-    assert file_digest(pulled, "md5") == file_digest(real, "md5")
+    assert json.loads(pull.stdout)["size"] == len(MODEL)
+    assert [r for _, r in server.requests[1:]] == [None, "bytes=1000000-"]
+    pulled = tmp_path / FILENAME
+    assert file_digest(pulled, "md5") == md5_of(MODEL)
     assert not part_path(pulled).exists()
     listed = subprocess.run([SCRIPT, "models", "list", "--json"], capture_output=True,
                             text=True, env=env, timeout=120)  # fmt: skip

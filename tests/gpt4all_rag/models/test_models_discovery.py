@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.models import (
+from gpt4all_rag.models.discovery import (
     ModelFile,
     Platform,
+    bundled_model,
     discover_models,
     gpt4all_model_folders,
     gpt4all_settings_files,
     read_gpt4all_model_path,
 )
-from gpt4all_rag.models.discovery import bundled_model
 from gpt4all_rag.settings import Settings
-from tests.gpt4all_rag.models.helpers import write_gguf
+from tests.helpers.model_files import write_gguf
 
 LINUX_DATA = Path(".local/share/nomic.ai/GPT4All")
 

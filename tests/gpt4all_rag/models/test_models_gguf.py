@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.models import GGUFHeaderError, read_gguf_metadata
+from gpt4all_rag.llm.gguf_header import GGUFHeaderError, read_gguf_metadata
 from gpt4all_rag.models.discovery import bundled_model
-from tests.gpt4all_rag.models.helpers import gguf_bytes, write_gguf
+from tests.helpers.model_files import gguf_bytes, write_gguf
 
 
 def test_scalars_and_strings_are_read_and_arrays_skipped(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ import json
 
 import pytest
 
-from gpt4all_rag.models import CatalogueError, NetworkPolicy, RefusedSource, fetch_catalogue
-from gpt4all_rag.models.network import refusal_reason
-from tests.gpt4all_rag.models.helpers import LOOPBACK, FileServer, catalogue_item
+from gpt4all_rag.models.catalogue import fetch_catalogue
+from gpt4all_rag.models.errors import CatalogueError, RefusedSource
+from gpt4all_rag.models.network import NetworkPolicy, refusal_reason
+from tests.helpers.model_files import LOOPBACK, FileServer, catalogue_item
 
 PUBLIC = "93.184.216.34"
 

@@ -9,19 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from gpt4all_rag.models import (
-    CatalogueEntry,
+from gpt4all_rag.models.catalogue import CatalogueEntry, parse_catalogue
+from gpt4all_rag.models.discovery import describe_model
+from gpt4all_rag.models.errors import (
     ChecksumMismatch,
     ModelDownloadError,
-    NetworkPolicy,
     RefusedSource,
     UnverifiedModel,
-    describe_model,
-    parse_catalogue,
-    part_path,
-    pull_model,
 )
-from tests.gpt4all_rag.models.helpers import (
+from gpt4all_rag.models.network import NetworkPolicy
+from gpt4all_rag.models.pull import part_path, pull_model
+from tests.helpers.model_files import (
     LOOPBACK,
     FileServer,
     catalogue_item,

@@ -1,0 +1,1 @@
+"""Answering a question: prompts, the question flow, follow-ups, the checks and the Asker."""

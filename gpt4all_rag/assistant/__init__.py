@@ -1,0 +1,1 @@
+"""The facades: one collection's DocumentAssistant, several collections' CollectionSet, watching."""

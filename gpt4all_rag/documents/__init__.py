@@ -1,0 +1,1 @@
+"""Working with indexed documents: pages, summaries, exports, feedback, uploads, the trash."""

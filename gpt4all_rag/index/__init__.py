@@ -1,0 +1,1 @@
+"""The index on disk: embedders, retrieval wiring, the collections registry, status."""

@@ -1,0 +1,1 @@
+"""What makes an answer trustworthy: citations, sentences, evidence, focus, grounding, the guard."""
