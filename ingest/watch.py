@@ -34,7 +34,9 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
+from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
 
 from ingest.errors import IndexLocked
 from ingest.watch_pending import PendingChanges
@@ -324,12 +326,8 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 
 def _native_observer() -> BaseObserver:
-    from watchdog.observers import Observer
-
     return Observer()
 
 
 def _polling_observer() -> BaseObserver:
-    from watchdog.observers.polling import PollingObserver
-
     return PollingObserver()

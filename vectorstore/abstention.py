@@ -45,7 +45,7 @@ _TOKEN = re.compile(r"[a-z][a-z0-9_.]*[a-z0-9_]|[a-z]")
 
 @functools.cache
 def _stemmer() -> Any:
-    import Stemmer
+    import Stemmer  # PyStemmer: on first use only
 
     return Stemmer.Stemmer("english")
 

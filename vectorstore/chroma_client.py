@@ -42,7 +42,7 @@ def open_chroma_client(
 def _open_client(
     persist_dir: Path | None, host: str | None, port: int, token: str | None, ssl: bool
 ) -> Any:
-    import chromadb
+    import chromadb  # chromadb: when a store is opened
 
     try:
         if host:
@@ -105,7 +105,7 @@ def _overrides_module() -> Any:
 
 
 def _settings(**values: Any) -> Any:
-    from chromadb.config import Settings as ChromaSettings
+    from chromadb.config import Settings as ChromaSettings  # chromadb: on use only
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **values)
 

@@ -116,7 +116,7 @@ class SentenceTransformerEmbedder(Embeddings):
                 # manuals to 2.15 GB. 16 kept the four-manual ingest's time and cut its
                 # peak RSS from 1.69 to 1.55 GB.
                 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-                from sentence_transformers import SentenceTransformer
+                from sentence_transformers import SentenceTransformer  # torch: on first use only
 
                 self._model = SentenceTransformer(
                     str(self.model_dir), device=self.device, local_files_only=True
@@ -128,7 +128,7 @@ class SentenceTransformerEmbedder(Embeddings):
         with self._lock:
             if not self._query_checked:
                 self._check_folder()
-                from vectorstore.numpy_minilm import numpy_model
+                from vectorstore.numpy_minilm import numpy_model  # numpy: on first query only
 
                 self._query_model = numpy_model(self.model_dir)
                 self._query_checked = True
@@ -164,7 +164,7 @@ class SentenceTransformerEmbedder(Embeddings):
             return self.precision
         if self.device != "cpu":
             return "float32"
-        import torch
+        import torch  # torch: on use only
 
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
         return "bfloat16" if native else "float32"
@@ -173,7 +173,7 @@ class SentenceTransformerEmbedder(Embeddings):
         """bfloat16 autocast for the forward pass when that is the precision, else nothing."""
         if self.resolved_precision() == "float32":
             return contextlib.nullcontext()
-        import torch
+        import torch  # torch: on use only
 
         device_type = torch.device(self.device).type
         return torch.autocast(device_type=device_type, dtype=torch.bfloat16)

@@ -162,8 +162,8 @@ class KeywordIndex:
         tokens: _Tokens,
         saved: dict[str, tuple[array[int], FileKey]],
     ) -> None:
-        import bm25s
-        from bm25s.tokenization import Tokenized
+        import bm25s  # bm25s: on first use only
+        from bm25s.tokenization import Tokenized  # as above
 
         files: dict[FileKey, int] = {}
         file_of = array("I")
@@ -417,6 +417,6 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 @functools.cache
 def _stemmer() -> Any:
     """The English Snowball stemmer (PyStemmer), built once per process."""
-    import Stemmer
+    import Stemmer  # PyStemmer: on first use only
 
     return Stemmer.Stemmer("english")

@@ -300,7 +300,7 @@ def _blas_limiter() -> Callable[[], AbstractContextManager[Any]]:
     57 ms on one thread. Only numpy's own BLAS is limited, not torch's.
     """
     try:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # optional; on use only
     except ImportError:  # an optional speed-up: sentence-transformers brings it
         return contextlib.nullcontext
     controller = ThreadpoolController()
@@ -312,7 +312,7 @@ def _blas_limiter() -> Callable[[], AbstractContextManager[Any]]:
 
 
 def _load_tokenizer(path: Path, max_length: int) -> Any:
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer  # tokenizers: on first use only
 
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_padding()

@@ -143,7 +143,7 @@ class SearchPlan:
 
 @functools.cache
 def _stemmer() -> Any:
-    import Stemmer
+    import Stemmer  # PyStemmer: on first use only
 
     return Stemmer.Stemmer("english")
 

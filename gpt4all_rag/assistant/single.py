@@ -11,6 +11,9 @@ from gpt4all_rag.answer import Source
 from gpt4all_rag.answering.asking import Asking
 from gpt4all_rag.answering.checks import answer_hooks
 from gpt4all_rag.answering.flow import FlowConfig, FlowHooks, QuestionFlow
+from gpt4all_rag.documents.pages.context import PassageContext, passage_context
+from gpt4all_rag.documents.summarize.mapreduce import summary_events
+from gpt4all_rag.documents.summarize.results import Summary, SummaryEvent
 from gpt4all_rag.index.embedders import build_embedder, embedder_name
 from gpt4all_rag.index.registry import resolve_collection
 from gpt4all_rag.index.retrieval import abstention_rule, build_retriever, open_keywords, open_store
@@ -36,9 +39,6 @@ from vectorstore.retriever import Retriever
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
-
-    from gpt4all_rag.documents.pages.context import PassageContext
-    from gpt4all_rag.documents.summarize.results import Summary, SummaryEvent
 
 __all__ = ["DocumentAssistant", "DocumentInfo", "IndexStatus"]
 
@@ -220,8 +220,6 @@ class DocumentAssistant(Asking):
     # --- sources ------------------------------------------------------------------
     def passage_context(self, source: Source, chars: int = 600) -> PassageContext:
         """The text around a source's passage, from its neighbouring chunks in the index."""
-        from gpt4all_rag.documents.pages.context import passage_context
-
         return passage_context(self.manifest, self.store, source, chars)
 
     # --- summaries ------------------------------------------------------------------
@@ -231,14 +229,10 @@ class DocumentAssistant(Asking):
         A map-reduce over its chunks with the model, every prompt within the
         context; cached by content hash under the index folder (``refresh``: redo).
         """
-        from gpt4all_rag.documents.summarize.mapreduce import summary_events
-
         yield from summary_events(self, path, refresh=refresh)
 
     def summarize(self, path: str, *, refresh: bool = False) -> Summary:
         """The finished summary of an indexed file (see :meth:`summary_events`)."""
-        from gpt4all_rag.documents.summarize.results import Summary
-
         return next(e for e in self.summary_events(path, refresh=refresh) if isinstance(e, Summary))
 
 

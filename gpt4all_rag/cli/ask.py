@@ -76,8 +76,8 @@ def _search_here(args: argparse.Namespace, settings: Settings, make: AskerFactor
     ingest or answer flow to import: ``gpt4all_rag.index.retrieval``); an injected factory
     (an application's, a test's fakes) or a named collection gets the assistant.
     """
-    from gpt4all_rag.answer import numbered_sources
-    from gpt4all_rag.index.retrieval import search_only
+    from gpt4all_rag.answer import numbered_sources  # numpy: on use only
+    from gpt4all_rag.index.retrieval import search_only  # numpy: on use only
 
     k = settings.top_k  # --k is in it (settings_from)
     retriever = search_only(settings) if make is default_factory else None
@@ -96,6 +96,7 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     collection, a missing or silent server, or no token to send it (the server's
     ``serve.token``, else ``GPT4ALL_RAG_SERVE_TOKEN``) means the search runs here.
     """
+    # urllib, ssl (the HTTP client): imported when the command runs, so --help starts fast.
     from gpt4all_rag.server.discovery import find_server, read_token, remote_search
     from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
 
@@ -120,7 +121,7 @@ def _served_search(args: argparse.Namespace, settings: Settings) -> list[Source]
     results = remote_search(url, body, settings.running_server_timeout, token)
     if results is None:
         return None
-    from gpt4all_rag.answer import Source
+    from gpt4all_rag.answer import Source  # numpy: on use only
 
     return [Source.from_json(n, shape) for n, shape in enumerate(results, start=1)]
 
@@ -145,8 +146,8 @@ def stream_answer(
 
     Unless ``quiet``; the finished answer is returned either way.
     """
-    from gpt4all_rag.answer import Answer
-    from gpt4all_rag.answering.flow import EvidenceEvent, TokenEvent
+    from gpt4all_rag.answer import Answer  # numpy: on use only
+    from gpt4all_rag.answering.flow import EvidenceEvent, TokenEvent  # numpy: on use only
 
     answer = None
     for event in assistant.events(question, history=history, filters=filters):
@@ -177,7 +178,7 @@ def _print_checks(answer: Answer) -> None:
 
     A text with a failed claim is marked as the model's draft, not the answer.
     """
-    from gpt4all_rag.trust.grounding import draft_problem
+    from gpt4all_rag.trust.grounding import draft_problem  # numpy: on use only
 
     print()
     if problem := draft_problem(answer.sentences):

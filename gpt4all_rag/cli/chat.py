@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.ask import retrieval_parser, stream_answer
 from gpt4all_rag.cli.common import EXIT_OK, AskerFactory, filters_from, settings_from
+from gpt4all_rag.cli.summarize import document_path, documents_folder
+from gpt4all_rag.errors import USER_ERRORS
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
@@ -89,8 +91,6 @@ class ChatSession:
 
     def ask(self, question: str) -> None:
         """Answer with the current filters; a failure or Ctrl-C is shown and the chat goes on."""
-        from gpt4all_rag.errors import USER_ERRORS
-
         try:
             answer = stream_answer(self.assistant, question, self.history, self.filters, False)
         except USER_ERRORS as exc:
@@ -140,8 +140,7 @@ class ChatSession:
 
     def filter(self, target: str) -> None:
         """Restrict the questions to an indexed file or a folder; no argument: all files."""
-        from gpt4all_rag.cli.summarize import document_path, documents_folder
-        from vectorstore.retriever import Filters
+        from vectorstore.retriever import Filters  # numpy: on use only
 
         if not target:
             self.filters = None
@@ -160,8 +159,6 @@ class ChatSession:
 
     def model(self, target: str) -> None:
         """Switch to another GGUF file: the assistant is built again with it."""
-        from gpt4all_rag.errors import USER_ERRORS
-
         if not target:
             say(f"Model: {self.assistant.model_name}")
             return
@@ -179,7 +176,7 @@ class ChatSession:
 
     def export(self, target: str) -> None:
         """Save the answers so far, with their sources, as Markdown or JSON."""
-        from gpt4all_rag.documents.export import export_conversation
+        from gpt4all_rag.documents.export import export_conversation  # numpy: on use only
 
         if not target:
             say("/export needs a file name ending in .md or .json")

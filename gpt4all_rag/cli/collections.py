@@ -37,7 +37,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 
 def _registry(args: argparse.Namespace) -> CollectionRegistry:
-    from gpt4all_rag.index.registry import CollectionRegistry
+    from gpt4all_rag.index.registry import CollectionRegistry  # pydantic: on use only
 
     return CollectionRegistry.for_settings(settings_from(args))
 

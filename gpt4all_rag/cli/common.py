@@ -50,7 +50,7 @@ AskerFactory = Callable[["Settings"], "Asker"]
 
 def default_factory(settings: Settings) -> DocumentAssistant:
     """The assistant the settings describe; a command that needs less may skip it."""
-    from gpt4all_rag.assistant.single import DocumentAssistant
+    from gpt4all_rag.assistant.single import DocumentAssistant  # LangChain: on use only
 
     return DocumentAssistant.from_settings(settings)
 
@@ -83,7 +83,7 @@ def common_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
     """The command's settings: the environment, overridden by its options."""
-    from gpt4all_rag.settings import Settings
+    from gpt4all_rag.settings import Settings  # pydantic: on use only
 
     overrides: dict[str, object] = dict(extra)
     if getattr(args, "index", None):
@@ -116,7 +116,7 @@ def _with_folder(settings: Settings, folder: Path) -> Settings:
 
     if settings.collection == DEFAULT_COLLECTION:
         return settings.model_copy(update={"documents_dir": folder})
-    from gpt4all_rag.index.registry import resolve_collection
+    from gpt4all_rag.index.registry import resolve_collection  # pydantic: on use only
 
     resolved = resolve_collection(settings)
     if folder.expanduser().resolve() != resolved.documents_dir.resolve():
@@ -148,7 +148,7 @@ def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AskerF
         return make
 
     def make_set(settings: Settings) -> Asker:
-        from gpt4all_rag.assistant.several import CollectionSet
+        from gpt4all_rag.assistant.several import CollectionSet  # LangChain: on use only
 
         return CollectionSet.from_factory(names, settings, make)
 
@@ -157,7 +157,7 @@ def with_collections(args: argparse.Namespace, make: AssistantFactory) -> AskerF
 
 def filters_from(args: argparse.Namespace) -> Filters | None:
     """The ``--file``/``--folder``/``--type`` restrictions, or None for all files."""
-    from vectorstore.retriever import Filters
+    from vectorstore.retriever import Filters  # numpy: on use only
 
     if not (args.file or args.folder or args.type):
         return None

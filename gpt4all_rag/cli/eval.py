@@ -34,6 +34,7 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_eval(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Evaluate retrieval on a BEIR dataset."""
+    # LangChain, numpy: on use only
     from gpt4all_rag.evaluation import format_results, run_beir_eval
 
     results = run_beir_eval(

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,10 @@ from gpt4all_rag.cli.common import (
     emit,
     settings_from,
 )
+from gpt4all_rag.errors import IndexLocked
 from gpt4all_rag.reporting import sync_report_text
+from ingest.rebuild import rebuild_beside
+from ingest.watch_record import read_watch_records
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -86,10 +90,7 @@ def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Setting
     A watcher (``watch``, ``serve``, the app) keeps the old index open and would go on
     writing into it after the swap.
     """
-    from gpt4all_rag.errors import IndexLocked
     from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
-    from ingest.rebuild import rebuild_beside
-    from ingest.watch_record import read_watch_records
 
     if settings.collection != DEFAULT_COLLECTION:
         raise ValueError("--rebuild works on the default collection only, for now")
@@ -144,7 +145,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
 
     def update(self, event: ProgressEvent) -> None:
         """Bytes read so far against the files' total: an ETA from the first file."""
-        from tqdm import tqdm
+        from tqdm import tqdm  # tqdm: on use only
 
         if self.bar is None:
             self.bar = tqdm(
@@ -166,7 +167,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
 
 def cmd_status(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print what the index holds, from its manifest alone (nothing else is loaded)."""
-    from gpt4all_rag.index.status import index_status
+    from gpt4all_rag.index.status import index_status  # pydantic: on use only
 
     status = index_status(settings_from(args)).to_json()
     emit(args, status, _status_text(status))
@@ -206,8 +207,6 @@ def _clock(moment: object) -> str:
     """A ``time.time()`` as local ``YYYY-MM-DD HH:MM:SS``; "none" when absent."""
     if not isinstance(moment, int | float):
         return "none"
-    from datetime import datetime
-
     return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, emit, settings_from
+from gpt4all_rag.models.discovery import ModelFile, discover_models
+from gpt4all_rag.models.errors import CatalogueError, UnverifiedModel
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.models.catalogue import CatalogueEntry
-    from gpt4all_rag.models.discovery import ModelFile
     from gpt4all_rag.models.network import NetworkPolicy
     from gpt4all_rag.settings import Settings
 
@@ -84,7 +85,7 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 def _policy(args: argparse.Namespace) -> NetworkPolicy:
     """The network policy the person asked for: public https, plus any ``--allow-network``."""
-    from gpt4all_rag.models.network import NetworkPolicy
+    from gpt4all_rag.models.network import NetworkPolicy  # urllib, ssl: on use only
 
     return NetworkPolicy(trusted_networks=tuple(args.allow_network))
 
@@ -100,8 +101,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_list(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the GGUF files found: ours, the bundled one and GPT4All's."""
-    from gpt4all_rag.models.discovery import discover_models
-
     found = discover_models(_settings(args))
     emit(args, {"models": [model.to_json() for model in found]}, models_table(found))
     return EXIT_OK
@@ -109,7 +108,7 @@ def cmd_list(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def models_table(found: list[ModelFile]) -> str:
     """The found models as a table: file, size, chat format, source, folder."""
-    from gpt4all_rag.models.catalogue import format_size
+    from gpt4all_rag.models.catalogue import format_size  # urllib, ssl: on use only
 
     rows: list[tuple[str, ...]] = [("FILE", "SIZE", "CHAT FORMAT", "SOURCE", "FOLDER")]
     rows += [
@@ -121,7 +120,7 @@ def models_table(found: list[ModelFile]) -> str:
 
 def cmd_catalogue(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Fetch GPT4All's catalogue and print what can be pulled, with RAM needed vs this machine's."""
-    from gpt4all_rag.models.catalogue import fetch_catalogue, machine_ram_bytes
+    from gpt4all_rag.models.catalogue import fetch_catalogue, machine_ram_bytes  # urllib, ssl
 
     settings = _settings(args)
     entries = fetch_catalogue(settings.model_catalogue_url, policy=_policy(args))
@@ -134,7 +133,7 @@ def cmd_catalogue(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def catalogue_table(entries: list[CatalogueEntry], ram: int | None) -> str:
     """The catalogue as a table, then this machine's memory."""
-    from gpt4all_rag.models.catalogue import format_size
+    from gpt4all_rag.models.catalogue import format_size  # urllib, ssl: on use only
 
     fits = {True: "yes", False: "no", None: "?"}
     rows: list[tuple[str, ...]] = [("NAME", "SIZE", "RAM NEEDED", "FITS", "PARAMETERS", "QUANT")]
@@ -149,9 +148,9 @@ def catalogue_table(entries: list[CatalogueEntry], ram: int | None) -> str:
 
 def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Download a catalogue model, with a progress bar, resuming an earlier partial download."""
+    # urllib, ssl (the network code): imported when the command runs, so --help starts fast.
     from gpt4all_rag.models.catalogue import fetch_catalogue, find_entry, format_size
-    from gpt4all_rag.models.errors import CatalogueError
-    from gpt4all_rag.models.pull import pull_model
+    from gpt4all_rag.models.pull import pull_model  # as above
 
     settings = _settings(args)
     policy = _policy(args)
@@ -188,8 +187,6 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def _refuse_unverified(entry: CatalogueEntry, allowed: bool) -> None:
     """Refuse an entry with no checksum, saying how to confirm, unless the person already did."""
-    from gpt4all_rag.models.errors import UnverifiedModel
-
     if entry.checksum is None and not allowed:
         raise UnverifiedModel(entry.name, "pass --allow-unverified to install it anyway")
 
@@ -210,7 +207,7 @@ class _ByteBar:
             self.bar.close()
 
     def update(self, done: int, total: int) -> None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # tqdm: on use only
 
         if not self.enabled:
             return

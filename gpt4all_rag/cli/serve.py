@@ -43,9 +43,10 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Check the address, load the models, then serve until Ctrl-C."""
+    # FastAPI, uvicorn, LangChain: imported when the command runs, so --help starts fast.
     from gpt4all_rag.server.api import create_app, is_loopback, token_of
-    from gpt4all_rag.server.discovery import token_file
-    from gpt4all_rag.server.run import check_bind, preload, serve
+    from gpt4all_rag.server.discovery import token_file  # as above
+    from gpt4all_rag.server.run import check_bind, preload, serve  # as above
 
     overrides = {"serve_host": args.host, "serve_port": args.port, "serve_token": args.token}
     settings = settings_from(args, **{k: v for k, v in overrides.items() if v is not None})
@@ -90,8 +91,8 @@ def _findable(
     Only a loopback server is recorded; the record never holds the token (that is
     in ``serve.token``, which only the owner can read).
     """
-    from gpt4all_rag.server.api import is_loopback
-    from gpt4all_rag.server.discovery import server_record
+    from gpt4all_rag.server.api import is_loopback  # FastAPI: on use only
+    from gpt4all_rag.server.discovery import server_record  # urllib, ssl: on use only
 
     if not is_loopback(host.strip("[]")):
         return contextlib.nullcontext()

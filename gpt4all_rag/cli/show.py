@@ -33,8 +33,9 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def cmd_show(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the page's text; with ``--png``, also render it to that file."""
+    # The renderer (subprocess, sandbox) and the settings: imported when the command runs.
     from gpt4all_rag.documents.pages.render import PageRenderer, PageUnavailable, is_pdf
-    from gpt4all_rag.index.registry import resolve_collection
+    from gpt4all_rag.index.registry import resolve_collection  # pydantic: on use only
 
     settings = resolve_collection(settings_from(args))  # --collection: its documents folder
     path = _find(args.file, settings)
@@ -58,7 +59,7 @@ def cmd_show(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def _find(file: Path, settings: Settings) -> Path:
     """``file`` as given, else inside the documents folder (a source's path)."""
-    from gpt4all_rag.documents.pages.render import PageUnavailable
+    from gpt4all_rag.documents.pages.render import PageUnavailable  # on use, as above
 
     for candidate in (file, settings.documents_dir / file):
         if candidate.is_file():
@@ -72,9 +73,9 @@ def _unpaged_text(path: Path, page: int | None, settings: Settings) -> str:
     Slides have pages; the other formats are one text, which only ``--page 1`` (or
     no ``--page``) names.
     """
-    from gpt4all_rag.assistant.single import parse_limits
-    from gpt4all_rag.documents.pages.render import PageUnavailable
-    from ingest.loaders.isolated import IsolatedLoader
+    from gpt4all_rag.assistant.single import parse_limits  # LangChain: on use only
+    from gpt4all_rag.documents.pages.render import PageUnavailable  # on use, as above
+    from ingest.loaders.isolated import IsolatedLoader  # multiprocessing: on use only
 
     loader = IsolatedLoader(parse_limits(settings))
     try:

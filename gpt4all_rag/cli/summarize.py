@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
+from gpt4all_rag.documents.summarize.citations import page_citations
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ def documents_folder(assistant: Asker) -> Path:
 
 def cmd_summarize(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Stream the summary (progress on stderr), then its sections and pages."""
-    from gpt4all_rag.answering.flow import TokenEvent
-    from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
+    from gpt4all_rag.answering.flow import TokenEvent  # numpy: on use only
+    from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress  # as above
 
     assistant = make(settings_from(args))
     path = document_path(args.file, documents_folder(assistant))
@@ -90,8 +91,6 @@ def _print_after(summary: Summary, streamed: str) -> None:
     The streamed text is the model's as it wrote it; the summary keeps only
     citations of pages the document has, and says which it dropped.
     """
-    from gpt4all_rag.documents.summarize.citations import page_citations
-
     if summary.cached:
         print(terminal_text(summary.text), end="")
     print()

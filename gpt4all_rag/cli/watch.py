@@ -44,7 +44,7 @@ def cmd_watch(args: argparse.Namespace, make: AssistantFactory) -> int:
     under way on the watcher's thread finishes first. The first sync runs on this thread
     and is interrupted instead (as Ctrl-C interrupts ``ingest``: the next sync repairs).
     """
-    from gpt4all_rag.assistant.watching import IndexWatcher
+    from gpt4all_rag.assistant.watching import IndexWatcher  # watchdog: on use only
 
     extra = {"documents_dir": args.folder} if args.folder else {}
     assistant = make(settings_from(args, **extra))
@@ -84,6 +84,7 @@ class _Output:
         self.lock = threading.Lock()
 
     def report(self, report: SyncReport) -> None:
+        # watchdog: on use only
         from gpt4all_rag.assistant.watching import change_lines, change_records
 
         previous, self.previous = self.previous, report

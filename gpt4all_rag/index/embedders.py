@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from gpt4all_rag.settings import HASH_EMBEDDER_NAME
+from vectorstore.embeddings import SentenceTransformerEmbedder
 
 if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
@@ -66,8 +67,6 @@ def build_embedder(settings: Settings) -> Embeddings:
     """The embedder ``settings.embedding_backend`` names; torch is imported for MiniLM only."""
     match settings.embedding_backend:
         case "sentence-transformers":
-            from vectorstore.embeddings import SentenceTransformerEmbedder
-
             return SentenceTransformerEmbedder(
                 settings.resolved_embedding_model(),
                 settings.embedding_batch_size,

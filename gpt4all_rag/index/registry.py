@@ -12,9 +12,9 @@ defaults to the folder that holds ``index_dir``. ``Settings.collection`` picks t
 collection an assistant opens (:func:`resolve_collection`, applied by
 ``DocumentAssistant.from_settings``).
 
-This module is the light half: the registry file and settings resolution, with
-the standard library and the settings only. ``gpt4all_rag.assistant.several``
-asks several collections as one.
+This module is the light half: the registry file and settings resolution, with no
+store, model or LangChain loaded. ``gpt4all_rag.assistant.several`` asks several
+collections as one.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from gpt4all_rag.errors import AssistantError
 from gpt4all_rag.settings import Settings
 from gpt4all_rag.settings_indexing import COLLECTION_NAME_PATTERN, DEFAULT_COLLECTION
 from ingest.atomic import write_atomic
+from ingest.index_folder import INDEX_KIND
+from ingest.lock import WriterLock
+from vectorstore.ownership import remove_own_folder
 
 __all__ = [
     "COLLECTIONS_FOLDER",
@@ -200,10 +203,6 @@ class CollectionRegistry:
         Refused while an ingest writes to it (``IndexLocked``), and for a folder
         this project did not create (``NotOurFolder``): nothing is deleted then.
         """
-        from ingest.index_folder import INDEX_KIND
-        from ingest.lock import WriterLock
-        from vectorstore.ownership import remove_own_folder
-
         if name == DEFAULT_COLLECTION:
             raise CollectionError(
                 "the default collection is the settings' own index; empty it with "

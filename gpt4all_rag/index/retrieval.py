@@ -17,6 +17,7 @@ from vectorstore.abstention import Abstention
 from vectorstore.chroma import ChromaStore
 from vectorstore.fusion import Fusion
 from vectorstore.keyword import KeywordIndex
+from vectorstore.numpy_minilm import NumpyQueryEmbedder, numpy_model
 from vectorstore.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -94,8 +95,6 @@ def search_only(settings: Settings) -> Retriever | None:
     named = settings.collection != DEFAULT_COLLECTION
     if named or settings.embedding_backend != "sentence-transformers":
         return None
-    from vectorstore.numpy_minilm import NumpyQueryEmbedder, numpy_model
-
     claim_index_folder(settings.index_dir, settings.documents_dir)
     folder = settings.resolved_embedding_model()
     if not (folder / "config.json").is_file() or (model := numpy_model(folder)) is None:

@@ -75,7 +75,7 @@ def choose_chat_format(explicit: str | None, metadata: dict[str, str], path: Pat
 
 def apply_chat_format(llm: Any, chat_format: str) -> None:
     """Make a ``llama_cpp.Llama`` format its prompts with ``chat_format``, or raise LLMError."""
-    from llama_cpp import llama_chat_format
+    from llama_cpp import llama_chat_format  # llama.cpp: on use only
 
     if chat_format in _EXTRA_CHAT_TEMPLATES:
         template, end_of_turn = _EXTRA_CHAT_TEMPLATES[chat_format]

@@ -76,8 +76,8 @@ def _slow_on_cpu(model: Path, max_bytes: int) -> bool:
 
 def _convert(model: Path, target: Path) -> None:
     """Write the F16 copy through llama.cpp's own quantizer, atomically."""
-    import llama_cpp
-    from llama_cpp._utils import suppress_stdout_stderr
+    import llama_cpp  # llama.cpp: on use only
+    from llama_cpp._utils import suppress_stdout_stderr  # as above
 
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=".partial-", suffix=".gguf", dir=target.parent)

@@ -22,6 +22,7 @@ from typing import Any
 from gpt4all_rag.errors import LLMError, ModelNotFound
 from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
 from gpt4all_rag.llm.control_tokens import control_token_pattern, neutralize_control_tokens
+from gpt4all_rag.llm.f16_copy import prompt_fast_model
 from gpt4all_rag.llm.prompt_prefix import PromptPrefix
 from gpt4all_rag.llm.protocol import Sampling
 from gpt4all_rag.types import Message
@@ -202,7 +203,7 @@ def _read_magic(path: Path) -> bytes:
 
 def load_model(key: ModelKey) -> LoadedModel:
     """Load the GGUF of ``key``, set its chat format and read its control tokens."""
-    import llama_cpp
+    import llama_cpp  # llama.cpp: on use only
 
     checked_gguf(key.path)  # again: the file may have changed since the backend was built
     weights = _weights_file(key)
@@ -234,8 +235,6 @@ def _weights_file(key: ModelKey) -> Path:
     """The file llama.cpp loads: the model, or its F16 copy on a CPU when that reads faster."""
     if key.f16_copy_dir is None or key.gpu_layers != 0:
         return key.path
-    from gpt4all_rag.llm.f16_copy import prompt_fast_model
-
     return prompt_fast_model(key.path, key.f16_copy_dir, key.f16_copy_max_bytes)
 
 
@@ -251,7 +250,7 @@ def extra_buffer_types(enabled: bool) -> Iterator[None]:
     settings turn them on. ``Llama()`` takes no parameter for it: its default
     model parameters are swapped for the duration of the load, under a lock.
     """
-    import llama_cpp.llama_cpp as low
+    import llama_cpp.llama_cpp as low  # llama.cpp: on use only
 
     if enabled:
         yield
@@ -277,7 +276,7 @@ def control_token_strings(llm: Any) -> list[str]:
     These are what llama.cpp matches as special tokens in a prompt; a plain word
     such as a user-defined "hello" cannot end a turn, so it is left alone.
     """
-    import llama_cpp
+    import llama_cpp  # llama.cpp: on use only
 
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
     special = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED

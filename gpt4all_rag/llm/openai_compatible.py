@@ -188,7 +188,7 @@ class OpenAICompatibleBackend:
             LLMError: The server cannot be reached, times out, answers with an
                 HTTP error or sends a reply that is not a chat completion stream.
         """
-        import httpx
+        import httpx  # httpx: on first request only
 
         url, shown = f"{self._base_url}/chat/completions", f"{self._shown_url}/chat/completions"
         body, headers = self._request(messages, max_tokens, temperature, stop)

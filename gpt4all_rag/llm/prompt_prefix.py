@@ -53,7 +53,7 @@ def chat_prompt_tokens(llm: Any, messages: Sequence[Message]) -> list[int] | Non
     None for a chat handler that does not pass tokens to ``create_completion`` (a
     multimodal one, say): the caller then evaluates the whole prompt as before.
     """
-    from llama_cpp import llama_chat_format
+    from llama_cpp import llama_chat_format  # llama.cpp: on use only
 
     handler: Any = (
         llm.chat_handler

@@ -204,7 +204,7 @@ def fetch_catalogue(
         CatalogueError: The server cannot be reached, answers with an error, or the
             document is not a catalogue.
     """
-    import httpx
+    import httpx  # httpx: on use only
 
     try:
         with (

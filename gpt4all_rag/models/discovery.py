@@ -41,7 +41,7 @@ __all__ = [
     "read_gpt4all_model_path",
 ]
 
-ModelSource = Literal["configured", "bundled", "models folder", "GPT4All"]
+ModelSource = Literal["configured", "bundled", "models folder", "GPT4All", "fine-tuned"]
 ChatFormatOrigin = Literal["settings", "gguf", "family", "unknown"]
 
 # GGUF architectures that embed text rather than chat (GPT4All keeps its LocalDocs
@@ -97,6 +97,8 @@ class ModelFile:
         chat_format_origin: settings (``GPT4ALL_RAG_CHAT_FORMAT``), gguf (the template in
             the file), family (guessed from the names) or unknown (the header is unreadable).
         problem: Why the header could not be read, if it could not.
+        adapter_of: For a LoRA adapter (``gpt4all-rag finetune``), its base model's name;
+            listed right after that base. None for a model.
     """
 
     path: Path
@@ -107,10 +109,13 @@ class ModelFile:
     chat_format: str | None
     chat_format_origin: ChatFormatOrigin
     problem: str | None = None
+    adapter_of: str | None = None
 
     @property
     def chat_format_label(self) -> str:
         """The chat format as people read it: the format's name or "template in the GGUF"."""
+        if self.adapter_of is not None:
+            return f"LoRA adapter of {self.adapter_of}"
         if self.problem:
             return "unknown"
         if self.chat_format is None:
@@ -132,6 +137,7 @@ class ModelFile:
             "chat_format": self.chat_format,
             "chat_format_origin": self.chat_format_origin,
             "problem": self.problem,
+            **({} if self.adapter_of is None else {"adapter_of": self.adapter_of}),
         }
 
 
@@ -224,6 +230,10 @@ def discover_models(settings: Settings, where: Platform | None = None) -> list[M
     bundled = bundled_model()
     if bundled is not None:
         candidates.append((bundled, "bundled"))
+    lora_path = getattr(settings, "lora_path", None)
+    if lora_path is not None:
+        candidates.append((lora_path, "configured"))
+    candidates.append((settings.index_dir / "finetune" / "adapter.gguf", "fine-tuned"))
     for folder in model_folders(settings, where):
         candidates.extend((path, folder.source) for path in gguf_files(folder.path))
     found: dict[Path, ModelFile] = {}
@@ -234,7 +244,17 @@ def discover_models(settings: Settings, where: Platform | None = None) -> list[M
         model = describe_model(path, source, settings.chat_format)
         if model.architecture not in EMBEDDING_ARCHITECTURES:
             found[key] = model
-    return list(found.values())
+    return _adapters_beside_bases(list(found.values()))
+
+
+def _adapters_beside_bases(models: list[ModelFile]) -> list[ModelFile]:
+    """The models in order, each LoRA adapter right after the base it was trained on."""
+    adapters = [m for m in models if m.adapter_of is not None]
+    ordered = [m for m in models if m.adapter_of is None]
+    for adapter in adapters:
+        bases = [i for i, m in enumerate(ordered) if adapter.adapter_of in (m.path.stem, m.name)]
+        ordered.insert(bases[0] + 1 if bases else len(ordered), adapter)
+    return ordered
 
 
 def bundled_model() -> Path | None:
@@ -299,6 +319,11 @@ def describe_model(
             "settings" if explicit_format else "unknown",
             str(exc),
         )
+    if metadata.get("general.type") == "adapter":
+        base = metadata.get("general.base_model.0.name") or "an unnamed model"
+        name = metadata.get("general.name") or path.stem
+        architecture = metadata.get("general.architecture", "")
+        return ModelFile(path, size, source, name, architecture, None, "gguf", adapter_of=base)
     chosen = choose_chat_format(explicit_format, metadata, path)
     origin: ChatFormatOrigin = (
         "settings" if explicit_format else "gguf" if chosen is None else "family"

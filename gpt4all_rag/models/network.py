@@ -130,7 +130,7 @@ class NetworkPolicy:
 
 def _split(url: str) -> tuple[str, str, int]:
     """``(scheme, host, port)`` as httpx will connect to them; RefusedSource if not http(s)."""
-    import httpx
+    import httpx  # httpx: on use only
 
     try:
         parsed = httpx.URL(url)

@@ -120,7 +120,7 @@ def pull_model(
         ChecksumMismatch: The file does not match the catalogue's checksum; it is
             deleted.
     """
-    import httpx
+    import httpx  # httpx: on use only
 
     if not is_safe_filename(entry.filename):  # an entry made by hand, not by parse_catalogue
         raise ModelDownloadError(f"{entry.filename!r} is not a plain *.gguf file name")
@@ -179,7 +179,7 @@ def _download(
     policy: NetworkPolicy,
 ) -> None:
     """One request for the rest of the file, appended to ``part``."""
-    import httpx
+    import httpx  # httpx: on use only
 
     offset = _size(part)
     if entry.filesize and offset > entry.filesize:

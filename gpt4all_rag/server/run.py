@@ -86,11 +86,11 @@ def folder_watching(assistant: DocumentAssistant, enabled: bool | None = None) -
         assistant: whose folder and index.
         enabled: default ``settings.watch_folder``.
     """
-    from gpt4all_rag.assistant.watching import IndexWatcher, change_lines
-
     if not (assistant.settings.watch_folder if enabled is None else enabled):
         yield
         return
+    # watchdog: imported only when the folder is watched.
+    from gpt4all_rag.assistant.watching import IndexWatcher, change_lines
 
     def logged(report: SyncReport) -> None:
         for line in change_lines(report):

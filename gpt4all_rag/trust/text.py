@@ -76,7 +76,7 @@ _BROKEN_URL = re.compile(r"(?:https?://|www\.)\S*[./\-_=?&]$")
 @functools.cache
 def _stemmer() -> Any:
     """The English Snowball stemmer (PyStemmer), as the keyword index uses."""
-    import Stemmer
+    import Stemmer  # PyStemmer: on first use only
 
     return Stemmer.Stemmer("english")
 

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
@@ -109,7 +110,7 @@ def configured_hosts() -> tuple[str, ...]:
 
     Names match exactly, and ``*`` allows any; a ``*.domain`` pattern matches nothing.
     """
-    from streamlit import config
+    from streamlit import config  # Streamlit: on use only
 
     return tuple(config.get_option("server.allowedHosts") or LOOPBACK_NAMES)
 
@@ -159,8 +160,7 @@ def _with_frame_headers(send: Send) -> Send:
 
 def run_app(port: int, script: Path = APP_SCRIPT) -> None:
     """Serve ``script`` as ``streamlit run`` would, behind ``LocalOnly``; blocks until stopped."""
-    import streamlit as st
-    from starlette.middleware import Middleware
+    import streamlit as st  # Streamlit: imported only to serve the app
 
     # App.run takes argv[0] as the script: its folder goes on sys.path and holds the
     # .streamlit/config.toml it reads, as with `streamlit run app.py`.

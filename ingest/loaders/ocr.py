@@ -18,6 +18,7 @@ file carries a warning that says so (``warn_partly_read``).
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import functools
 import io
 import os
@@ -245,7 +246,7 @@ def _ocr_pdf_pages(path: Path, numbers: list[int], ocr: OcrBudget) -> Iterator[t
 
     Pages pdfium fails on are left out; so are the pages past the budget.
     """
-    import pypdfium2
+    import pypdfium2  # PDFium: loaded for the first scanned PDF only
 
     try:
         document = pypdfium2.PdfDocument(str(path))
@@ -357,8 +358,6 @@ def _die_with_parent() -> Callable[[], object] | None:
 @functools.cache
 def _prctl() -> Callable[..., int] | None:
     """The C library's ``prctl``, looked up before any fork; None off Linux."""
-    import ctypes
-
     try:
         prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):

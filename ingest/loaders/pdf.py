@@ -96,7 +96,7 @@ def _cut_short(path: Path) -> bool:
 def _pdfium_pages(path: Path, reader: PdfReader | None) -> _Read | None:
     """Each page's text by PDFium, pypdf for a page it cannot read; None if it cannot open."""
     try:
-        import pypdfium2
+        import pypdfium2  # PDFium: on use only
     except ImportError:
         return None
     encrypted = reader is not None and reader.is_encrypted

@@ -74,7 +74,7 @@ def load_xlsx(path: Path) -> list[Page]:
     Cells are read as last saved by Excel (``data_only``: a formula's cached value), in
     read-only mode, which streams the sheet instead of building it in memory.
     """
-    import openpyxl
+    import openpyxl  # openpyxl: for the first workbook only
 
     check_zip(path)
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)

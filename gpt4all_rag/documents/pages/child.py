@@ -16,6 +16,7 @@ The request is one JSON argument (``action``, ``path``, ``page``, ``out``, ``dpi
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import math
@@ -124,8 +125,6 @@ def _word(
 
 def _to_device(pdf_page: Any, x: float, y: float, width: int, height: int) -> tuple[int, int]:
     """A point of the page's space on the picture (PDFium's own mapping: rotation, crop)."""
-    import ctypes
-
     import pypdfium2.raw as pdfium_c  # on use, as above
 
     device_x, device_y = ctypes.c_int(), ctypes.c_int()
@@ -137,7 +136,7 @@ def _pypdf_page_text(path: Path, page: int) -> str:
     """One page's text, as ``ingest.loaders.pdf`` extracts and cleans it."""
     from pypdf import PdfReader  # on use, as above
 
-    from ingest.loaders.base import clean, quiet_logger
+    from ingest.loaders.base import clean, quiet_logger  # the loaders' imports: on use too
 
     with quiet_logger("pypdf"):
         reader = PdfReader(path)
