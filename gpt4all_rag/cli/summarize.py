@@ -1,21 +1,28 @@
-"""``summarize``: one indexed document summarized by the local model, with its pages."""
+"""``summarize``: one indexed document summarized by the local model, with its pages.
+
+The summary streams as the model writes it; then what failed the source check is
+listed, as ``ask`` does, and a summary whose claims mostly fail is followed by the
+document's key sentences.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
-from gpt4all_rag.documents.summarize.citations import page_citations
+from gpt4all_rag.documents.summarize.citations import page_citations, validate_page_citations
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
     from gpt4all_rag.answering.asking import Asker
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
+    from gpt4all_rag.trust.grounding import SentenceSupport
 
 __all__ = ["cmd_summarize", "document_path", "documents_folder", "register"]
 
@@ -81,15 +88,17 @@ def _progress(event: SummaryProgress) -> None:
     """One line per step on stderr, so that stdout holds the summary alone."""
     if event.stage == "cached":
         print("(cached summary)", file=sys.stderr)
-    elif event.stage != "final":
+    elif event.stage not in ("final", "check"):
         print(f"{event.stage} {event.done}/{event.total}", file=sys.stderr, flush=True)
 
 
 def _print_after(summary: Summary, streamed: str) -> None:
-    """A cached summary's text (nothing was streamed), the pages the model made up, the sections.
+    """A cached summary's text (nothing was streamed), the pages the model made up, the checks.
 
     The streamed text is the model's as it wrote it; the summary keeps only
-    citations of pages the document has, and says which it dropped.
+    citations of pages the document has, and says which it dropped. Then come the
+    sentences that failed the source check, the document's key sentences when
+    most did, and the sections with their own failed sentences.
     """
     if summary.cached:
         print(terminal_text(summary.text), end="")
@@ -98,8 +107,29 @@ def _print_after(summary: Summary, streamed: str) -> None:
     if invented:
         pages = ", ".join(map(str, invented))
         print(f"! cited pages the document does not have, removed: {pages}")
+    kept = validate_page_citations(streamed, summary.pages)
+    if not summary.cached and " ".join(kept.split()) != " ".join(summary.text.split()):
+        print(terminal_text(f"\nAs kept (index rows and tags left out):\n{summary.text}"))
+    _print_unsupported(summary.sentences, "")
+    if summary.mostly_unsupported:
+        from gpt4all_rag.documents.summarize.checking import MOSTLY_UNSUPPORTED  # numpy: on use
+
+        print(f"\n! {MOSTLY_UNSUPPORTED}")
+        for quote in summary.quotes:
+            where = f" (p. {quote.page})" if quote.page is not None else ""
+            print(terminal_text(f'  "{" ".join(quote.text.split())}"{where}'))
     if len(summary.sections) > 1:
         print("\nBy section:")
         for section in summary.sections:
             where = f"({section.label}) " if section.label else ""
             print(terminal_text(f"- {where}{section.text}"))
+            _print_unsupported(section.sentences, "  ")
+
+
+def _print_unsupported(sentences: Sequence[SentenceSupport], indent: str) -> None:
+    """One line per sentence that failed the check, with the reason (as ``ask`` does)."""
+    for sentence in sentences:
+        if not sentence.supported:
+            reason = sentence.reason or "not found in the document"
+            text = f"{indent}! not supported ({reason}): {sentence.text.strip()}"
+            print(terminal_text(text))

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_SENTENCE_WORDS",
     "MIN_SENTENCE_WORDS",
     "EvidenceRules",
+    "is_index_row",
     "sentence_candidates",
     "sentence_units",
 ]
@@ -97,6 +98,11 @@ class EvidenceRules:
         return dataclasses.replace(self, **changes)
 
 
+def is_index_row(text: str) -> bool:
+    """Whether ``text`` is a table-of-contents or index row: it has a dot leader."""
+    return _DOT_LEADER.search(text) is not None
+
+
 def sentence_candidates(text: str) -> list[str]:
     """The sentences of a passage that can stand on their own as evidence.
 
@@ -154,7 +160,7 @@ def _typed(text: str, rules: EvidenceRules) -> list[tuple[str, str]]:
     """The passage's sentences with their kind, TOC rows out and FAQ questions as headings."""
     typed = []
     for sentence, kind in typed_sentences(text):
-        if rules.skip_toc and _DOT_LEADER.search(sentence):
+        if rules.skip_toc and is_index_row(sentence):
             continue
         if rules.after_heading and kind == "prose" and _NUMBERED_HEADING.match(sentence):
             kind = "heading"

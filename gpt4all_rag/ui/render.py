@@ -45,6 +45,7 @@ __all__ = [
     "flags",
     "has_code",
     "location",
+    "marked_sentences",
     "model_caption",
     "model_label",
     "muted",
@@ -217,13 +218,23 @@ def shown_answer(answer: Answer, style: AnswerStyle) -> ShownAnswer:
     if not answer.sentences:
         return ShownAnswer(safe_markdown(answer.text))
     draft = escape_text(draft_problem(answer.sentences))
-    raw = "".join(s.before + flagged_sentence(s) for s in answer.sentences).strip()
+    shown = marked_sentences(answer.sentences)
+    return replace(plain_answer(answer) if shown is None else shown, draft=draft)
+
+
+def marked_sentences(sentences: Sequence[SentenceSupport]) -> ShownAnswer | None:
+    """Checked sentences as safe Markdown, unsupported ones grey with a note (summaries too).
+
+    None when the marks cannot be placed cleanly (code in the text, or a mark
+    the rendering moved): the caller shows the text plain, with notes.
+    """
+    raw = "".join(s.before + flagged_sentence(s) for s in sentences).strip()
     markdown = safe_markdown(raw)
     lines = markdown.split("\n")
     if has_code(markdown) or not all(_FLAGS_IN_ORDER.fullmatch(flags(line)) for line in lines):
-        return replace(plain_answer(answer), draft=draft)
+        return None
     notes = (ADDED_MARKERS_NOTE,) if _ADDED_START in markdown else ()
-    return ShownAnswer(markdown.translate(_FLAG_MARKUP), notes, draft)
+    return ShownAnswer(markdown.translate(_FLAG_MARKUP), notes)
 
 
 def flags(line: str) -> str:
@@ -295,6 +306,8 @@ def summary_step(event: SummaryProgress) -> str:
             return f"Summarizing part {event.done} of {event.total}…"
         case "reduce":
             return f"Joining summaries ({event.done} of {event.total})…"
+        case "check":
+            return "Checking the summary against the document…"
         case _:
             return "Writing the summary…"
 

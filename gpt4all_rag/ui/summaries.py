@@ -1,20 +1,48 @@
-"""A document's summary above the chat: its row's button, the streamed summary, its close."""
+"""A document's summary above the chat: its row's button, the streamed summary, its close.
+
+The summary's sentences are checked against the document, as answers are: those
+that fail are grey with a note. A summary whose claims mostly fail says so, shows
+the document's key sentences first and the model's text folded below them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
 from gpt4all_rag.answering.flow import TokenEvent
 from gpt4all_rag.assistant.single import DocumentAssistant
-from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
+from gpt4all_rag.documents.summarize.checking import MOSTLY_UNSUPPORTED
+from gpt4all_rag.documents.summarize.results import Section, Summary, SummaryProgress
 from gpt4all_rag.errors import USER_ERRORS
 from gpt4all_rag.markdown import escape_text, safe_markdown
 from gpt4all_rag.reporting import count
-from gpt4all_rag.ui.render import CURSOR, summary_fraction, summary_step
+from gpt4all_rag.trust.evidence import Evidence
+from gpt4all_rag.trust.grounding import SentenceSupport
+from gpt4all_rag.ui.render import (
+    CURSOR,
+    NOT_FOUND_NOTE,
+    marked_sentences,
+    muted,
+    summary_fraction,
+    summary_step,
+)
 
-__all__ = ["show_summary", "show_summary_of", "stream_summary", "summary_button", "summary_panel"]
+__all__ = [
+    "DRAFT_LABEL",
+    "checked_markdown",
+    "quotes_markdown",
+    "show_summary",
+    "show_summary_of",
+    "stream_summary",
+    "summary_body",
+    "summary_button",
+    "summary_panel",
+]
+
+DRAFT_LABEL = "The model's summary (most of it failed the source check)"
 
 
 def summary_button(column: Any, path: str) -> None:
@@ -84,9 +112,58 @@ def stream_summary(assistant: DocumentAssistant, path: str) -> Summary:
 
 
 def show_summary(summary: Summary) -> None:
-    """The summary, its sections with their pages, and what it took."""
-    st.markdown(safe_markdown(summary.markdown()))
+    """The summary, its sections with their pages, and what it took.
+
+    A summary whose claims mostly fail the check is not shown as the summary: a
+    caption says so, the document's key sentences come first, the model's text
+    folded under them.
+    """
+    if summary.mostly_unsupported:
+        st.caption(MOSTLY_UNSUPPORTED)
+        st.markdown(quotes_markdown(summary.quotes))
+        with st.expander(DRAFT_LABEL):
+            st.markdown(summary_body(summary))
+    else:
+        st.markdown(summary_body(summary))
     how = "cached" if summary.cached else f"{summary.seconds:.0f} s"
     pages = f" · {count(len(summary.pages), 'page')}" if summary.pages else ""
     calls = count(summary.llm_calls, "model call")
     st.caption(f"{escape_text(summary.model)} · {calls} · {how}{pages}")
+
+
+def checked_markdown(text: str, sentences: Sequence[SentenceSupport]) -> str:
+    """A checked text as safe Markdown: unsupported sentences grey, with a note.
+
+    Where the marks cannot be placed (code in the text), the text is plain and
+    its unsupported sentences are listed under it.
+    """
+    shown = marked_sentences(sentences) if sentences else None
+    if shown is not None:
+        return shown.markdown
+    failed = [s for s in sentences if not s.supported]
+    notes = [f"{NOT_FOUND_NOTE.capitalize()}: “{escape_text(s.text.strip())}”" for s in failed]
+    return "\n\n".join([safe_markdown(text), *notes])
+
+
+def summary_body(summary: Summary) -> str:
+    """The summary with its checks, then each section with its pages and checks."""
+    parts = [checked_markdown(summary.text, summary.sentences)]
+    if len(summary.sections) > 1:
+        parts.append("By section:")
+        parts.append("\n".join(_section_item(s) for s in summary.sections))
+    return "\n\n".join(parts)
+
+
+def _section_item(section: Section) -> str:
+    body = " ".join(checked_markdown(section.text, section.sentences).split("\n"))
+    label = f"{muted(escape_text(f'({section.label})'))} " if section.label else ""
+    return f"- {label}{body}"
+
+
+def quotes_markdown(quotes: Sequence[Evidence]) -> str:
+    """The document's key sentences as a Markdown list, each with its page."""
+    return "\n".join(
+        f"- “{escape_text(' '.join(q.text.split()))}”"
+        + (f" {muted(f'p. {q.page}')}" if q.page is not None else "")
+        for q in quotes
+    )

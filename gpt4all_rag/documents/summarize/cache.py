@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.documents.summarize.results import Summary
+from gpt4all_rag.trust.grounding import SUPPORT_THRESHOLD
 from ingest.atomic import write_atomic
 
 if TYPE_CHECKING:
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SUMMARY_VERSION", "SummaryCache", "SummaryConfig"]
 
-SUMMARY_VERSION = 1
-"""Bumped when the prompts or the method change, so that older cached summaries are not used."""
+SUMMARY_VERSION = 2
+"""Bumped when the prompts or the method change, so that older cached summaries are not used.
+
+2: sentences checked against the document, index rows and HTML tags left out.
+"""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class SummaryConfig:
         temperature: sampling temperature.
         model: the model's name, part of the cache key.
         context_size: the model's context as configured, part of the cache key.
+        support_threshold: support under which a summary sentence is flagged (as in answers).
     """
 
     section_tokens: int = 160
@@ -44,6 +49,7 @@ class SummaryConfig:
     temperature: float = 0.2
     model: str = ""
     context_size: int = 4096
+    support_threshold: float = SUPPORT_THRESHOLD
 
     @classmethod
     def from_settings(cls, settings: Settings, model: str) -> SummaryConfig:
@@ -55,6 +61,7 @@ class SummaryConfig:
             temperature=settings.temperature,
             model=model,
             context_size=settings.context_size,
+            support_threshold=settings.support_threshold,
         )
 
     def budget(self, context_size: int) -> int:
@@ -67,7 +74,7 @@ class SummaryConfig:
     def cache_key(self, content_hash: str) -> str:
         """The content hash, then a digest of what else changes the summary."""
         recipe = f"{SUMMARY_VERSION}|{self.model}|{self.section_tokens}|{self.final_tokens}"
-        recipe += f"|{self.budget(self.context_size)}|{self.temperature}"
+        recipe += f"|{self.budget(self.context_size)}|{self.temperature}|{self.support_threshold}"
         return f"{content_hash}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gpt4all_rag.llm.protocol import LLMBackend
+from gpt4all_rag.trust.embedding import Embedder
 from ingest.errors import DocumentLoadError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class DocumentText:
 
 
 class Summarizable(Protocol):
-    """What a summary needs of an assistant: its settings, model, manifest and store."""
+    """What a summary needs of an assistant: its settings, model, manifest, store and embedder."""
 
     settings: Settings
     manifest: Manifest
@@ -49,6 +50,11 @@ class Summarizable(Protocol):
     @property
     def llm(self) -> LLMBackend:
         """The model that writes the summary (loaded on first use)."""
+        ...
+
+    @property
+    def embedder(self) -> Embedder:
+        """The retrieval embedder, which the answers' source check uses too."""
         ...
 
     @property

@@ -4,7 +4,9 @@ The *map* step packs consecutive chunks into prompts that fit the token budget
 (counted with the model's own tokenizer) and writes a section summary of each; the
 *reduce* step packs section summaries the same way and joins them, round after
 round, until one prompt holds them all and its answer, streamed, is the summary.
-Changing a prompt or the method here means bumping ``cache.SUMMARY_VERSION``.
+Index rows are left out of the chunks first and tags out of the stream (``hygiene``);
+each map section is checked against its chunks, the summary against all of them
+(``checking``). Changing a prompt or the method here means bumping ``cache.SUMMARY_VERSION``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from typing import TYPE_CHECKING
 
 from gpt4all_rag.answering.flow import TokenEvent
 from gpt4all_rag.documents.summarize.cache import SummaryCache, SummaryConfig
+from gpt4all_rag.documents.summarize.checking import (
+    DocumentCheck,
+    SummaryChecker,
+    mostly_unsupported,
+)
 from gpt4all_rag.documents.summarize.citations import format_pages, validate_page_citations
 from gpt4all_rag.documents.summarize.document import DocumentText, indexed_document
+from gpt4all_rag.documents.summarize.hygiene import (
+    readable_chunks,
+    tidy_model_text,
+    without_tags,
+)
 from gpt4all_rag.documents.summarize.results import (
     Section,
     Summary,
@@ -28,6 +40,7 @@ from gpt4all_rag.documents.summarize.results import (
 from gpt4all_rag.errors import LLMError
 from gpt4all_rag.llm.control_tokens import neutralize_control_tokens
 from gpt4all_rag.llm.protocol import LLMBackend
+from gpt4all_rag.trust.grounding import SentenceSupport
 from gpt4all_rag.trust.guard import RepetitionGuard
 from gpt4all_rag.types import Message
 
@@ -70,18 +83,32 @@ _SLACK = 32  # tokens for the chat template's own markers around each message
 
 @dataclass(frozen=True)
 class _Part:
-    """Input of one step: a text block and the pages it covers."""
+    """Input of one step: a text block, the pages and the chunks (numbered from 1) it covers."""
 
     text: str
     pages: tuple[int, ...]
+    chunks: tuple[int, ...] = ()
 
 
 @dataclass
 class _Tally:
+    """What one run has cost so far, and the checks of its sentences (None: unchecked)."""
+
+    check: DocumentCheck | None = None
     calls: int = 0
     prompt_tokens: int = 0
     generated_tokens: int = 0
+    check_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+
+    def sentences(self, text: str, chunks: tuple[int, ...] = ()) -> tuple[SentenceSupport, ...]:
+        """The checked sentences of ``text`` against ``chunks`` (default: all), timed."""
+        if self.check is None:
+            return ()
+        began = time.perf_counter()
+        checked = self.check.sentences(text, chunks)
+        self.check_seconds += time.perf_counter() - began
+        return checked
 
 
 class Summarizer:
@@ -91,6 +118,7 @@ class Summarizer:
         llm: returns the model; called when the first step runs (not for a cached summary).
         config: budget and lengths.
         cache: where summaries are kept (None: no cache).
+        checker: checks each sentence against the chunks it summarizes (None: unchecked).
     """
 
     def __init__(
@@ -98,10 +126,12 @@ class Summarizer:
         llm: Callable[[], LLMBackend],
         config: SummaryConfig,
         cache: SummaryCache | None = None,
+        checker: SummaryChecker | None = None,
     ) -> None:
         self.llm = llm
         self.config = config
         self.cache = cache
+        self.checker = checker
 
     def events(self, document: DocumentText, *, refresh: bool = False) -> Iterator[SummaryEvent]:
         """Yield progress, then the final summary's tokens, then the :class:`Summary`.
@@ -128,9 +158,14 @@ class Summarizer:
     def _run(
         self, document: DocumentText, llm: LLMBackend
     ) -> Generator[SummaryEvent, None, Summary]:
-        tally = _Tally()
+        chunks = readable_chunks(document.chunks)  # index rows are no summary's input
+        check = self.checker.for_document(document.path, chunks) if self.checker else None
+        tally = _Tally(check)
         budget = self.config.budget(llm.context_size)
-        parts = [_Part(c.text, (c.page,) if c.page is not None else ()) for c in document.chunks]
+        parts = [
+            _Part(c.text, (c.page,) if c.page is not None else (), (n,))
+            for n, c in enumerate(chunks, start=1)
+        ]
         groups = _pack(parts, _ExcerptPrompt(llm, budget))
         sections: list[Section] = []
         if len(groups) > 1:
@@ -146,9 +181,14 @@ class Summarizer:
         for token in self._call(llm, messages, self.config.final_tokens, tally):
             pieces.append(token)
             yield TokenEvent(token)
-        text = validate_page_citations("".join(pieces).strip(), _pages_of(groups[0]))
+        text = _tidy("".join(pieces), _pages_of(groups[0]))
+        yield SummaryProgress("check", 0, 1)
+        checked = tally.sentences(text)
+        began = time.perf_counter()
+        quotes = check.quotes() if check and mostly_unsupported(checked) else ()
+        tally.check_seconds += time.perf_counter() - began
         if not sections:
-            sections = [Section(text, _pages_of(groups[0]))]
+            sections = [Section(text, _pages_of(groups[0]), checked)]
         return Summary(
             file=document.path,
             content_hash=document.content_hash,
@@ -160,6 +200,9 @@ class Summarizer:
             prompt_tokens=tally.prompt_tokens,
             generated_tokens=tally.generated_tokens,
             seconds=round(time.perf_counter() - tally.started, 3),
+            sentences=checked,
+            quotes=quotes,
+            check_seconds=round(tally.check_seconds, 3),
         )
 
     def _reduce(
@@ -171,21 +214,33 @@ class Summarizer:
         while len(groups) > 1:
             joined: list[_Part] = []
             for n, group in enumerate(groups, start=1):
-                section = self._section(llm, REDUCE_PROMPT, PARTIAL_TASK, group, tally)
+                section = self._section(llm, REDUCE_PROMPT, PARTIAL_TASK, group, tally, check=False)
                 joined.append(_Part(section.text, section.pages))
                 yield SummaryProgress("reduce", n, len(groups))
             groups = _pack(joined, _SummaryPrompt(llm, budget))
         return groups
 
     def _section(
-        self, llm: LLMBackend, system: str, task: str, group: list[_Part], tally: _Tally
+        self,
+        llm: LLMBackend,
+        system: str,
+        task: str,
+        group: list[_Part],
+        tally: _Tally,
+        *,
+        check: bool = True,
     ) -> Section:
-        """One map or reduce call: the summary of ``group``, cited pages kept to its own."""
+        """One map or reduce call: the summary of ``group``, cited pages kept to its own.
+
+        A map section is checked against its own chunks (``check``); a partial
+        summary of a reduce round is not shown, so it is not.
+        """
         block = _excerpt_block if system == MAP_PROMPT else _summary_block
         messages = _messages(system, [block(p) for p in group], task)
-        text = "".join(self._call(llm, messages, self.config.section_tokens, tally)).strip()
         pages = _pages_of(group)
-        return Section(validate_page_citations(text, pages), pages)
+        text = _tidy("".join(self._call(llm, messages, self.config.section_tokens, tally)), pages)
+        chunks = tuple(n for part in group for n in part.chunks)
+        return Section(text, pages, tally.sentences(text, chunks) if check else ())
 
     def _call(
         self, llm: LLMBackend, messages: list[Message], max_tokens: int, tally: _Tally
@@ -196,10 +251,15 @@ class Summarizer:
             messages, max_tokens=max_tokens, temperature=self.config.temperature, stop=_STOPS
         )
         text: list[str] = []
-        for token in RepetitionGuard(_without_opening_tag(tokens)):
+        for token in RepetitionGuard(without_tags(_without_opening_tag(tokens))):
             text.append(token)
             yield token
         tally.generated_tokens += llm.count_tokens("".join(text)) if text else 0
+
+
+def _tidy(text: str, pages: tuple[int, ...]) -> str:
+    """The model's text without index rows or repeated lines, citing only ``pages``."""
+    return validate_page_citations(tidy_model_text(text), pages)
 
 
 def _without_opening_tag(tokens: Iterable[str]) -> Iterator[str]:
@@ -321,7 +381,8 @@ def summary_events(
     """
     cache = SummaryCache(assistant.settings.index_dir / "summaries")
     config = SummaryConfig.from_settings(assistant.settings, assistant.model_name)
-    summarizer = Summarizer(lambda: assistant.llm, config, cache)
+    checker = SummaryChecker(assistant.embedder, config.support_threshold)
+    summarizer = Summarizer(lambda: assistant.llm, config, cache, checker)
     record = assistant.manifest.files().get(path)
     cached = None if refresh or record is None else summarizer.cached(path, record.content_hash)
     if cached is not None:  # found without reading the chunks back

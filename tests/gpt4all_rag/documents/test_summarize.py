@@ -17,6 +17,7 @@ import pytest
 from gpt4all_rag.answering.flow import TokenEvent
 from gpt4all_rag.assistant.single import DocumentAssistant
 from gpt4all_rag.cli.main import main
+from gpt4all_rag.documents.summarize.checking import MOSTLY_UNSUPPORTED
 from gpt4all_rag.documents.summarize.citations import (
     format_pages,
     page_citations,
@@ -27,8 +28,8 @@ from gpt4all_rag.documents.summarize.mapreduce import FINAL_TASK, MAP_PROMPT, RE
 from gpt4all_rag.documents.summarize.results import Summary, SummaryProgress
 from gpt4all_rag.errors import DocumentLoadError
 from gpt4all_rag.llm.scripted import ScriptedLLM
-from gpt4all_rag.markdown import safe_markdown
 from gpt4all_rag.settings import Settings
+from gpt4all_rag.ui.summaries import DRAFT_LABEL
 from tests.helpers.app_page import app_page
 from tests.helpers.data import DOCS
 
@@ -147,8 +148,10 @@ def test_progress_comes_first_then_the_final_tokens_then_the_summary(
     maps = [e for e in events if isinstance(e, SummaryProgress) and e.stage == "map"]
     assert [(e.done, e.total) for e in maps] == [(n, len(maps)) for n in range(1, len(maps) + 1)]
     final = events.index(SummaryProgress("final", 0, 1))
-    tokens = [e.text for e in events[final + 1 : -1] if isinstance(e, TokenEvent)]
-    assert len(tokens) == len(events) - final - 2  # nothing but tokens in between
+    check = events.index(SummaryProgress("check", 0, 1))
+    tokens = [e.text for e in events[final + 1 : check] if isinstance(e, TokenEvent)]
+    assert len(tokens) == check - final - 1  # nothing but tokens in between
+    assert check == len(events) - 2  # the check, then the Summary
     assert "".join(tokens) == "The whole reactor. "
     assert isinstance(events[-1], Summary) and events[-1].text == "The whole reactor."
 
@@ -162,10 +165,7 @@ def test_a_document_that_fits_is_one_call_that_cites_only_its_pages(
     summary = assistant.summarize("manual.pdf")
 
     assert len(llm.prompts) == 1 and summary.llm_calls == 1
-    assert (
-        summary.text
-        == "The reactor runs hot [p. 2]. It was built on Mars. Checks are often [p. 3]."
-    )
+    assert summary.text == MANUAL_SUMMARY
     assert summary.cited_pages == [2, 3]
     assert summary.pages == (1, 2, 3)
     assert [s.pages for s in summary.sections] == [(1, 2, 3)]
@@ -294,13 +294,23 @@ def test_the_summarize_command_streams_the_summary_and_progress(
 
     assert main(["summarize", str(docs / "manual.pdf"), "--index", index], make) == 0
     out, err = capsys.readouterr()
-    assert out == MANUAL_REPLY + " \n! cited pages the document does not have, removed: 4, 9\n"
+    assert out.startswith(
+        MANUAL_REPLY + " \n! cited pages the document does not have, removed: 4, 9\n"
+        "! not supported (not found in your documents): The reactor runs hot [p. 2].\n"
+        "! not supported (names “Mars”, which your documents do not contain here): "
+        "It was built on Mars.\n"
+        f"\n! {MOSTLY_UNSUPPORTED}\n"
+    )
+    assert '  "This manual describes the safe operation of the Zorblax reactor." (p. 1)' in out
     assert err == ""  # one call: no map or reduce steps to report
 
     assert main(["summarize", "manual.pdf", "--index", index, "--json"], make) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["cached"] and summary["cited_pages"] == [2, 3]
     assert summary["text"].endswith("Checks are often [p. 3].")
+    assert [s["supported"] for s in summary["sentences"]] == [False, False, True]
+    assert summary["sentences"][1]["reason"].startswith("names “Mars”")
+    assert summary["mostly_unsupported"] and summary["quotes"][0]["page"] == 1
 
     assert main(["summarize", "nope.pdf", "--index", index], make) == 2
     assert "nope.pdf: not in the index" in capsys.readouterr().err
@@ -322,7 +332,15 @@ def test_the_app_summarizes_a_document_from_its_row(
 
     assert not page.exception, page.exception
     assert [s.value for s in page.main.subheader] == ["Summary of manual\\.pdf"]
-    assert safe_markdown(MANUAL_SUMMARY) in [m.value for m in page.main.markdown]
+    # Two of its claims fail the check: the key sentences first, the model's text folded.
+    assert page.main.caption[0].value == MOSTLY_UNSUPPORTED
+    shown = [m.value for m in page.main.markdown]
+    assert "- “This manual describes the safe operation of the Zorblax reactor\\.” :gray[p. 1]" in (
+        "\n".join(shown)
+    )
+    assert [e.label for e in page.main.expander] == [DRAFT_LABEL]
+    draft = ":gray[It was built on Mars\\.] :gray[*\\(not found in your sources\\)*]"
+    assert any(draft in m.value for m in page.main.expander[0].markdown)
     assert page.main.caption[-1].value == "scripted · 1 model call · 0 s · 3 pages"
     page.run()  # the next run of the page shows the cached summary
     assert page.main.caption[-1].value == "scripted · 1 model call · cached · 3 pages"
