@@ -77,6 +77,11 @@ class IngestSettings(BaseModel):
         description="Larger files are chunked, embedded and written piece by piece; "
         "a plain-text file is then never read whole.",
     )
+    ray_address: str | None = Field(
+        None,
+        description="`ingest` parses, chunks and embeds on this Ray cluster: auto, or host:port "
+        "of its head node (the cluster extra: pip install 'gpt4all-rag[cluster]'); unset: here.",
+    )
 
     parse_memory_mb: int = Field(
         2048, ge=0, description="Memory limit of the process that parses files (0: none)."

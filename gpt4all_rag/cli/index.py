@@ -119,7 +119,7 @@ def _sync(
 ) -> SyncReport:
     """Sync the settings' folder: on the Ray cluster of ``ray_address`` if set, else here."""
     settings = assistant.settings
-    address = getattr(settings, "ray_address", None)  # TODO(24): the field, after 23:50
+    address = settings.ray_address
     if not address:
         return assistant.ingest(settings.documents_dir, progress=progress, force=force)
     # Start-up time: the cluster wiring loads the whole indexer; only `--ray` needs it.
