@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +17,7 @@ from gpt4all_rag.cli.common import (
     emit,
     settings_from,
 )
-from gpt4all_rag.errors import IndexLocked
 from gpt4all_rag.reporting import sync_report_text
-from ingest.rebuild import rebuild_beside
-from ingest.watch_record import read_watch_records
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -90,7 +86,11 @@ def _rebuild(args: argparse.Namespace, make: AssistantFactory, settings: Setting
     A watcher (``watch``, ``serve``, the app) keeps the old index open and would go on
     writing into it after the swap.
     """
+    # The manifest (sqlite3) and the rebuild: on use only, so --help starts fast.
+    from gpt4all_rag.errors import IndexLocked  # as above
     from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION  # pydantic: on use only
+    from ingest.rebuild import rebuild_beside  # as above
+    from ingest.watch_record import read_watch_records  # as above
 
     if settings.collection != DEFAULT_COLLECTION:
         raise ValueError("--rebuild works on the default collection only, for now")
@@ -205,6 +205,8 @@ def _watcher_line(record: dict[str, Any]) -> str:
 
 def _clock(moment: object) -> str:
     """A ``time.time()`` as local ``YYYY-MM-DD HH:MM:SS``; "none" when absent."""
+    from datetime import datetime  # only `status` with a watcher needs it: on use only
+
     if not isinstance(moment, int | float):
         return "none"
     return datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S")

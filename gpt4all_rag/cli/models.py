@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, emit, settings_from
-from gpt4all_rag.models.discovery import ModelFile, discover_models
-from gpt4all_rag.models.errors import CatalogueError, UnverifiedModel
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.models.catalogue import CatalogueEntry
+    from gpt4all_rag.models.discovery import ModelFile
     from gpt4all_rag.models.network import NetworkPolicy
     from gpt4all_rag.settings import Settings
 
@@ -101,6 +100,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_list(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Print the GGUF files found: ours, the bundled one and GPT4All's."""
+    from gpt4all_rag.models.discovery import discover_models  # GGUF headers: on use only
+
     found = discover_models(_settings(args))
     emit(args, {"models": [model.to_json() for model in found]}, models_table(found))
     return EXIT_OK
@@ -150,6 +151,7 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
     """Download a catalogue model, with a progress bar, resuming an earlier partial download."""
     # urllib, ssl (the network code): imported when the command runs, so --help starts fast.
     from gpt4all_rag.models.catalogue import fetch_catalogue, find_entry, format_size
+    from gpt4all_rag.models.errors import CatalogueError  # on use only, as above
     from gpt4all_rag.models.pull import pull_model  # as above
 
     settings = _settings(args)
@@ -187,6 +189,8 @@ def cmd_pull(args: argparse.Namespace, make: AssistantFactory) -> int:
 
 def _refuse_unverified(entry: CatalogueEntry, allowed: bool) -> None:
     """Refuse an entry with no checksum, saying how to confirm, unless the person already did."""
+    from gpt4all_rag.models.errors import UnverifiedModel  # on use only
+
     if entry.checksum is None and not allowed:
         raise UnverifiedModel(entry.name, "pass --allow-unverified to install it anyway")
 
