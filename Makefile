@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-cli bench-ocr bench-progress bench-watch bench-cluster clean
+.PHONY: venv deps run ingest app test test-fast test-slow lint check-offline bench bench-ingest bench-query bench-eval bench-server bench-retrieval bench-answers bench-followups bench-finetune bench-cli bench-ocr bench-progress bench-watch bench-cluster clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -124,6 +124,19 @@ bench-answers: venv
 	mkdir -p bench-results
 	$(BIN)/python -m scripts.bench_answers --docs $(RDEV_DOCS) --index bench-data/rdev-index \
 	  --out bench-results/answers.json
+
+## bench-finetune: a LoRA of the bundled model trained on four other R manuals (R-intro, R-data,
+## R-admin, R-FAQ), then the dev set with and without it, in one run (docs/finetune.md)
+FT_DOCS ?= bench-data/ft-train-docs
+bench-finetune: venv
+	test -d $(RDEV_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(RDEV_DOCS) \
+	  && cp $(R_MANUALS)/R-exts.pdf $(R_MANUALS)/R-lang.pdf $(R_MANUALS)/R-ints.pdf $(RDEV_DOCS)/; }
+	test -d $(FT_DOCS) || { scripts/fetch_corpora.sh bench-data && mkdir -p $(FT_DOCS) \
+	  && cp $(R_MANUALS)/R-intro.pdf $(R_MANUALS)/R-data.pdf $(R_MANUALS)/R-admin.pdf \
+	  $(R_MANUALS)/R-FAQ.pdf $(FT_DOCS)/; }
+	mkdir -p bench-results
+	$(BIN)/python -m scripts.bench_finetune --train-docs $(FT_DOCS) --train-index bench-data/ft-train-index \
+	  --dev-docs $(RDEV_DOCS) --dev-index bench-data/rdev-index --out bench-results/finetune.json
 
 ## bench-followups: second turns of the mixed conversations (tests/data/rdev/conversations.jsonl):
 ## follow-ups, new questions and out-of-scope ones after a first turn, against the same asked alone

@@ -149,6 +149,11 @@ class LLMSettings(BaseModel):
     model_path: Path | None = Field(
         None, description="GGUF file to run; default: the bundled SmolLM2-135M-Instruct."
     )
+    lora_path: Path | None = Field(
+        None,
+        description="A GGUF LoRA adapter applied to every answer of the llama-cpp model "
+        "(`gpt4all-rag finetune` writes one; docs/finetune.md).",
+    )
     models_dir: Path = Field(
         Path("models"),
         description="Our folder of GGUF files: listed by the app and `models list` (with "

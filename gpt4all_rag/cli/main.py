@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "collections",
     "show",
+    "finetune",
 )
 """The modules of ``gpt4all_rag.cli`` that add commands, in the order of ``--help``."""
 

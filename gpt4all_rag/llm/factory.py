@@ -72,7 +72,7 @@ def model_and_adapter(settings: Settings) -> tuple[Path, Path | None]:
     ``gpt4all-rag finetune`` wrote beside it, else the bundled model, with it applied.
     """
     path = settings.resolved_model_path()
-    lora: Path | None = getattr(settings, "lora_path", None)
+    lora = settings.lora_path
     if lora is None and _is_adapter(path):
         return _adapter_base(path), path
     return path, lora

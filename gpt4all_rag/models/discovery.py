@@ -230,9 +230,8 @@ def discover_models(settings: Settings, where: Platform | None = None) -> list[M
     bundled = bundled_model()
     if bundled is not None:
         candidates.append((bundled, "bundled"))
-    lora_path = getattr(settings, "lora_path", None)
-    if lora_path is not None:
-        candidates.append((lora_path, "configured"))
+    if settings.lora_path is not None:
+        candidates.append((settings.lora_path, "configured"))
     candidates.append((settings.index_dir / "finetune" / "adapter.gguf", "fine-tuned"))
     for folder in model_folders(settings, where):
         candidates.extend((path, folder.source) for path in gguf_files(folder.path))
