@@ -75,8 +75,8 @@ def cmd_finetune(args: argparse.Namespace, make_assistant: AssistantFactory) -> 
     """Build the data, train, write the adapter and its record; print where they are."""
     # the fine-tuning modules pull in the store and numpy: only when the command runs
     from gpt4all_rag.finetune.dataset import DataOptions
-    from gpt4all_rag.finetune.run import RunPaths, check_private, record_path, run_finetune
-    from gpt4all_rag.finetune.train import StopFlag, TrainConfig
+    from gpt4all_rag.finetune.run import RunPaths, check_private, record_path, run_finetune  # idem
+    from gpt4all_rag.finetune.train import StopFlag, TrainConfig  # as above
 
     names = collection_names(args)
     settings = settings_from(argparse.Namespace(**{**vars(args), "collection": []}))

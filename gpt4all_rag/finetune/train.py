@@ -110,7 +110,7 @@ class TrainResult:
 def load_base(gguf: Path) -> tuple[Any, Any]:
     """The GGUF as a float32 transformers model, and its tokenizer (with the chat template)."""
     import torch  # heavy: only when training
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # as above
 
     gguf = Path(gguf)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -230,7 +230,7 @@ def _callback(
 
 def _training_args(config: TrainConfig, checkpoints: Path) -> Any:
     import torch  # heavy: only when training
-    from transformers import TrainingArguments
+    from transformers import TrainingArguments  # as above
 
     return TrainingArguments(
         output_dir=str(checkpoints),
@@ -270,8 +270,8 @@ def train_lora(
     """
     require_finetune_extra()
     import torch  # heavy: only when training
-    from peft import get_peft_model_state_dict
-    from transformers import PrinterCallback, Trainer
+    from peft import get_peft_model_state_dict  # as above
+    from transformers import PrinterCallback, Trainer  # as above
 
     if config.threads:
         torch.set_num_threads(config.threads)
