@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpt4all_rag.cli.common import EXIT_OK, AssistantFactory, settings_from
-from gpt4all_rag.documents.summarize.citations import page_citations, validate_page_citations
 from gpt4all_rag.reporting import terminal_text
 
 if TYPE_CHECKING:
@@ -100,6 +99,12 @@ def _print_after(summary: Summary, streamed: str) -> None:
     sentences that failed the source check, the document's key sentences when
     most did, and the sections with their own failed sentences.
     """
+    # the citation patterns (compiled at import): only after a summary, so --help starts fast
+    from gpt4all_rag.documents.summarize.citations import (  # as above
+        page_citations,
+        validate_page_citations,
+    )
+
     if summary.cached:
         print(terminal_text(summary.text), end="")
     print()
