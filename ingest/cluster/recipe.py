@@ -20,7 +20,14 @@ from ingest.prepare import Preparer
 if TYPE_CHECKING:
     from ingest.pipeline import Indexer
 
-__all__ = ["EmbedderFactory", "VectorMaker", "WorkerParts", "WorkerRecipe", "parts_for"]
+__all__ = [
+    "EmbedderFactory",
+    "VectorMaker",
+    "WorkerParts",
+    "WorkerRecipe",
+    "forget_parts",
+    "parts_for",
+]
 
 
 class VectorMaker(Protocol):
@@ -103,3 +110,13 @@ def parts_for(recipe: WorkerRecipe) -> WorkerParts:
             preparer = Preparer(loader, chunker, recipe.max_file_bytes, recipe.stream_file_bytes)
             parts = _parts[recipe.key] = WorkerParts(preparer, recipe.embedder())
         return parts
+
+
+def forget_parts() -> None:
+    """Drop this process's parts and stop their loaders' workers (a later recipe builds anew)."""
+    with _parts_lock:
+        for parts in _parts.values():
+            close = getattr(parts.preparer.load, "close", None)  # an IsolatedLoader's worker
+            if close is not None:
+                close()
+        _parts.clear()

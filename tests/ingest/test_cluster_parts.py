@@ -21,7 +21,7 @@ from gpt4all_rag.settings import Settings
 from gpt4all_rag.testing import HashEmbedder
 from ingest.cluster.batches import RetryLedger, batch_candidates
 from ingest.cluster.dispatch import ClusterPreparer, ClusterUnavailable, connected, require_ray
-from ingest.cluster.recipe import WorkerRecipe
+from ingest.cluster.recipe import WorkerRecipe, forget_parts
 from ingest.cluster.sync import on_cluster
 from ingest.cluster.vectors import PrecomputedEmbedder
 from ingest.plan import Candidate
@@ -142,6 +142,13 @@ def test_a_node_builds_the_embedder_of_the_settings_alone() -> None:
     fields = {name: getattr(settings, name) for name in EMBEDDER_FIELDS}
     assert "chroma_token" not in fields
     assert isinstance(node_embedder(fields), HashEmbedder)
+
+
+@pytest.fixture(autouse=True)
+def _no_parts_left_behind() -> Any:
+    """A node's parts (its loader's worker process) don't outlive a test: later tests start cold."""
+    yield
+    forget_parts()
 
 
 # --- the preparer on a fake Ray -------------------------------------------------------
