@@ -96,11 +96,12 @@ class Settings(
 
         The bundled 135M model's draft holds the key fact less often than the quotes
         and states wrong things as often as right ones, so by default it is not run;
-        a model the person picked is trusted to write beside the quotes.
+        a model the person picked, or the bundled one with an adapter the person trained
+        (``lora_path``), is trusted to write beside the quotes.
         """
         if self.answer_style is not None:
             return self.answer_style
-        return "evidence" if self.uses_bundled_model else "both"
+        return "evidence" if self.uses_bundled_model and self.lora_path is None else "both"
 
     @property
     def uses_bundled_model(self) -> bool:

@@ -55,7 +55,7 @@ class RetrievalSettings(BaseModel):
         "answer only; both: the evidence at once, then the model's answer beneath it. Unset: "
         "evidence with the bundled SmolLM2-135M, of whose statements on the R-manual dev set "
         "12 of 89 were right (docs/benchmarks.md, grounding on the model's own sentences), and "
-        "both with any other model (resolved_answer_style()).",
+        "both with any other model or with a lora_path adapter (resolved_answer_style()).",
     )
     rewrite_follow_ups_with_model: bool = Field(
         False,
@@ -186,6 +186,16 @@ class LLMSettings(BaseModel):
     )
     repeat_penalty: float = Field(
         1.0, ge=0.5, le=2.0, description="Above 1, makes recently used tokens less likely."
+    )
+    copy_bias: float = Field(
+        0.0,
+        ge=0.0,
+        le=20.0,
+        description="Grounded decoding (llama-cpp only; other backends ignore it, as they do "
+        "the other sampling fields they cannot pass on): this much is added to the logit of "
+        "every token of the passages and the question, and of punctuation, digits and common "
+        "words, so the model prefers to copy the sources' spelling. 0: off "
+        "(docs/benchmarks.md, grounded decoding).",
     )
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     gpu_layers: int = Field(0, ge=-1, description="Layers to offload to a GPU (-1: all).")

@@ -114,6 +114,8 @@ def test_the_bundled_model_answers_with_quotes_and_a_chosen_model_with_both(tmp_
     assert Settings(model_path=bundled_gguf()).resolved_answer_style() == "evidence"
     assert Settings(model_path=other).resolved_answer_style() == "both"
     assert Settings(llm_backend="openai").resolved_answer_style() == "both"
+    # an adapter the person trained is a model they picked: its answer is shown
+    assert Settings(lora_path=tmp_path / "adapter.gguf").resolved_answer_style() == "both"
     assert Settings(model_path=other, answer_style="generate").resolved_answer_style() == (
         "generate"
     )
