@@ -15,6 +15,7 @@ from ingest.errors import (
     IndexLocked,
     IndexMismatch,
     IngestError,
+    ReadOnlyIndex,
     UnsupportedFileType,
 )
 from vectorstore.errors import (
@@ -36,6 +37,7 @@ __all__ = [
     "LLMError",
     "ModelNotFound",
     "NotOurFolder",
+    "ReadOnlyIndex",
     "StoreUnavailable",
     "UnsupportedFileType",
     "VectorStoreError",

@@ -200,7 +200,7 @@ class EmbeddingSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    """The Chroma store: embedded in the index folder, or a server."""
+    """The Chroma store (embedded in the index folder, or a server) and what replicas read."""
 
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means an embedded store in index_dir."
@@ -213,3 +213,32 @@ class StoreSettings(BaseModel):
     collection_name: str = Field(
         "documents", min_length=3, max_length=63, description="Chroma collection name."
     )
+    publish_dir: Path | None = Field(
+        None,
+        description="The writer publishes the manifest and keyword index here, as numbered "
+        "read-only generations, after every change: shared storage that replicas on other "
+        "machines read with replica_of (docs/deployment.md).",
+    )
+    publish_keep: int = Field(
+        3, ge=2, description="Published generations kept; a replica may still read the last."
+    )
+    replica_of: Path | None = Field(
+        None,
+        description="This process is a replica: it reads the manifest and keyword index from "
+        "this publication folder (the writer's publish_dir), moves to each new generation "
+        "without a restart, and never writes the index. Needs a Chroma server (chroma_host).",
+    )
+    replica_poll_s: float = Field(
+        1.0, gt=0, description="How often at most a replica looks for a new generation."
+    )
+
+    @model_validator(mode="after")
+    def _replica_reads_a_server(self) -> Self:
+        if self.replica_of is not None and not self.chroma_host:
+            raise ValueError(
+                "replica_of needs a Chroma server (chroma_host): a replica on another "
+                "machine cannot read the writer's embedded store"
+            )
+        if self.replica_of is not None and self.publish_dir is not None:
+            raise ValueError("a replica (replica_of) does not write, so it cannot publish_dir")
+        return self

@@ -9,6 +9,7 @@ __all__ = [
     "DocumentLoadError",
     "UnsupportedFileType",
     "IndexLocked",
+    "ReadOnlyIndex",
     "IndexMismatch",
     "FolderMismatch",
     "EmptyFolder",
@@ -39,6 +40,10 @@ class UnsupportedFileType(DocumentLoadError):
 
 class IndexLocked(IngestError):
     """Another ingest is already writing to this index."""
+
+
+class ReadOnlyIndex(IngestError):
+    """A write asked of a process that only reads a published index (a replica)."""
 
 
 class IndexMismatch(IngestError):

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["MANIFEST_FILE", "FileRecord", "FailureRecord", "IndexFingerprint", "Manifest"]
+__all__ = [
+    "MANIFEST_FILE",
+    "SCHEMA",
+    "FailureRecord",
+    "FileRecord",
+    "IndexFingerprint",
+    "Manifest",
+]
 
 MANIFEST_FILE = "manifest.sqlite3"  # in the index folder
 
@@ -34,7 +41,8 @@ _DOCUMENTS = "documents_folder"
 _ADDED_COLUMNS = {"files": {"warning": "TEXT NOT NULL DEFAULT ''"}}
 _FILE_COLUMNS = "path, size, mtime_ns, content_hash, pages, chunks, indexed_at, warning"
 
-_SCHEMA = """
+# The tables, created where missing (a replica's empty manifest too: ingest.replica).
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     content_hash TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL,
@@ -101,8 +109,11 @@ class Manifest:
     """SQLite file beside the store; WAL mode so readers never wait on an ingest.
 
     The file and its folder are created readable by their owner only: they list the
-    user's documents.
+    user's documents. ``read_only`` is True for a replica's copy (``ingest.replica``),
+    which no writer may open.
     """
+
+    read_only = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -112,7 +123,7 @@ class Manifest:
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
         self._add_missing_columns()
         _owner_only(path)
 
@@ -133,6 +144,10 @@ class Manifest:
     def close(self) -> None:
         """Close the database connection."""
         self._db.close()
+
+    def backup_to(self, target: sqlite3.Connection) -> None:
+        """Copy the committed state into ``target`` (SQLite's online backup: consistent)."""
+        self._db.backup(target)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

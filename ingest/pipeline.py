@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ingest.batches import Embedder, FileBatches, record_failure
 from ingest.chunking import TokenChunker
+from ingest.errors import ReadOnlyIndex
 from ingest.exclusions import read_excluded, write_excluded
 from ingest.guards import check_fingerprint, check_folder, check_not_emptied
 from ingest.loaders.isolated import IsolatedLoader, ParseLimits
@@ -27,6 +28,7 @@ from ingest.lock import WriterLock
 from ingest.manifest import IndexFingerprint, Manifest
 from ingest.plan import Candidate, SyncPlan, plan_sync
 from ingest.prepare import Loader, Preparer
+from ingest.publish import Publisher
 from ingest.report import ProgressCallback, SyncReport
 from ingest.reuse import reuse_stored
 from ingest.scan import FileStat, hash_file, scan_folder
@@ -53,6 +55,8 @@ class Indexer:
         parse_limits: memory, time and size limits of the parser worker process.
         loader: reads a file into pages; default: ``load_file`` in a worker process
             within ``parse_limits``. ``load_file`` itself parses in this process.
+        publisher: publishes the manifest and keyword index as a new generation after
+            every change, for replicas on other machines (``ingest.publish``).
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class Indexer:
         flush_chunks: int = 256,
         parse_limits: ParseLimits | None = None,
         loader: Loader | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -78,6 +83,7 @@ class Indexer:
         self.flush_chunks = flush_chunks
         self.loader = loader or IsolatedLoader.shared(parse_limits)
         self.preparer = Preparer(self.loader, chunker, max_file_bytes, stream_file_bytes)
+        self.publisher = publisher
 
     # --- public ------------------------------------------------------------
     def sync(
@@ -109,6 +115,7 @@ class Indexer:
                 point), and ``allow_empty`` is not set.
             IndexMismatch: the index was built with another embedding model.
             IndexLocked: another process is writing to the index.
+            ReadOnlyIndex: this process reads a published index (a replica).
         """
         started = time.perf_counter()
         report = SyncReport()
@@ -130,6 +137,7 @@ class Indexer:
                 self._batches(writer, report, timer).run(leftover, progress)
             self._delete_vanished(plan, report, writer)
             self._finish(folder, plan, report, writer, timer)
+            self._publish(timer)
         report.chunks_total = self.manifest.chunk_count()
         report.warnings = sorted(self.manifest.warnings().items())
         report.failed.sort()
@@ -138,6 +146,7 @@ class Indexer:
 
     def repair(self) -> int:
         """Delete chunks a killed run wrote without committing; returns how many."""
+        self.check_writable()
         return self._writer(StageTimer()).repair()
 
     def exclude(self, path: str) -> int:
@@ -174,11 +183,31 @@ class Indexer:
             self.store.publish()
             if count:
                 writer.commit_keywords()
+            self._publish(StageTimer())
         return count
 
     # --- steps of a sync ---------------------------------------------------------
+    def check_writable(self) -> None:
+        """Refuse every write in a replica, before anything is touched.
+
+        Raises:
+            ReadOnlyIndex: the manifest is a published generation's copy.
+        """
+        if self.manifest.read_only:
+            raise ReadOnlyIndex(
+                f"this process reads the index published in {self.manifest.path.parent} "
+                "(a replica) and never writes it: ingest, remove and reset on the writer"
+            )
+
     def _writer_lock(self) -> WriterLock:
+        self.check_writable()
         return WriterLock.for_index(self.manifest.path.parent)
+
+    def _publish(self, timer: StageTimer) -> None:
+        """A new generation for replicas, when the index changed since the last one."""
+        if self.publisher is not None:
+            with timer("publish"):
+                self.publisher.publish_if_behind(self.manifest)
 
     def _writer(self, timer: StageTimer) -> ChunkWriter:
         return ChunkWriter(self.store, self.manifest, self.keyword_index, timer)

@@ -97,15 +97,24 @@ class KeywordIndex:
     """BM25 over chunk texts with English stop words and Snowball stemming.
 
     ``k1`` and ``b`` are BM25's parameters; an index saved with others is stale, and the
-    next ingest rebuilds it (from the stored texts: no embedding).
+    next ingest rebuilds it (from the stored texts: no embedding). ``locate``, where
+    given, says before each search which folder holds the index now (a replica that
+    follows published generations, ``ingest.replica``; None: no index yet).
     """
 
-    def __init__(self, folder: Path, k1: float = BM25_K1, b: float = BM25_B) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        k1: float = BM25_K1,
+        b: float = BM25_B,
+        locate: Callable[[], Path | None] | None = None,
+    ) -> None:
         self.folder = folder
         self.k1 = k1
         self.b = b
+        self._locate = locate
         self._lock = threading.Lock()
-        self._loaded_mtime: float | None = None
+        self._loaded: tuple[Path, float] | None = None
         self._bm25: Any = None
         self._ids: list[str] = []
         self._files: list[dict[str, Any]] = []
@@ -255,19 +264,25 @@ class KeywordIndex:
     # --- searching -------------------------------------------------------------------
     def _ensure_loaded(self) -> bool:
         """Load (or reload, after a rebuild by another process) the index from disk."""
+        if self._locate is not None:
+            located = self._locate()
+            if located is None:
+                return False
+            self.folder = located
+        folder = self.folder
         try:
-            mtime = (self.folder / _SIDECAR).stat().st_mtime
+            mtime = (folder / _SIDECAR).stat().st_mtime
         except FileNotFoundError:
             return False
         with self._lock:
-            if mtime != self._loaded_mtime:
-                self._load(mtime)
+            if (folder, mtime) != self._loaded:
+                self._load(folder, mtime)
         return self._bm25 is not None
 
-    def _load(self, mtime: float) -> None:
-        self._bm25, self._loaded_mtime = None, mtime
+    def _load(self, folder: Path, mtime: float) -> None:
+        self._bm25, self._loaded = None, (folder, mtime)
         sidecar = self._read_sidecar()
-        bm25_dir = self.folder / "bm25"
+        bm25_dir = folder / "bm25"
         if sidecar is None or not bm25_dir.exists():
             return  # empty, or an older format: rebuilt by the next ingest
         files, self._ids, file_of = sidecar

@@ -104,8 +104,13 @@ class BackgroundIndexer:
             return first
 
     def start(self) -> None:
-        """Start the first ingest (once; later calls do nothing while it runs or watches)."""
+        """Start the first ingest (once; later calls do nothing while it runs or watches).
+
+        A replica (``replica_of``) never writes: it shows the published index as it is.
+        """
         with self._lock:
+            if self._replica():
+                return
             if self._thread is not None:
                 return
             self._thread = threading.Thread(
@@ -119,13 +124,20 @@ class BackgroundIndexer:
         Returns whether a sync was started.
         """
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._replica() or (self._thread is not None and self._thread.is_alive()):
                 return False
             self._thread = threading.Thread(
                 target=self._ingest, name="gpt4all-rag-ingest", daemon=True
             )
             self._thread.start()
             return True
+
+    def _replica(self) -> bool:
+        """Whether the index is a replica's; its first "ingest" is then done at once."""
+        if self.assistant.settings.replica_of is None:
+            return False
+        self._first_done = True
+        return True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the page's own ingest to end; True if it did (tests, shutdown)."""

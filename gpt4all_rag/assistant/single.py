@@ -16,7 +16,14 @@ from gpt4all_rag.documents.summarize.mapreduce import summary_events
 from gpt4all_rag.documents.summarize.results import Summary, SummaryEvent
 from gpt4all_rag.index.embedders import build_embedder, embedder_name
 from gpt4all_rag.index.registry import resolve_collection
-from gpt4all_rag.index.retrieval import abstention_rule, build_retriever, open_keywords, open_store
+from gpt4all_rag.index.retrieval import (
+    abstention_rule,
+    build_retriever,
+    open_keywords,
+    open_manifest,
+    open_store,
+    publisher,
+)
 from gpt4all_rag.index.status import DocumentInfo, IndexStatus, status_of
 from gpt4all_rag.llm.factory import build_llm, model_name
 from gpt4all_rag.llm.protocol import LLMBackend
@@ -27,7 +34,7 @@ from ingest.index_folder import claim_index_folder
 from ingest.loaders import LoadLimits
 from ingest.loaders.isolated import ParseLimits
 from ingest.loaders.ocr import OcrOptions
-from ingest.manifest import MANIFEST_FILE, Manifest
+from ingest.manifest import Manifest
 from ingest.paths import inside
 from ingest.pipeline import Indexer
 from ingest.report import ProgressCallback, SyncReport
@@ -83,6 +90,7 @@ class DocumentAssistant(Asking):
             stream_file_bytes=int(settings.stream_file_mb * (1 << 20)),
             flush_chunks=settings.ingest_batch_chunks,
             parse_limits=parse_limits(settings),
+            publisher=publisher(settings),
         )
         self._llm = llm
         self._llm_lock = threading.Lock()
@@ -112,8 +120,8 @@ class DocumentAssistant(Asking):
         given = embedder
         embedder = embedder or build_embedder(settings)
         store = open_store(settings)
-        manifest = Manifest(settings.index_dir / MANIFEST_FILE)
-        keywords = open_keywords(settings)
+        manifest = open_manifest(settings)
+        keywords = open_keywords(settings, manifest)
         chunker = TokenChunker(
             _tokenizer_file(settings), settings.chunk_size, settings.chunk_overlap
         )
@@ -213,6 +221,7 @@ class DocumentAssistant(Asking):
 
     def reset(self) -> None:
         """Delete every chunk, the manifest entries and the keyword index."""
+        self.indexer.check_writable()
         self.store.reset()
         self.manifest.clear()
         self.keywords.clear()

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 
 from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION
 from ingest.index_folder import claim_index_folder
-from ingest.manifest import MANIFEST_FILE, Manifest
+from ingest.manifest import Manifest
+from ingest.publish import Publisher
+from ingest.replica import PublishedManifest
+from ingest.replica import open_manifest as replica_manifest
 from vectorstore.abstention import Abstention
 from vectorstore.chroma import ChromaStore
 from vectorstore.fusion import Fusion
@@ -24,7 +27,15 @@ if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
     from vectorstore.retriever import QueryEmbedder
 
-__all__ = ["abstention_rule", "build_retriever", "open_keywords", "open_store", "search_only"]
+__all__ = [
+    "abstention_rule",
+    "build_retriever",
+    "open_keywords",
+    "open_manifest",
+    "open_store",
+    "publisher",
+    "search_only",
+]
 
 
 def open_store(settings: Settings) -> ChromaStore:
@@ -41,9 +52,26 @@ def open_store(settings: Settings) -> ChromaStore:
     )
 
 
-def open_keywords(settings: Settings) -> KeywordIndex:
-    """The BM25 index beside the store."""
-    return KeywordIndex(settings.index_dir / "keywords", settings.bm25_k1, settings.bm25_b)
+def open_manifest(settings: Settings) -> Manifest:
+    """The index folder's manifest, or a replica's: the publication's current generation."""
+    return replica_manifest(settings.index_dir, settings.replica_of, settings.replica_poll_s)
+
+
+def open_keywords(settings: Settings, manifest: Manifest | None = None) -> KeywordIndex:
+    """The BM25 index beside the store; a replica's follows its manifest's generation."""
+    folder = settings.index_dir / "keywords"
+    if isinstance(manifest, PublishedManifest):
+        locate = manifest.keywords_folder
+        return KeywordIndex(folder, settings.bm25_k1, settings.bm25_b, locate=locate)
+    return KeywordIndex(folder, settings.bm25_k1, settings.bm25_b)
+
+
+def publisher(settings: Settings) -> Publisher | None:
+    """The writer's publisher of generations for replicas, where ``publish_dir`` is set."""
+    if settings.publish_dir is None:
+        return None
+    keywords = settings.index_dir / "keywords"
+    return Publisher(settings.publish_dir, keywords, settings.publish_keep)
 
 
 def abstention_rule(settings: Settings, bundled: bool) -> Abstention | None:
@@ -99,11 +127,12 @@ def search_only(settings: Settings) -> Retriever | None:
     folder = settings.resolved_embedding_model()
     if not (folder / "config.json").is_file() or (model := numpy_model(folder)) is None:
         return None  # the assistant's embedder reports a missing model properly
+    manifest = open_manifest(settings)
     return build_retriever(
         settings,
         open_store(settings),
         NumpyQueryEmbedder(model),
-        open_keywords(settings),
-        Manifest(settings.index_dir / MANIFEST_FILE),
+        open_keywords(settings, manifest),
+        manifest,
         abstention_rule(settings, bundled=settings.bundled_embedder),
     )

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from gpt4all_rag.settings import HASH_EMBEDDER_NAME
 from gpt4all_rag.settings_indexing import DEFAULT_COLLECTION
 from ingest.index_folder import claim_index_folder
-from ingest.manifest import MANIFEST_FILE, Manifest
+from ingest.manifest import Manifest
+from ingest.replica import open_manifest
 from ingest.watch_record import read_watch_records
 from vectorstore.schema import model_folder_name
 
@@ -91,7 +92,7 @@ def index_status(settings: Settings) -> IndexStatus:
 
         settings = resolve_collection(settings)
     claim_index_folder(settings.index_dir, settings.documents_dir)
-    manifest = Manifest(settings.index_dir / MANIFEST_FILE)
+    manifest = open_manifest(settings.index_dir, settings.replica_of, settings.replica_poll_s)
     try:
         return status_of(settings, manifest, configured_embedder_name(settings))
     finally:

@@ -84,9 +84,10 @@ def folder_watching(assistant: DocumentAssistant, enabled: bool | None = None) -
 
     Args:
         assistant: whose folder and index.
-        enabled: default ``settings.watch_folder``.
+        enabled: default ``settings.watch_folder``; a replica (``replica_of``) never watches.
     """
-    if not (assistant.settings.watch_folder if enabled is None else enabled):
+    watch = assistant.settings.watch_folder if enabled is None else enabled
+    if not watch or assistant.settings.replica_of is not None:  # a replica never writes
         yield
         return
     # watchdog: imported only when the folder is watched.

@@ -184,6 +184,67 @@ def test_two_replicas_answer_alike_and_see_an_ingest_within_30_s(
             process.communicate(timeout=30)
 
 
+def test_a_replica_on_another_machine_follows_the_published_generations(
+    site: Site, tmp_path: Path
+) -> None:
+    # "Another machine": its own index folder, nothing shared with the writer but the
+    # Chroma server and the publication folder (shared storage).
+    docs, publication = tmp_path / "docs", tmp_path / "published"
+    shutil.copytree(DOCS, docs)
+    common = {
+        "embedding_backend": "hash",
+        "llm_backend": "scripted",
+        "documents_dir": str(docs),
+        "watch_folder": "false",
+        "serve_token": "replica-token",
+    }
+    writer_env = site.env("published", publish_dir=str(publication), **common)
+    replica_env = site.env("published", replica_of=str(publication), **common)
+    assert cli(writer_env, "ingest", "--index", str(tmp_path / "writer")).returncode == 1
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            [SCRIPT, "serve", "--index", str(tmp_path / name), "--port", str(port)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, env, port in (
+            ("writer", writer_env, ports[0]),
+            ("replica", replica_env, ports[1]),
+        )
+    ]
+    writer_url, replica_url = (f"http://{LOOPBACK}:{port}" for port in ports)
+    auth = {"Authorization": "Bearer replica-token"}
+    try:
+        for url, process in zip((writer_url, replica_url), servers, strict=True):
+            wait_healthy(url, process)
+
+        def search(url: str, query: str) -> list[dict[str, Any]]:
+            reply = httpx.post(f"{url}/v1/search", json={"query": query}, headers=auth, timeout=30)
+            reply.raise_for_status()
+            return reply.json()["results"]
+
+        for query in ("Zorblax core temperature", "otters", "quarterly report"):
+            assert search(writer_url, query) == search(replica_url, query)
+        refused = httpx.post(f"{replica_url}/v1/ingest", json={}, headers=auth, timeout=60)
+        assert refused.status_code == 409 and "never writes" in refused.text
+        (docs / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
+        ingested = httpx.post(f"{writer_url}/v1/ingest", json={}, headers=auth, timeout=120)
+        assert ingested.status_code == 200 and ingested.json()["added"] == ["otters.md"]
+        started = time.monotonic()
+        while not any(r["file"] == "otters.md" for r in search(replica_url, "sea otters sleep")):
+            assert time.monotonic() - started < 30, "the replica did not see the new generation"
+            time.sleep(0.5)
+        assert search(writer_url, "sea otters sleep") == search(replica_url, "sea otters sleep")
+        assert (publication / "CURRENT").read_text() == "gen-2\n"
+        assert not (tmp_path / "replica" / MANIFEST_FILE).exists()  # it wrote nothing
+    finally:
+        for process in servers:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=30)
+
+
 def many_docs(folder: Path) -> Path:
     folder.mkdir()
     for n in range(FILES):

@@ -77,6 +77,24 @@ def test_an_unwatched_folder_is_ingested_once_and_again_on_request(
     assert indexer.state().report is not None and indexer.state().report.added == ["notes.md"]
 
 
+def test_a_replica_page_indexes_nothing_and_says_it_is_ready(
+    tmp_path: Path, make_assistant: Callable[..., DocumentAssistant]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(DOCS / "notes.md", docs / "notes.md")
+    assistant = make_assistant(docs, embedding_backend="hash")
+    # a replica of a publication (docs/deployment.md): it shows the published index
+    assistant.settings = assistant.settings.model_copy(update={"replica_of": tmp_path / "pub"})
+    indexer = BackgroundIndexer(assistant, watcher_factory=QUICK_WATCHER)
+
+    indexer.start()
+    assert indexer.wait(1) and not indexer.sync_again()
+    state = indexer.state()
+    assert state.first_done and state.error is None and state.watch is None
+    assert assistant.documents() == []  # notes.md was not ingested
+
+
 def test_a_failing_first_ingest_is_told_not_raised(
     tmp_path: Path, make_assistant: Callable[..., DocumentAssistant]
 ) -> None:
