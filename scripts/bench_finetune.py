@@ -66,6 +66,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--layers-from", type=int, default=0, help="LoRA from this layer up")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--answer-sentences", type=int, default=1, choices=(1, 2))
+    parser.add_argument(
+        "--balance",
+        action="store_true",
+        help="the source passage at places 1, 2, 3 in turn (recipe 3), not where retrieval put it",
+    )
     parser.add_argument("--tuned-only", action="store_true", help="skip the base model's run")
     parser.add_argument("--limit", type=int, default=None, help="first N dev questions only")
     parser.add_argument("--ids", default="", help="comma-separated dev question ids only")
@@ -103,7 +108,11 @@ def train(args: argparse.Namespace, paths: RunPaths) -> dict[str, Any]:
         threads=args.threads,
     )
     options = DataOptions(
-        args.examples, feedback=False, held_out=DEV_FILES, answer_sentences=args.answer_sentences
+        args.examples,
+        feedback=False,
+        held_out=DEV_FILES,
+        answer_sentences=args.answer_sentences,
+        balance=args.balance,
     )
     started = time.perf_counter()
     record = run_finetune(

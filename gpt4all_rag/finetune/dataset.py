@@ -30,6 +30,7 @@ class DataOptions:
     held_out: Collection[str] = ()  # file names never used (the documents a figure is measured on)
     seed: int = 0
     answer_sentences: int = 1  # 2: the source sentence and the one after it
+    balance: bool = False  # the source passage at each place the model reads, in turn
 
 
 def collection_settings(settings: Settings, name: str) -> Settings:
@@ -64,6 +65,8 @@ def build_dataset(
             if not _held_out(str(record.metadata.get("path", "")), options.held_out)
         ]
         seeds = choose_seeds(list(seeds_from_chunks(chunks)), per_collection, options.seed)
-        made = synthetic_examples(assistant, seeds, progress, options.answer_sentences)
+        made = synthetic_examples(
+            assistant, seeds, progress, options.answer_sentences, options.balance
+        )
         examples += [e for e in made if not _held_out(e.file, options.held_out)]
     return examples

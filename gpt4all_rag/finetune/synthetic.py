@@ -7,10 +7,16 @@ matches what the model reads when it answers. The target answer is the seed's se
 as it stands in the passage the model was given, with that passage's ``[n]``, and
 nothing after it. A seed whose sentence did not reach the prompt is dropped: the model
 is never taught to state what its passages do not say.
+
+With ``balance`` the passage that holds the sentence is moved to the first, second,
+third… place in turn. The retrieval ranks a seed's own passage first nearly always
+(77 of 93 examples of the first recipe cited [1]), which teaches quoting passage [1],
+not choosing the passage that answers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -24,8 +30,17 @@ from gpt4all_rag.types import Message
 
 if TYPE_CHECKING:
     from gpt4all_rag.assistant.single import DocumentAssistant
+    from vectorstore.passage import Passage
 
-__all__ = ["PromptOnlyLLM", "cite", "choose_seeds", "synthetic_examples", "target_answer"]
+__all__ = [
+    "PromptOnlyLLM",
+    "cite",
+    "choose_seeds",
+    "move_source",
+    "real_prompt",
+    "synthetic_examples",
+    "target_answer",
+]
 
 _SPACE = re.compile(r"\s+")
 
@@ -98,12 +113,34 @@ def _next_sentence(rest: str) -> str | None:
     return match.group(1) if match else None
 
 
-def real_prompt(assistant: DocumentAssistant, question: str) -> BuiltPrompt | None:
-    """The prompt the assistant's model would get for ``question`` (None: nothing found)."""
+def real_prompt(
+    assistant: DocumentAssistant, question: str, source: tuple[str, int] | None = None
+) -> BuiltPrompt | None:
+    """The prompt the assistant's model would get for ``question`` (None: nothing found).
+
+    ``source`` (a sentence, a place from 0) moves the passage holding the sentence there.
+    """
     flow = assistant.flow
     asked = Question(question)
     retrieval = flow.retrieve(asked, flow.plan(asked))
+    if source is not None:
+        moved = move_source(retrieval.passages, *source)
+        retrieval = dataclasses.replace(retrieval, passages=moved)
     return flow.prompt(retrieval)
+
+
+def move_source(passages: Sequence[Passage], sentence: str, place: int) -> tuple[Passage, ...]:
+    """The passages with the first one holding ``sentence`` at index ``place``.
+
+    The others keep their order; without such a passage nothing moves.
+    """
+    wanted = _flat(sentence)
+    for index, passage in enumerate(passages):
+        if wanted in _flat(passage.text):
+            rest = [*passages[:index], *passages[index + 1 :]]
+            rest.insert(min(place, len(rest)), passage)
+            return tuple(rest)
+    return tuple(passages)
 
 
 def choose_seeds(seeds: Sequence[Seed], limit: int, seed: int = 0) -> list[Seed]:
@@ -126,10 +163,16 @@ def synthetic_examples(
     seeds: Sequence[Seed],
     progress: Callable[[int, int], None] | None = None,
     sentences: int = 1,
+    balance: bool = False,
 ) -> Iterator[TrainingExample]:
-    """An example for each seed whose sentence reaches the model's prompt."""
+    """An example for each seed whose sentence reaches the model's prompt.
+
+    ``balance``: the seed's passage goes to each of the places the model reads in turn.
+    """
+    places = assistant.settings.read_passages or assistant.settings.top_k
     for done, item in enumerate(seeds, start=1):
-        prompt = real_prompt(assistant, item.question)
+        source = (item.sentence, (done - 1) % max(1, places)) if balance else None
+        prompt = real_prompt(assistant, item.question, source)
         answer = None
         if prompt is not None and prompt.passages:
             answer = target_answer(item.sentence, prompt, sentences)

@@ -21,6 +21,7 @@ from gpt4all_rag.finetune.questions import Seed, seeds_from_chunks
 from gpt4all_rag.finetune.synthetic import (
     choose_seeds,
     cite,
+    move_source,
     real_prompt,
     synthetic_examples,
     target_answer,
@@ -121,3 +122,47 @@ def test_synthetic_examples_use_the_flow_prompt(tmp_path, make_assistant):
 
 def _question(example: TrainingExample) -> str:
     return example.messages[1]["content"].rsplit("Question: ", 1)[1]
+
+
+def _numbered(n: int, text: str) -> Passage:
+    return Passage(f"id{n}", text, {"path": f"f{n}.md", "page": 1}, 1.0 - n / 10, 0.5)
+
+
+def test_move_source_puts_the_passage_holding_the_sentence_at_the_place_asked():
+    passages = [
+        _numbered(0, "Alpha one. Beta two."),
+        _numbered(1, "Gamma   three."),
+        _numbered(2, "Delta four."),
+    ]
+    moved = move_source(passages, "Alpha one.", 2)
+    assert [p.id for p in moved] == ["id1", "id2", "id0"]  # the others keep their order
+    assert [p.id for p in move_source(passages, "Gamma three.", 0)] == ["id1", "id0", "id2"]
+    assert [p.id for p in move_source(passages, "Alpha one.", 9)] == ["id1", "id2", "id0"]
+    assert move_source(passages, "Nowhere said.", 0) == tuple(passages)
+
+
+TOPICS = {
+    "kettles.md": "# Kettles\n\nTo boil water for tea, fill the kettle and switch it on.\n",
+    "teapots.md": "# Teapots\n\nWarm the teapot with hot water before the tea goes in.\n",
+    "cups.md": "# Cups\n\nTea tastes best from a cup that was warmed with hot water.\n",
+}
+
+
+def test_balanced_examples_cite_every_place_the_model_reads(tmp_path, make_assistant):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in TOPICS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    assistant = make_assistant(docs, relevance_floor=-1.0, abstain_similarity=-1.0)
+    assistant.ingest()
+    sentences = [text.split("\n\n")[1].strip() for text in TOPICS.values()]
+    seeds = [
+        Seed(f"How do I get hot water for tea {n}?", sentence, name, 1, "how-to")
+        for n, (name, sentence) in enumerate(zip(TOPICS, sentences * 2, strict=False))
+    ] * 2
+    plain = [e.answer[-4:] for e in synthetic_examples(assistant, seeds)]
+    balanced = [e.answer[-4:] for e in synthetic_examples(assistant, seeds, balance=True)]
+    assert len(balanced) == len(seeds)
+    assert set(balanced) == {"[1].", "[2].", "[3]."}  # the places 1, 2, 3 in turn
+    assert balanced[:3] == ["[1].", "[2].", "[3]."]
+    assert balanced != plain
