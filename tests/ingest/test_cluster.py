@@ -91,6 +91,16 @@ def cluster(site: Site) -> Iterator[RayCluster]:
         nodes.stop()
 
 
+AUTH = {"Authorization": "Bearer replica-token"}  # every replica's token
+
+
+def search(url: str, query: str) -> list[dict[str, Any]]:
+    """A replica's ``/v1/search`` results."""
+    reply = httpx.post(f"{url}/v1/search", json={"query": query}, headers=AUTH, timeout=30)
+    reply.raise_for_status()
+    return reply.json()["results"]
+
+
 def cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SCRIPT, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -158,20 +168,14 @@ def test_two_replicas_answer_alike_and_see_an_ingest_within_30_s(
         for port in ports
     ]
     urls = [f"http://{LOOPBACK}:{port}" for port in ports]
-    auth = {"Authorization": "Bearer replica-token"}
     try:
         for url, process in zip(urls, replicas, strict=True):
             wait_healthy(url, process)
 
-        def search(url: str, query: str) -> list[dict[str, Any]]:
-            reply = httpx.post(f"{url}/v1/search", json={"query": query}, headers=auth, timeout=30)
-            reply.raise_for_status()
-            return reply.json()["results"]
-
         for query in ("Zorblax core temperature", "otters", "quarterly report"):
             assert search(urls[0], query) == search(urls[1], query)
         (docs / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
-        ingested = httpx.post(f"{urls[0]}/v1/ingest", json={}, headers=auth, timeout=120)
+        ingested = httpx.post(f"{urls[0]}/v1/ingest", json={}, headers=AUTH, timeout=120)
         assert ingested.status_code == 200 and ingested.json()["added"] == ["otters.md"]
         started = time.monotonic()
         while not any(r["file"] == "otters.md" for r in search(urls[1], "sea otters sleep")):
@@ -215,22 +219,16 @@ def test_a_replica_on_another_machine_follows_the_published_generations(
         )
     ]
     writer_url, replica_url = (f"http://{LOOPBACK}:{port}" for port in ports)
-    auth = {"Authorization": "Bearer replica-token"}
     try:
         for url, process in zip((writer_url, replica_url), servers, strict=True):
             wait_healthy(url, process)
 
-        def search(url: str, query: str) -> list[dict[str, Any]]:
-            reply = httpx.post(f"{url}/v1/search", json={"query": query}, headers=auth, timeout=30)
-            reply.raise_for_status()
-            return reply.json()["results"]
-
         for query in ("Zorblax core temperature", "otters", "quarterly report"):
             assert search(writer_url, query) == search(replica_url, query)
-        refused = httpx.post(f"{replica_url}/v1/ingest", json={}, headers=auth, timeout=60)
+        refused = httpx.post(f"{replica_url}/v1/ingest", json={}, headers=AUTH, timeout=60)
         assert refused.status_code == 409 and "never writes" in refused.text
         (docs / "otters.md").write_text("# Otters\n\nSea otters hold hands while they sleep.\n")
-        ingested = httpx.post(f"{writer_url}/v1/ingest", json={}, headers=auth, timeout=120)
+        ingested = httpx.post(f"{writer_url}/v1/ingest", json={}, headers=AUTH, timeout=120)
         assert ingested.status_code == 200 and ingested.json()["added"] == ["otters.md"]
         started = time.monotonic()
         while not any(r["file"] == "otters.md" for r in search(replica_url, "sea otters sleep")):
