@@ -68,9 +68,9 @@ class RetrievalSettings(BaseModel):
         80,
         ge=5,
         le=400,
-        description="Word budget of the evidence quoted before the answer, at most three "
-        "sentences (on the R-manual dev set 80 words held the key fact more often than 60; "
-        "docs/benchmarks.md, evidence).",
+        description="Word budget of the evidence quoted before the answer, as many sentences "
+        "as fit (on the R-manual dev set 80 words held the key fact more often than 60, and "
+        "no cap on sentences more often than three; docs/benchmarks.md, evidence).",
     )
     focus_words: int = Field(
         60,

@@ -6,7 +6,9 @@ its sentences from the same sources, with a fresh embedding cache each, so that 
 time is what the evidence step would cost in an answer. A variant is the product's
 evidence with one lever switched (``VARIANTS``): the gain of each lever is read
 against ``before`` measured in the same run. Questions are split by the parity of
-their number (``exts-02`` even): tune on the even ones, check on the odd ones.
+their number (``exts-02`` even): tune on the even ones, check on the odd ones. For
+the first variant listed, each miss whose key fact was in the passages read is
+printed with the candidate that holds it, its score and its rank (saved for all).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from gpt4all_rag import DocumentAssistant, Settings
 from gpt4all_rag.answering.flow import Question as FlowQuestion
 from gpt4all_rag.trust.embedding import CachedEmbedder
-from gpt4all_rag.trust.evidence import select_evidence
+from gpt4all_rag.trust.evidence import Evidence, ranked_sentences, select_evidence
 from gpt4all_rag.trust.quotable import EvidenceRules
 from scripts._common import write_result
 from scripts.devset_common import Question, contains_facts, page_matches
@@ -40,6 +42,8 @@ class Variant:
 
 BEFORE = EvidenceRules.before()
 AFTER = EvidenceRules()
+# Round one's measured best: AFTER without round two's next-sentence rule.
+ROUND1 = AFTER.but(next_names=0, next_words=None, next_plain=False)
 LEVERS = BEFORE.but(keep_code=True, skip_toc=True, max_sentences=None)
 VARIANTS: dict[str, Variant] = {
     "before": Variant(BEFORE, max_words=60),  # the code before: 60 words, 3 sentences
@@ -64,18 +68,44 @@ VARIANTS: dict[str, Variant] = {
     ),
     "+heading@80": Variant(LEVERS.but(after_heading=True), max_words=80),
     "+all_sources@80": Variant(LEVERS, all_sources=True, max_words=80),
-    "after": Variant(AFTER),
-    "after+no_cap": Variant(AFTER.but(max_sentences=None)),
-    "after+heading": Variant(AFTER.but(after_heading=True, max_sentences=None)),
-    "after+ids": Variant(AFTER.but(identifiers=True, names=True, max_sentences=None)),
-    "after+window2": Variant(AFTER.but(window=2, max_sentences=None)),
-    "after_all_sources": Variant(AFTER.but(max_sentences=None), all_sources=True),
+    "after": Variant(ROUND1.but(max_sentences=3)),  # round one's default: 3 quotes at most
+    "after+no_cap": Variant(ROUND1.but(max_sentences=None)),
+    "after+heading": Variant(ROUND1.but(after_heading=True, max_sentences=None)),
+    "after+ids": Variant(ROUND1.but(identifiers=True, names=True, max_sentences=None)),
+    "after+window2": Variant(ROUND1.but(window=2, max_sentences=None)),
+    "after_all_sources": Variant(ROUND1.but(max_sentences=None), all_sources=True),
+    # Round two, each lever on round one's measured best (no cap on sentences, 80 words).
+    "round1": Variant(ROUND1),
+    "+next_best": Variant(ROUND1.but(next_names=1)),
+    "+next_all": Variant(ROUND1.but(next_names=99)),
+    "+next_best_cut30": Variant(ROUND1.but(next_names=1, next_words=30)),
+    "+next_best_plain": Variant(ROUND1.but(next_names=1, next_plain=True)),
+    "+next_best_plain_cut30": Variant(ROUND1.but(next_names=1, next_plain=True, next_words=30)),
+    "+next_top2_plain": Variant(ROUND1.but(next_names=2, next_plain=True)),
+    "+next_top2_plain_cut30": Variant(ROUND1.but(next_names=2, next_plain=True, next_words=30)),
+    "+next_all_plain_cut30": Variant(ROUND1.but(next_names=99, next_plain=True, next_words=30)),
+    "+name_rescore": Variant(ROUND1.but(name_rescore=True)),
+    "+name_rescore.2": Variant(ROUND1.but(name_rescore=True, identifier_weight=0.2)),
+    "+hyphens": Variant(ROUND1.but(hyphens=True)),
+    "+no_tables": Variant(ROUND1.but(skip_tables=True)),
+    "+long.02": Variant(ROUND1.but(length_penalty=0.02)),
+    "+long.05": Variant(ROUND1.but(length_penalty=0.05)),
+    "+words100": Variant(ROUND1, max_words=100),
+    # The default now (round one's best + the next sentence naming what the quote does not).
+    "default": Variant(AFTER),
+    "default+no_tables": Variant(AFTER.but(skip_tables=True)),
+    "default+long.02": Variant(AFTER.but(length_penalty=0.02)),
+    "default+name_rescore": Variant(AFTER.but(name_rescore=True)),
+    "default+words100": Variant(AFTER, max_words=100),
+    "default+cut_long30": Variant(AFTER.but(cut_long=30)),
+    "default+cut_long40": Variant(AFTER.but(cut_long=40)),
+    "default+cut_long30+no_tables": Variant(AFTER.but(cut_long=30, skip_tables=True)),
 }
 
 
 # Timed with a fresh embedding cache each (what one answer costs); the others share one
 # cache per question, as the machine these figures come from is shared and loaded.
-TIMED = ("before", "after", "after+no_cap")
+TIMED = ("before", "after", "round1", "default")
 
 
 def _parity(q: Question) -> str:
@@ -126,14 +156,47 @@ def run_evidence_only(args: argparse.Namespace, questions: list[Question]) -> in
             row[name] = bool(contains_facts(q.facts, text))
             row[f"{name}_page"] = any(page_matches(q, e.file, e.page) for e in evidence)
             row[f"{name}_text"] = [e.text for e in evidence]
+            if not row[name] and row["fact_in_read"]:
+                ranked = ranked_sentences(retrieval.standalone, sources, shared, variant.rules)
+                row[f"{name}_miss"] = _miss(q, ranked)
         rows.append(row)
         marks = "".join("y" if row[n] else "." for n in names)
         print(f"{q.id:<9} src={'y' if row['fact_in_sources'] else '.'} {marks}", flush=True)
     summary = _summary(rows, names)
+    _print_misses(questions, rows, names[0])
     _print_summary(summary)
     write_result(args.out, "bench_evidence", {"summary": summary, "questions": rows}, indent=1)
     print(f"saved {args.out}")
     return 0
+
+
+def _miss(q: Question, ranked: list[Evidence]) -> dict[str, Any]:
+    """Where the key fact sits among a missing variant's candidates: its quote, score and rank."""
+    holding = [(i, e) for i, e in enumerate(ranked, start=1) if contains_facts(q.facts, e.text)]
+    miss: dict[str, Any] = {"best_score": round(ranked[0].score, 3) if ranked else None}
+    if holding:
+        rank, found = holding[0]
+        miss.update(fact_text=found.text, fact_score=round(found.score, 3), fact_rank=rank)
+    return miss
+
+
+def _print_misses(questions: list[Question], rows: list[dict[str, Any]], name: str) -> None:
+    """The misses of one variant whose key fact was in the passages read: what to work on."""
+    by_id = {q.id: q for q in questions}
+    print(f"\n== misses of {name} (key fact in the passages read) ==")
+    for row in rows:
+        miss = row.get(f"{name}_miss")
+        if miss is None:
+            continue
+        q = by_id[row["id"]]
+        print(f"{q.id}: {q.question}\n  fact: {q.facts}")
+        for text in row[f"{name}_text"]:
+            print(f"  quoted: {text}")
+        print(
+            f"  holds it: {miss.get('fact_text', '(no single candidate)')}"
+            f" score {miss.get('fact_score')} rank {miss.get('fact_rank')}"
+            f" (best {miss['best_score']})"
+        )
 
 
 def _summary(rows: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:

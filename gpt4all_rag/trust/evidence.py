@@ -5,9 +5,11 @@ say it, quoted with their ``[n]``, file and page, are right far more often and
 take a fraction of a second. Each candidate sentence is scored by its MiniLM
 similarity to the question, the question's words it contains, and the rank of
 its passage; the best within a word budget are kept, near-duplicates out. A
-sentence that introduces a code line is quoted with it, and table-of-contents rows
-are never quoted (``EvidenceRules``, in ``trust.quotable``; measured in
-docs/benchmarks.md).
+sentence that introduces a code line is quoted with it, table-of-contents rows are
+never quoted, and the best two quotes take the sentence after them where it names
+what they do not ("... when declaring string constants." + "This is the purpose of
+the N_ macro ..."): ``EvidenceRules``, in ``trust.quotable``; measured in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import numpy as np
 
 from gpt4all_rag.trust.embedding import Embedder, unit_rows
 from gpt4all_rag.trust.quotable import EvidenceRules, sentence_units
-from gpt4all_rag.trust.text import content_terms, normalise, stem, word_count
+from gpt4all_rag.trust.text import STOP_WORDS, content_terms, normalise, stem, word_count
 
 __all__ = [
     "Evidence",
     "SourceText",
+    "ranked_sentences",
     "select_evidence",
     "sentence_relevance",
 ]
@@ -42,6 +45,8 @@ RANK_WEIGHT = 0.05
 DUPLICATE_SIMILARITY = 0.9
 # A sentence scoring this far under the best one adds noise, not evidence.
 SCORE_MARGIN = 0.35
+# A quote longer than this pays ``EvidenceRules.length_penalty`` for each 10 words over it.
+LONG_QUOTE_WORDS = 25
 # A question that asks for a name: the answer is an identifier the question cannot spell.
 _ASKS_NAME = re.compile(
     r"\b(?:which|what)\b.*\b(?:function|macro|field|file|director(?:y|ies)|command|"
@@ -53,6 +58,25 @@ _IDENTIFIER = re.compile(
     r"[A-Za-z_.][\w.]*(?:\(\))|[A-Za-z]\w*(?:(?:::|[._$@])\w+)+|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*"
 )
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# A question that asks for a name in any words ("which tests ...", "what is the name of").
+_ASKS_ANY_NAME = re.compile(
+    rf"\bwhich\b|\bwhat is the name\b|\bwhat is \w+ called\b|{_ASKS_NAME.pattern}", re.I
+)
+# A name a person would type (``next_names``, ``name_rescore``): a code span, a backslash
+# macro (``\eqn``), a call (``N_("...")``, ``typeof()``), a name joined by . _ :: $ @, ending
+# in _ (``N_``) or in CamelCase. Wider than ``_IDENTIFIER``, which stays as measured in round one.
+_NAMED = re.compile(
+    r"`[^`\n]+`|\\[A-Za-z]+|\b[A-Za-z_][\w.]*\(|"
+    r"\b(?!(?:e\.g|i\.e)\b)[A-Za-z]\w*(?:(?:::|[._$@])\w+)+|\b[A-Za-z]\w*_(?!\w)|"
+    r"\b[a-z]+[A-Z]\w*|\b[A-Z][a-z]+[A-Z]\w*"
+)
+# "calls to function bibentry", "the R functions system and system2": a plain word named as
+# one; "the CPPFLAGS macro", "a ‘VignetteBuilder’ field": a capitalised word, the same.
+_NAMED_AS = re.compile(
+    r"\b(?:function|macro|command|routine)s?\s+[‘'\"]?([A-Za-z_](?:[\w.]*\w)?)"
+    r"|\b([A-Za-z_]*[A-Z_][\w.]+)[’'\"]?\s+(?:macro|field|variable)s?\b"
+)
+_HYPHENATED_WORD = re.compile(r"\b\w+(?:-\w+)+\b")
 
 
 class SourceText(Protocol):
@@ -104,6 +128,7 @@ class _Candidate:
     terms: frozenset[str]
     heading: str = ""  # the heading the sentence follows (``after_heading``)
     quote: str = ""  # what is quoted: the sentence and those after it in its window
+    following: str = ""  # the next sentence, quoted too where it names one (``next_names``)
 
     @property
     def shown(self) -> str:
@@ -134,9 +159,36 @@ def select_evidence(
         question or the sources are empty.
     """
     rules = rules or EvidenceRules()
+    scored = _scored(question, sources, embedder, rules)
+    if scored is None:
+        return []
+    candidates, scores, vectors = scored
+    chosen = _choose(scores, vectors, candidates, max_words, rules)
+    return [_evidence(candidates[i], scores[i], quote) for i, quote in chosen]
+
+
+def ranked_sentences(
+    question: str,
+    sources: Sequence[SourceText],
+    embedder: Embedder,
+    rules: EvidenceRules | None = None,
+) -> list[Evidence]:
+    """Every candidate quote with its score, best first: what the benchmark reads of a miss."""
+    scored = _scored(question, sources, embedder, rules or EvidenceRules())
+    if scored is None:
+        return []
+    candidates, scores, _ = scored
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    return [_evidence(candidates[i], scores[i]) for i in order]
+
+
+def _scored(
+    question: str, sources: Sequence[SourceText], embedder: Embedder, rules: EvidenceRules
+) -> tuple[list[_Candidate], list[float], np.ndarray] | None:
+    """The candidates, their scores and unit vectors; None without question or candidates."""
     candidates = _candidates(sources, rules)
     if not candidates or not question.strip():
-        return []
+        return None
     headings = list(dict.fromkeys(c.heading for c in candidates if c.heading))
     # The question rides in the same batch as the sentences: one forward pass, and for
     # a symmetric sentence model such as MiniLM the same vector as embed_query gives.
@@ -146,14 +198,42 @@ def select_evidence(
     heading_similarity = {
         h: float(v @ query) for h, v in zip(headings, embedded[len(candidates) + 1 :], strict=True)
     }
-    question_terms = content_terms(question)
+    question_terms = _terms(question, rules)
     asks_name = bool(_ASKS_NAME.search(question))
     scores = [
         _score(float(v @ query), question_terms, c, rules, heading_similarity, asks_name)
         for v, c in zip(vectors, candidates, strict=True)
     ]
-    chosen = _choose(scores, vectors, candidates, max_words, rules.max_sentences)
-    return [_evidence(candidates[i], scores[i]) for i in chosen]
+    if rules.name_rescore and _ASKS_ANY_NAME.search(question):
+        scores = _rescored(scores, candidates, question, rules.identifier_weight)
+    return candidates, scores, vectors
+
+
+def _terms(text: str, rules: EvidenceRules) -> set[str]:
+    """The text's content terms; with ``hyphens``, hyphenated words also written joined."""
+    terms = content_terms(text)
+    if rules.hyphens:
+        joined = (m.group(0).replace("-", "") for m in _HYPHENATED_WORD.finditer(text))
+        terms |= {stem(word.lower()) for word in joined}
+    return terms
+
+
+def _rescored(
+    scores: list[float], candidates: list[_Candidate], question: str, weight: float
+) -> list[float]:
+    """Scores for a question asking for a name: sentences naming one it does not write gain."""
+    asked = _names(question)
+    return [
+        score + weight if _names(c.text) - asked else score
+        for score, c in zip(scores, candidates, strict=True)
+    ]
+
+
+def _names(text: str) -> set[str]:
+    """The names a person would type that ``text`` writes, lower-cased."""
+    named = {m.lower() for m in _NAMED.findall(text)}
+    called = (m.lower() for pair in _NAMED_AS.findall(text) for m in pair if m)
+    return named | {m for m in called if m not in STOP_WORDS}
 
 
 def _candidates(sources: Sequence[SourceText], rules: EvidenceRules) -> list[_Candidate]:
@@ -161,13 +241,17 @@ def _candidates(sources: Sequence[SourceText], rules: EvidenceRules) -> list[_Ca
     seen: set[str] = set()
     candidates = []
     for rank, source in enumerate(sources, start=1):
-        for sentence, quote, heading in sentence_units(source.text, rules):
-            key = normalise(sentence)
+        for unit in sentence_units(source.text, rules):
+            key = normalise(unit.sentence)
             if key in seen:
                 continue
             seen.add(key)
-            terms = frozenset(content_terms(sentence))
-            candidates.append(_Candidate(sentence, source, rank, terms, heading, quote))
+            terms = frozenset(_terms(unit.sentence, rules))
+            candidates.append(
+                _Candidate(
+                    unit.sentence, source, rank, terms, unit.heading, unit.quote, unit.following
+                )
+            )
     return candidates
 
 
@@ -215,6 +299,9 @@ def _score(
         relevance = max(relevance, sentence_relevance(heading, question_terms, heading_terms))
     if _names_wanted(candidate.text, question_terms, rules, asks_name):
         relevance += rules.identifier_weight
+    if rules.length_penalty:
+        excess = max(0, word_count(candidate.shown) - LONG_QUOTE_WORDS)
+        relevance -= rules.length_penalty * excess / 10
     return relevance + RANK_WEIGHT / candidate.rank
 
 
@@ -232,25 +319,47 @@ def _choose(
     vectors: np.ndarray,
     candidates: list[_Candidate],
     max_words: int,
-    max_sentences: int | None,
-) -> list[int]:
-    """Greedy by score: within the word budget, no near-duplicates, not far under the best."""
+    rules: EvidenceRules,
+) -> list[tuple[int, str]]:
+    """Greedy by score: within the word budget, no near-duplicates, not far under the best.
+
+    Returns each chosen candidate's index and its quote (the first ``rules.next_names``
+    with the next sentence where it names an identifier).
+    """
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    chosen: list[int] = []
+    chosen: list[tuple[int, str]] = []
     words = 0
     for index in order:
-        if len(chosen) == max_sentences or scores[index] < scores[order[0]] - SCORE_MARGIN:
+        if len(chosen) == rules.max_sentences or scores[index] < scores[order[0]] - SCORE_MARGIN:
             break
-        length = word_count(candidates[index].shown)
+        candidate = candidates[index]
+        if any(candidate.text in quote for _, quote in chosen):
+            continue  # quoted already, as the sentence after a better one
+        quote = _quote(candidate, len(chosen) < rules.next_names, chosen, rules)
+        length = word_count(quote)
         if chosen and words + length > max_words:
             continue
-        if any(float(vectors[index] @ vectors[j]) >= DUPLICATE_SIMILARITY for j in chosen):
+        if any(float(vectors[index] @ vectors[j]) >= DUPLICATE_SIMILARITY for j, _ in chosen):
             continue
-        chosen.append(index)
+        chosen.append((index, quote))
         words += length
     return chosen
 
 
-def _evidence(candidate: _Candidate, score: float) -> Evidence:
+def _quote(
+    candidate: _Candidate, extend: bool, chosen: list[tuple[int, str]], rules: EvidenceRules
+) -> str:
+    """The candidate's quote, joined to its next sentence where that one names an identifier."""
+    following = candidate.following
+    if not extend or not following or not _names(following):
+        return candidate.shown
+    if rules.next_plain and _names(candidate.shown):
+        return candidate.shown  # it names something itself
+    if any(following.rstrip(" …") in quote for _, quote in chosen):
+        return candidate.shown  # already quoted on its own
+    return f"{candidate.shown} {following}"
+
+
+def _evidence(candidate: _Candidate, score: float, quote: str = "") -> Evidence:
     source = candidate.source
-    return Evidence(candidate.shown, source.number, source.file, source.page, score)
+    return Evidence(quote or candidate.shown, source.number, source.file, source.page, score)

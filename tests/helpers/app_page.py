@@ -63,13 +63,20 @@ REPLY = "The core runs at 451 kelvin [1]."
 FAST_TIMEOUT = 60  # the first page of a process imports the app and reads the tokenizer
 SLOW_TIMEOUT = 300  # the real embedding model and GGUF
 MANUAL_SOURCES = ["\\[1\\] manual\\.pdf · page 2", "\\[2\\] manual\\.pdf · page 1"]
-# The evidence the hash embedder picks for QUESTION from manual.pdf, quoted before any model.
+# The evidence the hash embedder picks for QUESTION from manual.pdf, quoted before any model:
+# as many sentences as the word budget (80) holds, not three at most.
 EVIDENCE = (
     "- “The Zorblax reactor operates at a core temperature of 451 kelvin\\.” \\[1\\] "
     ":gray[manual\\.pdf · page 2]\n"
     "- “This manual describes the safe operation of the Zorblax reactor\\.” \\[2\\] "
     ":gray[manual\\.pdf · page 1]\n"
     "- “Maintenance of the Zorblax reactor is required every 17 days\\.” \\[3\\] "
+    ":gray[manual\\.pdf · page 3]\n"
+    "- “Operators record the core temperature every hour in the control room journal\\.” "
+    "\\[1\\] :gray[manual\\.pdf · page 2]\n"
+    "- “The Zorblax is a compact research reactor built for university laboratories\\.” "
+    "\\[2\\] :gray[manual\\.pdf · page 1]\n"
+    "- “Write the date of every visit in the maintenance log\\.” \\[3\\] "
     ":gray[manual\\.pdf · page 3]"
 )
 INVENTED = "The reactor was designed by penguins living on Mars in 1802."

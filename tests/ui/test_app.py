@@ -152,6 +152,11 @@ def test_question_streams_an_answer_with_its_sources(folders: tuple[Path, Path])
     assert (user.name, user.markdown[0].value) == ("user", QUESTION_SHOWN)
     assert assistant.name == "assistant"
     assert own_markdown(assistant) == [EVIDENCE, "The core runs at 451 kelvin \\[1\\]\\."]
+    quotes = re.findall(r"“(.+?)”", own_markdown(assistant)[0])
+    # The word budget alone bounds the evidence: more than three quotes, 80 words at most.
+    assert len(quotes) > 3
+    assert len(set(quotes)) == len(quotes)
+    assert sum(len(q.split()) for q in quotes) <= 80
     labels = [e.label for e in assistant.expander]
     assert labels == [*MANUAL_SOURCES, "\\[3\\] manual\\.pdf · page 3"]
     passage = assistant.expander[0].markdown[0].value
@@ -220,7 +225,10 @@ def test_the_answer_style_chooses_quotes_the_model_or_both(folders: tuple[Path, 
     assert page.session_state["messages"][1]["content"] == (
         "The Zorblax reactor operates at a core temperature of 451 kelvin. [1] This manual "
         "describes the safe operation of the Zorblax reactor. [2] Maintenance of the Zorblax "
-        "reactor is required every 17 days. [3]"
+        "reactor is required every 17 days. [3] Operators record the core temperature every "
+        "hour in the control room journal. [1] The Zorblax is a compact research reactor built "
+        "for university laboratories. [2] Write the date of every visit in the maintenance "
+        "log. [3]"
     )
 
     page.button(key="new_chat").click().run()
