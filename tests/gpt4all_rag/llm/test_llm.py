@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from gpt4all_rag.errors import LLMError, ModelNotFound
+from gpt4all_rag.llm import chat_formats
 from gpt4all_rag.llm.chat_formats import choose_chat_format, fallback_chat_format
 from gpt4all_rag.llm.control_tokens import control_token_pattern
 from gpt4all_rag.llm.factory import build_llm
@@ -124,11 +125,29 @@ def test_construction_is_cheap_and_a_broken_gguf_fails_on_first_use(fake_gguf: P
         (("Phi-3-mini-4k-instruct-q4.gguf",), "phi-3"),
         (("model.gguf", "", "phi3"), "phi-3"),
         (("orca-mini-3b-gguf2-q4_0.gguf",), "chatml"),
+        (("gemma-3-270m-q4_k_m.gguf",), "gemma-3"),
+        (("model.gguf", "", "gemma3"), "gemma-3"),
         (("something-else.gguf", "Some Model", "gpt2"), "chatml"),
     ],
 )
 def test_fallback_chat_format_by_family(names: tuple[str, ...], expected: str) -> None:
     assert fallback_chat_format(*names) == expected
+
+
+def test_gemma_3_turns_carry_the_system_text_in_the_first_user_turn() -> None:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template, end = chat_formats._EXTRA_CHAT_TEMPLATES["gemma-3"]  # noqa: SLF001
+    formatter = Jinja2ChatFormatter(template=template, eos_token=end, bos_token="")
+    messages = [
+        {"role": "system", "content": "Answer from the passages."},
+        {"role": "user", "content": "What is R?"},
+    ]
+    prompt = formatter(messages=messages).prompt
+    assert prompt == (
+        "<start_of_turn>user\nAnswer from the passages.\n\nWhat is R?<end_of_turn>\n"
+        "<start_of_turn>model\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gpt4all_rag.cli.main import main
+from gpt4all_rag.models import discovery
 from gpt4all_rag.models.discovery import bundled_model
 from gpt4all_rag.models.pull import file_digest, part_path
 from tests.helpers.model_files import (
@@ -36,9 +37,14 @@ FILENAME = "Tiny-Llama-3-Chat.Q4_0.gguf"  # no template in it: the family decide
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fake home folder (Linux layout) and an empty models folder, set for the process."""
+    """A fake home folder (Linux layout) and an empty models folder, set for the process.
+
+    Only the default bundled package counts, so an optional one installed here (the
+    ``gemma`` extra: test_models_bundled.py) does not change what is listed.
+    """
     home = tmp_path / "home"
     home.mkdir()
+    monkeypatch.setattr(discovery, "BUNDLED_PACKAGES", discovery.BUNDLED_PACKAGES[:1])
     monkeypatch.setenv("HOME", str(home))
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "GPT4ALL_RAG_MODEL_PATH"):
         monkeypatch.delenv(name, raising=False)
