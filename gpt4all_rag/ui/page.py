@@ -27,7 +27,7 @@ from gpt4all_rag.ui.models_panel import better_model_panel, model_captions, mode
 from gpt4all_rag.ui.persist import restore_session, save_choices
 from gpt4all_rag.ui.resources import assistant_for, base_settings
 from gpt4all_rag.ui.settings_panel import settings_panel
-from gpt4all_rag.ui.state import init_state, new_chat, show_notices
+from gpt4all_rag.ui.state import init_state, new_chat, notices_seen, show_notices
 from gpt4all_rag.ui.summaries import summary_panel
 
 __all__ = ["LAUNCH_LINK_NOTE", "empty_folder_info", "main", "opened_with_the_launch_link"]
@@ -72,7 +72,8 @@ def main() -> None:
         indexed = documents_section(assistant, state, bars)
         indexed += other_collections_section(asker)
         show_notices()
-    indexing_status(indexer, state)
+    indexing_status(indexer, state)  # may rerun the page: its notices are then shown again
+    notices_seen()
     problem = model_problem(assistant.settings)
     if problem:
         st.error(problem)

@@ -11,7 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["chat_history", "init_state", "new_chat", "next_id", "notify", "show_notices"]
+__all__ = [
+    "chat_history",
+    "init_state",
+    "new_chat",
+    "next_id",
+    "notices_seen",
+    "notify",
+    "show_notices",
+]
 
 
 def init_state() -> None:
@@ -21,6 +29,7 @@ def init_state() -> None:
         "next_id": 0,
         "uploader": 0,
         "notices": [],
+        "notices_shown": [],
         "confirm_delete": None,
         "exported": None,
         "queued": [],
@@ -35,10 +44,23 @@ def notify(kind: str, text: str) -> None:
 
 
 def show_notices() -> None:
-    """Show, then forget, the messages kept by ``notify``."""
-    for kind, text in st.session_state.notices:
+    """Show, then forget, the messages kept by ``notify``.
+
+    A run the page cuts short itself (the indexing status calls ``st.rerun`` when the
+    watcher's sync starts or ends, often just after a delete) would take its notices
+    with it: what this run shows is kept until ``notices_seen`` and shown again by
+    the rerun.
+    """
+    notices = st.session_state.notices_shown + st.session_state.notices
+    for kind, text in notices:
         getattr(st, kind)(text)
     st.session_state.notices = []
+    st.session_state.notices_shown = notices
+
+
+def notices_seen() -> None:
+    """The run went past the point where the page reruns itself: its notices stay seen."""
+    st.session_state.notices_shown = []
 
 
 def new_chat() -> None:

@@ -250,3 +250,29 @@ def test_evidence_quotes_hostile_text_as_text() -> None:
     )
     assert gray_labels(shown) == ["x\\.\\!\\[\\]\\(http\\:evil\\.example\\?q\\=1\\)\\.md"]
     assert_inert(shown)
+
+
+def _notice_page() -> None:
+    """A page that, like the indexing status, reruns itself once after showing its notices."""
+    import streamlit as st
+
+    from gpt4all_rag.ui.state import init_state, notices_seen, notify, show_notices
+
+    init_state()
+    if st.button("delete", key="delete"):
+        notify("success", "Deleted notes\\.md.")
+    show_notices()
+    if st.session_state.pop("sync_started", False):
+        st.rerun()  # the watcher's sync started: the page is drawn again
+    notices_seen()
+
+
+def test_a_notice_survives_the_rerun_the_page_asks_for_itself() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_function(_notice_page).run()
+    page.session_state["sync_started"] = True
+    page.button(key="delete").click().run()
+    assert [s.value for s in page.success] == ["Deleted notes\\.md."]
+    page.run()  # the next run the person causes: seen, not shown again
+    assert [s.value for s in page.success] == []
