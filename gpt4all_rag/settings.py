@@ -30,6 +30,7 @@ from gpt4all_rag.settings_indexing import (
 )
 
 __all__ = [
+    "BUNDLED_COPY_BIAS",
     "HASH_EMBEDDER_NAME",
     "Settings",
     "bundled_embedding_model",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 HASH_EMBEDDER_NAME = "hash-embedder"  # what the hash embedder records as its model
+# The copy bias measured on the bundled SmolLM2 (docs/benchmarks.md, grounded decoding).
+BUNDLED_COPY_BIAS = 4.0
 
 
 def bundled_embedding_model() -> Path:
@@ -102,6 +105,12 @@ class Settings(
         if self.answer_style is not None:
             return self.answer_style
         return "evidence" if self.uses_bundled_model and self.lora_path is None else "both"
+
+    def resolved_copy_bias(self) -> float:
+        """The copy bias: the configured one, else on only for the model it was measured on."""
+        if self.copy_bias is not None:
+            return self.copy_bias
+        return BUNDLED_COPY_BIAS if self.uses_bundled_model else 0.0
 
     @property
     def uses_bundled_model(self) -> bool:

@@ -47,6 +47,7 @@ def build_llm(settings: Settings) -> LLMBackend:
                 f16_copy_dir=settings.f16_copy_dir,
                 f16_copy_max_mb=settings.f16_copy_max_mb,
                 lora_path=lora,
+                copy_bias=settings.resolved_copy_bias(),
             )
         case "openai":
             return OpenAICompatibleBackend(

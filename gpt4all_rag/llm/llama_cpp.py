@@ -22,6 +22,12 @@ from typing import Any
 from gpt4all_rag.errors import LLMError, ModelNotFound
 from gpt4all_rag.llm.chat_formats import apply_chat_format, choose_chat_format
 from gpt4all_rag.llm.control_tokens import control_token_pattern, neutralize_control_tokens
+from gpt4all_rag.llm.copy_bias import (
+    VocabTable,
+    llama_copy_bias,
+    llama_vocab_table,
+    source_text,
+)
 from gpt4all_rag.llm.f16_copy import prompt_fast_model
 from gpt4all_rag.llm.prompt_prefix import PromptPrefix
 from gpt4all_rag.llm.protocol import Sampling
@@ -73,6 +79,13 @@ class LoadedModel:
     holder: int | None = None
     retired: bool = False
     closed: bool = False
+    vocab: VocabTable | None = None  # read on the first answer with a copy bias
+
+    def vocab_table(self) -> VocabTable:
+        """The model's vocabulary as the copy bias reads it (read once)."""
+        if self.vocab is None:
+            self.vocab = llama_vocab_table(self.llm)
+        return self.vocab
 
     def close(self) -> None:
         """Free the weights (idempotent)."""
@@ -313,8 +326,10 @@ class LlamaCppBackend:
         f16_copy_dir: Path | None = None,
         f16_copy_max_mb: int = 0,
         lora_path: Path | None = None,
+        copy_bias: float = 0.0,
     ) -> None:
         self._path = checked_gguf(model_path)
+        self._copy_bias = copy_bias
         lora = None if lora_path is None else checked_gguf(lora_path)
         self._sampling = sampling or Sampling()
         self._key = ModelKey(
@@ -386,6 +401,7 @@ class LlamaCppBackend:
             try:
                 model.prefix.prepare(model.llm, safe)
                 chunks = model.llm.create_chat_completion(
+                    logits_processor=self._logits_processor(model, safe),
                     messages=safe,
                     stream=True,
                     max_tokens=max_tokens,
@@ -403,3 +419,13 @@ class LlamaCppBackend:
                         yield piece
             except (ValueError, RuntimeError) as exc:
                 raise LLMError(f"{self.name}: generation failed: {exc}") from exc
+
+    def _logits_processor(self, model: LoadedModel, messages: list[Message]) -> Any:
+        """The copy bias toward the user turns (the passages and the question), or None."""
+        if self._copy_bias == 0.0:
+            return None
+        import llama_cpp  # llama.cpp: on use only (already loaded with the model)
+
+        user = "\n".join(m["content"] for m in messages if m["role"] == "user")
+        bias = llama_copy_bias(model.llm, model.vocab_table(), source_text(user), self._copy_bias)
+        return llama_cpp.LogitsProcessorList([bias])
