@@ -185,6 +185,10 @@ class Manifest:
         """Number of committed chunks."""
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    def file_count(self) -> int:
+        """Number of indexed files."""
+        return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+
     def stale_ids(self) -> list[str]:
         """Dirty ids that no committed file owns: in the store, perhaps, but not wanted."""
         rows = self._db.execute("SELECT id FROM dirty WHERE id NOT IN (SELECT id FROM chunks)")
@@ -192,16 +196,21 @@ class Manifest:
 
     def uncommitted(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that an ingest has written (or is writing) but not committed."""
+        return self._ids_where(
+            "SELECT id FROM dirty WHERE id IN ({marks}) AND id NOT IN (SELECT id FROM chunks)", ids
+        )
+
+    def committed(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that a committed file owns."""
+        return self._ids_where("SELECT id FROM chunks WHERE id IN ({marks})", ids)
+
+    def _ids_where(self, query: str, ids: Sequence[str]) -> set[str]:
+        """The ids ``query`` selects among ``ids``, asked 500 at a time (SQLite's variables)."""
         found: set[str] = set()
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                f"SELECT id FROM dirty WHERE id IN ({marks}) "  # only "?" marks go in
-                "AND id NOT IN (SELECT id FROM chunks)",
-                part,
-            )
-            found.update(row[0] for row in rows)
+            marks = ",".join("?" * len(part))  # only "?" marks go in the query
+            found.update(row[0] for row in self._db.execute(query.format(marks=marks), part))
         return found
 
     def get_meta(self, key: str) -> str | None:

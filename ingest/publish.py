@@ -130,25 +130,30 @@ class Publisher(Publication):
         self.keep = keep
 
     def publish_if_behind(self, manifest: Manifest) -> Generation | None:
-        """Publish when the index changed since the current generation; the new one or None."""
-        return self.publish(manifest) if self.is_behind(manifest) else None
-
-    def is_behind(self, manifest: Manifest) -> bool:
-        """Whether the index changed since the current generation (or none was published).
+        """Publish when the index changed since the current generation; the new one or None.
 
         Compared by a stamp of the manifest's counts and the keyword index's build
         time, so that a writer that crashed between its commit and its publish
         publishes on its next sync, even when that sync changes nothing.
         """
-        current = self.current()
         stamp = _stamp(manifest, self.keywords)
+        return self.publish(manifest, stamp) if self._behind(stamp) else None
+
+    def is_behind(self, manifest: Manifest) -> bool:
+        """Whether the index changed since the current generation (or none was published)."""
+        return self._behind(_stamp(manifest, self.keywords))
+
+    def _behind(self, stamp: list[object]) -> bool:
+        current = self.current()
         return current is None or current.info().get("source") != stamp
 
-    def publish(self, manifest: Manifest) -> Generation:
+    def publish(self, manifest: Manifest, stamp: list[object] | None = None) -> Generation:
         """Write the next generation from the live manifest and keyword folder; return it.
 
-        Only the one writer calls this, under the index's writer lock.
+        Only the one writer calls this, under the index's writer lock (so ``stamp``, the
+        index's stamp if the caller has it, stays true while the copy is made).
         """
+        stamp = stamp or _stamp(manifest, self.keywords)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._remove_partial()
         existing = self.generations()
@@ -162,7 +167,7 @@ class Publisher(Publication):
                 shutil.copytree(
                     self.keywords, partial / KEYWORDS_FOLDER, copy_function=_link_or_copy
                 )
-            info = _info(number, manifest, self.keywords)
+            info = _info(number, stamp)
             write_atomic(partial / GENERATION_FILE, json.dumps(info, indent=1), mode=0o600)
             _sync_folder(partial)
             os.replace(partial, final)
@@ -181,10 +186,9 @@ class Publisher(Publication):
                 shutil.rmtree(entry, ignore_errors=True)
 
     def _prune(self) -> None:
-        current = self.current()
+        """Delete all but the newest ``keep`` generations (the newest is ``CURRENT``)."""
         for old in self.generations()[: -self.keep]:
-            if current is None or old.number != current.number:
-                shutil.rmtree(old.folder, ignore_errors=True)
+            shutil.rmtree(old.folder, ignore_errors=True)
 
 
 def _copy_manifest(manifest: Manifest, target: Path) -> None:
@@ -199,13 +203,13 @@ def _copy_manifest(manifest: Manifest, target: Path) -> None:
         copy.close()
 
 
-def _info(number: int, manifest: Manifest, keywords: Path) -> dict[str, object]:
+def _info(number: int, stamp: list[object]) -> dict[str, object]:
     return {
         "generation": number,
         "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": len(manifest.files()),
-        "chunks": manifest.chunk_count(),
-        "source": _stamp(manifest, keywords),
+        "files": stamp[0],
+        "chunks": stamp[1],
+        "source": stamp,
     }
 
 
@@ -218,7 +222,7 @@ def _stamp(manifest: Manifest, keywords: Path) -> list[object]:
         built = (keywords / "index.json").stat().st_mtime_ns
     except FileNotFoundError:
         built = 0
-    return [len(manifest.files()), manifest.chunk_count(), len(manifest.failures()), built]
+    return [manifest.file_count(), manifest.chunk_count(), len(manifest.failures()), built]
 
 
 def _link_or_copy(source: str, target: str) -> str:

@@ -90,7 +90,7 @@ class DocumentAssistant(Asking):
             stream_file_bytes=int(settings.stream_file_mb * (1 << 20)),
             flush_chunks=settings.ingest_batch_chunks,
             parse_limits=parse_limits(settings),
-            publisher=publisher(settings),
+            publisher=publisher(settings, keywords),
         )
         self._llm = llm
         self._llm_lock = threading.Lock()

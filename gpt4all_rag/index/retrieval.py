@@ -66,12 +66,11 @@ def open_keywords(settings: Settings, manifest: Manifest | None = None) -> Keywo
     return KeywordIndex(folder, settings.bm25_k1, settings.bm25_b)
 
 
-def publisher(settings: Settings) -> Publisher | None:
+def publisher(settings: Settings, keywords: KeywordIndex) -> Publisher | None:
     """The writer's publisher of generations for replicas, where ``publish_dir`` is set."""
     if settings.publish_dir is None:
         return None
-    keywords = settings.index_dir / "keywords"
-    return Publisher(settings.publish_dir, keywords, settings.publish_keep)
+    return Publisher(settings.publish_dir, keywords.folder, settings.publish_keep)
 
 
 def abstention_rule(settings: Settings, bundled: bool) -> Abstention | None:
