@@ -90,7 +90,9 @@ class BackgroundIndexer:
         self._report: SyncReport | None = None
         self._version = 0
         self._error: str | None = None
-        self._first_done = False
+        # a replica never writes: it shows the published index as it is, at once
+        self._replica = assistant.settings.replica_of is not None
+        self._first_done = self._replica
         self._looked_at = False
 
     def first_look(self) -> bool:
@@ -109,9 +111,7 @@ class BackgroundIndexer:
         A replica (``replica_of``) never writes: it shows the published index as it is.
         """
         with self._lock:
-            if self._replica():
-                return
-            if self._thread is not None:
+            if self._replica or self._thread is not None:
                 return
             self._thread = threading.Thread(
                 target=self._first_run, name="gpt4all-rag-first-ingest", daemon=True
@@ -124,20 +124,13 @@ class BackgroundIndexer:
         Returns whether a sync was started.
         """
         with self._lock:
-            if self._replica() or (self._thread is not None and self._thread.is_alive()):
+            if self._replica or (self._thread is not None and self._thread.is_alive()):
                 return False
             self._thread = threading.Thread(
                 target=self._ingest, name="gpt4all-rag-ingest", daemon=True
             )
             self._thread.start()
             return True
-
-    def _replica(self) -> bool:
-        """Whether the index is a replica's; its first "ingest" is then done at once."""
-        if self.assistant.settings.replica_of is None:
-            return False
-        self._first_done = True
-        return True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the page's own ingest to end; True if it did (tests, shutdown)."""
